@@ -1,0 +1,25 @@
+#include "common/error.hpp"
+
+namespace orders {
+
+const char* toString(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kInvalidArgument:
+      return "invalid-argument";
+    case ErrorCode::kNotFound:
+      return "not-found";
+    case ErrorCode::kTransitionNotAllowed:
+      return "transition-not-allowed";
+    case ErrorCode::kPreconditionFailed:
+      return "precondition-failed";
+    case ErrorCode::kConflict:
+      return "conflict";
+    case ErrorCode::kUnavailable:
+      return "unavailable";
+    case ErrorCode::kInternal:
+      return "internal";
+  }
+  return "internal";
+}
+
+}  // namespace orders

@@ -1,0 +1,47 @@
+#pragma once
+// Strong identifier types and their generator. Bare strings are easy to mix up (an orderId passed
+// as a userId compiles); these do not.
+
+#include <string>
+#include <string_view>
+
+namespace orders {
+
+template <typename Tag>
+class Id {
+ public:
+  Id() = default;
+  explicit Id(std::string value) : value_(std::move(value)) {}
+  const std::string& str() const { return value_; }
+  bool empty() const { return value_.empty(); }
+  friend bool operator==(const Id&, const Id&) = default;
+  friend auto operator<=>(const Id&, const Id&) = default;
+
+ private:
+  std::string value_;
+};
+
+using OrderId = Id<struct OrderIdTag>;
+using UserId = Id<struct UserIdTag>;
+using MessageId = Id<struct MessageIdTag>;
+using ShipmentId = Id<struct ShipmentIdTag>;
+using RefundId = Id<struct RefundIdTag>;
+
+/// True for the canonical 8-4-4-4-12 hexadecimal UUID text form (any version, either case).
+bool isUuid(std::string_view text);
+
+/// Source of new identifiers; injected so tests can make them predictable.
+class IdGenerator {
+ public:
+  virtual ~IdGenerator() = default;
+  /// A new random (version 4) UUID in lower case.
+  virtual std::string uuid() = 0;
+};
+
+/// UUID v4 from libuuid's uuid_generate_random (kernel randomness).
+class RandomIdGenerator final : public IdGenerator {
+ public:
+  std::string uuid() override;
+};
+
+}  // namespace orders
