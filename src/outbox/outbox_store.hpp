@@ -1,0 +1,45 @@
+#pragma once
+// The relay's view of storage: read pending outbox rows in order, mark them published, clean up.
+// Implemented by every store adapter (store/sqlite, later store/postgres).
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include "common/result.hpp"
+#include "outbox/outbox_message.hpp"
+
+namespace orders {
+
+struct OutboxStats {
+  std::int64_t pending = 0;    // rows not yet confirmed by the broker
+  std::int64_t published = 0;  // confirmed rows still kept for retention
+  std::optional<Timestamp> oldestPendingAt;
+};
+
+class OutboxStore {
+ public:
+  virtual ~OutboxStore() = default;
+
+  /// Up to `limit` unpublished rows with id > `afterId`, in increasing id order. Thread-safe.
+  virtual Result<std::vector<OutboxMessage>> fetchUnpublished(std::int64_t afterId,
+                                                              std::size_t limit) = 0;
+
+  /// Records that the broker confirmed these rows. Asynchronous: `done` runs on a store thread
+  /// once the marks are committed (or failed). Losing a mark only causes a re-publish (a duplicate
+  /// the consumers drop by messageId), never a loss.
+  virtual void markPublished(std::vector<std::int64_t> ids, Timestamp at,
+                             std::function<void(Status)> done) = 0;
+
+  virtual Result<OutboxStats> outboxStats() = 0;
+
+  /// Deletes published rows confirmed before `cutoff`; returns how many. Never touches pending rows.
+  virtual Result<std::int64_t> deletePublishedBefore(Timestamp cutoff) = 0;
+
+  /// `listener` is called (on a store thread, must not block) after every commit that added outbox
+  /// rows, so the relay can publish at once instead of polling. Replaces any earlier listener.
+  virtual void setOutboxListener(std::function<void()> listener) = 0;
+};
+
+}  // namespace orders
