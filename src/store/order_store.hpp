@@ -70,7 +70,8 @@ class OrderStore {
 
   virtual Result<std::optional<StoredOrder>> findOrder(const OrderId& id) = 0;
   virtual Result<OrderPage> listOrders(const OrderQuery& query) = 0;
-  virtual Result<std::optional<IdempotencyRecord>> findIdempotencyRecord(const std::string& key) = 0;
+  virtual Result<std::optional<IdempotencyRecord>> findIdempotencyRecord(
+      const std::string& key) = 0;
   virtual Result<bool> inboxContains(const std::string& consumer, const std::string& messageId) = 0;
 
   /// Commits `writes` atomically and durably. Concurrent writes may share one database commit

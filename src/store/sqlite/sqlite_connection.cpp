@@ -1,0 +1,109 @@
+#include "store/sqlite/sqlite_connection.hpp"
+
+namespace orders::sqlite {
+namespace {
+
+[[noreturn]] void fail(sqlite3* db, int code, const std::string& what) {
+  throw SqliteError(code, what + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(code)));
+}
+
+}  // namespace
+
+Statement& Statement::reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+  return *this;
+}
+
+Statement& Statement::bind(int index, std::int64_t value) {
+  if (int rc = sqlite3_bind_int64(stmt_, index, value); rc != SQLITE_OK) fail(db_, rc, "bind");
+  return *this;
+}
+
+Statement& Statement::bind(int index, std::string_view value) {
+  if (int rc = sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()),
+                                 SQLITE_TRANSIENT);
+      rc != SQLITE_OK) {
+    fail(db_, rc, "bind");
+  }
+  return *this;
+}
+
+Statement& Statement::bindNull(int index) {
+  if (int rc = sqlite3_bind_null(stmt_, index); rc != SQLITE_OK) fail(db_, rc, "bind");
+  return *this;
+}
+
+Statement& Statement::bindOptional(int index, const std::optional<std::string>& value) {
+  return value ? bind(index, std::string_view(*value)) : bindNull(index);
+}
+
+bool Statement::step() {
+  const int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  // Read the extended code before reset() clears it.
+  const int extended = sqlite3_extended_errcode(db_);
+  const std::string message = sqlite3_errmsg(db_);
+  sqlite3_reset(stmt_);
+  throw SqliteError(extended, "step: " + message);
+}
+
+void Statement::run() {
+  while (step()) {
+  }
+}
+
+std::string Statement::columnText(int index) const {
+  const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, index));
+  const int size = sqlite3_column_bytes(stmt_, index);
+  return text ? std::string(text, static_cast<std::size_t>(size)) : std::string();
+}
+
+Connection::Connection(const std::string& path) {
+  // One connection is only ever used by one thread at a time, so SQLite's own mutexes are waste.
+  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  if (int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr); rc != SQLITE_OK) {
+    const std::string message = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw SqliteError(rc, "cannot open SQLite database " + path + ": " + message);
+  }
+  sqlite3_extended_result_codes(db_, 1);
+  sqlite3_busy_timeout(db_, 5000);
+  exec("PRAGMA journal_mode=WAL");
+  // FULL: a commit is on disk (fsync of the WAL) before we answer. Group commit keeps the cost
+  // to one fsync per batch of requests.
+  exec("PRAGMA synchronous=FULL");
+  exec("PRAGMA foreign_keys=ON");
+}
+
+Connection::~Connection() {
+  statements_.clear();
+  sqlite3_close(db_);
+}
+
+void Connection::exec(const char* sql) {
+  char* message = nullptr;
+  if (int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &message); rc != SQLITE_OK) {
+    const std::string text = message ? message : sqlite3_errstr(rc);
+    sqlite3_free(message);
+    throw SqliteError(sqlite3_extended_errcode(db_), std::string("exec '") + sql + "': " + text);
+  }
+}
+
+Statement& Connection::prepare(const std::string& sql) {
+  auto it = statements_.find(sql);
+  if (it != statements_.end()) return it->second->reset();
+  sqlite3_stmt* stmt = nullptr;
+  if (int rc = sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()),
+                                  SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+      rc != SQLITE_OK) {
+    fail(db_, rc, "prepare '" + sql + "'");
+  }
+  auto& entry = statements_[sql];
+  entry = std::make_unique<Statement>(db_, stmt);
+  return *entry;
+}
+
+}  // namespace orders::sqlite

@@ -1,0 +1,584 @@
+#include "store/sqlite/sqlite_store.hpp"
+
+#include <array>
+#include <charconv>
+#include <future>
+#include <variant>
+
+#include "store/order_document.hpp"
+#include "store/sqlite/sqlite_connection.hpp"
+
+namespace orders {
+namespace {
+
+using sqlite::Connection;
+using sqlite::SqliteError;
+
+// Each entry migrates the schema from version i to i+1. Never edit an applied entry; append.
+constexpr std::array<const char*, 1> kMigrations{
+    R"sql(
+CREATE TABLE orders (
+  order_id TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL,
+  status TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  last_event_sequence INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  document TEXT NOT NULL
+);
+CREATE INDEX orders_by_user ON orders(user_id, created_at DESC, order_id DESC);
+CREATE INDEX orders_by_status ON orders(status, created_at DESC, order_id DESC);
+CREATE INDEX orders_by_created ON orders(created_at DESC, order_id DESC);
+
+-- AUTOINCREMENT: ids never go back even after retention empties the table, so the relay's
+-- "after id" cursor can never skip a new row.
+CREATE TABLE outbox (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  message_id TEXT NOT NULL UNIQUE,
+  message_type TEXT NOT NULL,
+  message_version TEXT NOT NULL,
+  partition_key TEXT NOT NULL,
+  sequence INTEGER NOT NULL,
+  correlation_id TEXT,
+  source TEXT NOT NULL,
+  occurred_at INTEGER NOT NULL,
+  body TEXT NOT NULL,
+  published_at INTEGER,
+  UNIQUE (partition_key, sequence)
+);
+CREATE INDEX outbox_pending ON outbox(id) WHERE published_at IS NULL;
+CREATE INDEX outbox_published ON outbox(published_at) WHERE published_at IS NOT NULL;
+
+CREATE TABLE idempotency_keys (
+  key TEXT PRIMARY KEY,
+  fingerprint TEXT NOT NULL,
+  response TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+
+CREATE TABLE inbox (
+  consumer TEXT NOT NULL,
+  message_id TEXT NOT NULL,
+  processed_at INTEGER NOT NULL,
+  PRIMARY KEY (consumer, message_id)
+);
+)sql",
+};
+
+const std::string kInsertOrder =
+    "INSERT INTO orders (order_id, user_id, status, version, last_event_sequence, created_at, "
+    "updated_at, document) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+const std::string kUpdateOrder =
+    "UPDATE orders SET status = ?3, version = ?4, last_event_sequence = ?5, updated_at = ?7, "
+    "document = ?8, user_id = ?2, created_at = ?6 WHERE order_id = ?1 AND version = ?9";
+const std::string kInsertOutbox =
+    "INSERT INTO outbox (message_id, message_type, message_version, partition_key, sequence, "
+    "correlation_id, source, occurred_at, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+const std::string kInsertIdempotency =
+    "INSERT INTO idempotency_keys (key, fingerprint, response, created_at) VALUES (?1, ?2, ?3, ?4)";
+const std::string kInsertInbox =
+    "INSERT INTO inbox (consumer, message_id, processed_at) VALUES (?1, ?2, ?3)";
+const std::string kMarkPublished =
+    "UPDATE outbox SET published_at = ?2 WHERE id = ?1 AND published_at IS NULL";
+const std::string kSelectOrder =
+    "SELECT document, last_event_sequence FROM orders WHERE order_id = ?1";
+const std::string kSelectIdempotency =
+    "SELECT fingerprint, response FROM idempotency_keys WHERE key = ?1";
+const std::string kSelectInbox = "SELECT 1 FROM inbox WHERE consumer = ?1 AND message_id = ?2";
+const std::string kSelectPending =
+    "SELECT id, message_id, message_type, message_version, partition_key, sequence, "
+    "correlation_id, source, occurred_at, body FROM outbox WHERE published_at IS NULL AND id > ?1 "
+    "ORDER BY id LIMIT ?2";
+const std::string kCountPending =
+    "SELECT COUNT(*), MIN(occurred_at) FROM outbox WHERE published_at IS NULL";
+const std::string kCountPublished = "SELECT COUNT(*) FROM outbox WHERE published_at IS NOT NULL";
+constexpr std::int64_t kRetentionChunk = 10000;
+const std::string kDeletePublished =
+    "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE published_at IS NOT NULL AND "
+    "published_at < ?1 LIMIT 10000)";
+
+std::int64_t millis(Timestamp t) {
+  return t.time_since_epoch().count();
+}
+
+Timestamp nowMillis() {
+  return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+}
+
+Error unavailable(const std::string& what, const std::exception& e) {
+  return Error{ErrorCode::kUnavailable, what + ": " + e.what()};
+}
+
+void migrate(Connection& db) {
+  db.exec(
+      "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+      "applied_at INTEGER NOT NULL)");
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    auto& current = db.prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+    current.step();
+    const auto applied = static_cast<std::size_t>(current.columnInt(0));
+    current.reset();
+    if (applied > kMigrations.size()) {
+      throw SqliteError(SQLITE_ERROR, "database schema version " + std::to_string(applied) +
+                                          " is newer than this binary knows (" +
+                                          std::to_string(kMigrations.size()) + ")");
+    }
+    for (std::size_t version = applied; version < kMigrations.size(); ++version) {
+      db.exec(kMigrations[version]);
+      db.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)")
+          .bind(1, static_cast<std::int64_t>(version + 1))
+          .bind(2, millis(nowMillis()))
+          .run();
+    }
+    db.exec("COMMIT");
+  } catch (...) {
+    db.exec("ROLLBACK");
+    throw;
+  }
+}
+
+/// Cursor of the order list: "<createdAt millis>_<orderId>" of the last order of a page.
+std::string encodeCursor(const Order& order) {
+  return std::to_string(millis(order.createdAt)) + "_" + order.id.str();
+}
+
+bool decodeCursor(const std::string& cursor, std::int64_t& createdAt, std::string& orderId) {
+  const auto separator = cursor.find('_');
+  if (separator == std::string::npos) return false;
+  const char* begin = cursor.data();
+  const auto [end, ec] = std::from_chars(begin, begin + separator, createdAt);
+  if (ec != std::errc() || end != begin + separator) return false;
+  orderId = cursor.substr(separator + 1);
+  return isUuid(orderId);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Writer jobs
+
+struct SqliteStore::Job {
+  struct Write {
+    WriteSet writes;
+    std::function<void(Result<WriteOutcome>)> done;
+    WriteOutcome outcome = WriteOutcome::kCommitted;
+  };
+  /// Outbox bookkeeping (marks, retention) serialized with the writes on the one writer.
+  struct Task {
+    std::function<void(Connection&)> apply;
+    std::function<void(Status)> done;
+  };
+  std::variant<Write, Task> work;
+  std::optional<Error> error{};  // this job failed on its own; the rest of the batch commits
+
+  void finish(const std::optional<Error>& batchError) {
+    const std::optional<Error>& failure = batchError ? batchError : error;
+    if (auto* write = std::get_if<Write>(&work)) {
+      if (failure) {
+        write->done(*failure);
+      } else {
+        write->done(write->outcome);
+      }
+    } else {
+      std::get<Task>(work).done(failure ? Status(*failure) : okStatus());
+    }
+  }
+};
+
+class SqliteStore::ReaderLease {
+ public:
+  ReaderLease(SqliteStore& store, std::unique_ptr<Connection> connection)
+      : store_(store), connection_(std::move(connection)) {}
+  ReaderLease(ReaderLease&&) = default;
+  ~ReaderLease() {
+    if (!connection_) return;
+    std::lock_guard lock(store_.readersMutex_);
+    store_.idleReaders_.push_back(std::move(connection_));
+  }
+  Connection& operator*() { return *connection_; }
+  Connection* operator->() { return connection_.get(); }
+
+ private:
+  SqliteStore& store_;
+  std::unique_ptr<Connection> connection_;
+};
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path,
+                                                       SqliteOptions options) {
+  try {
+    auto writer = std::make_unique<Connection>(path);
+    migrate(*writer);
+    return std::unique_ptr<SqliteStore>(new SqliteStore(path, options, std::move(writer)));
+  } catch (const SqliteError& e) {
+    return Error{ErrorCode::kUnavailable, std::string("SQLite store: ") + e.what()};
+  }
+}
+
+SqliteStore::SqliteStore(std::string path, SqliteOptions options,
+                         std::unique_ptr<sqlite::Connection> writer)
+    : path_(std::move(path)), options_(options), writer_(std::move(writer)) {
+  writerThread_ = std::thread([this] { writerLoop(); });
+}
+
+SqliteStore::~SqliteStore() {
+  close();
+}
+
+void SqliteStore::close() {
+  {
+    std::lock_guard lock(queueMutex_);
+    if (closing_ && !writerThread_.joinable()) return;
+    closing_ = true;
+  }
+  queueChanged_.notify_all();
+  if (writerThread_.joinable()) writerThread_.join();
+}
+
+SqliteStore::ReaderLease SqliteStore::leaseReader() {
+  {
+    std::lock_guard lock(readersMutex_);
+    if (!idleReaders_.empty()) {
+      auto connection = std::move(idleReaders_.back());
+      idleReaders_.pop_back();
+      return ReaderLease(*this, std::move(connection));
+    }
+  }
+  // Pool grows to the number of threads reading at once; connections are cheap in WAL mode.
+  return ReaderLease(*this, std::make_unique<Connection>(path_));
+}
+
+void SqliteStore::enqueue(Job job) {
+  {
+    std::unique_lock lock(queueMutex_);
+    if (!closing_) {
+      queue_.push_back(std::move(job));
+      lock.unlock();
+      queueChanged_.notify_one();
+      return;
+    }
+  }
+  job.finish(Error{ErrorCode::kUnavailable, "the store is shutting down"});
+}
+
+void SqliteStore::writerLoop() {
+  std::vector<Job> batch;
+  for (;;) {
+    {
+      std::unique_lock lock(queueMutex_);
+      queueChanged_.wait(lock, [this] { return closing_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // closing and drained
+      while (!queue_.empty() && batch.size() < options_.maxBatch) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    commitBatch(batch);
+    batch.clear();
+  }
+}
+
+namespace {
+
+/// Applies one WriteSet inside the current savepoint. Returns the outcome; a constraint violation
+/// is a domain-level outcome (duplicate), anything else throws.
+WriteOutcome applyWrite(Connection& db, const WriteSet& writes, std::int64_t nowMs,
+                        bool& addedOutboxRows) {
+  if (writes.inboxMessage) {
+    try {
+      db.prepare(kInsertInbox)
+          .bind(1, writes.inboxMessage->first)
+          .bind(2, writes.inboxMessage->second)
+          .bind(3, nowMs)
+          .run();
+    } catch (const SqliteError& e) {
+      if (e.isConstraintViolation()) return WriteOutcome::kDuplicateInboxMessage;
+      throw;
+    }
+  }
+  if (writes.idempotency) {
+    try {
+      db.prepare(kInsertIdempotency)
+          .bind(1, writes.idempotency->key)
+          .bind(2, writes.idempotency->fingerprint)
+          .bind(3, writes.idempotency->response)
+          .bind(4, nowMs)
+          .run();
+    } catch (const SqliteError& e) {
+      if (e.isConstraintViolation()) return WriteOutcome::kDuplicateIdempotencyKey;
+      throw;
+    }
+  }
+  if (writes.order) {
+    const auto& w = *writes.order;
+    const bool insert = w.expectedVersion == 0;
+    auto& statement = db.prepare(insert ? kInsertOrder : kUpdateOrder);
+    statement.bind(1, w.order.id.str())
+        .bind(2, w.order.userId.str())
+        .bind(3, toString(w.order.status))
+        .bind(4, w.order.version)
+        .bind(5, w.lastEventSequence)
+        .bind(6, millis(w.order.createdAt))
+        .bind(7, millis(w.order.updatedAt))
+        .bind(8, encodeOrderDocument(w.order));
+    if (!insert) statement.bind(9, w.expectedVersion);
+    try {
+      statement.run();
+    } catch (const SqliteError& e) {
+      if (insert && e.isConstraintViolation()) return WriteOutcome::kVersionConflict;
+      throw;
+    }
+    if (!insert && db.changes() == 0) return WriteOutcome::kVersionConflict;
+    for (const auto& event : w.events) {
+      db.prepare(kInsertOutbox)
+          .bind(1, event.messageId)
+          .bind(2, event.messageType)
+          .bind(3, event.messageVersion)
+          .bind(4, event.partitionKey)
+          .bind(5, event.sequence)
+          .bindOptional(6, event.correlationId.empty()
+                               ? std::optional<std::string>()
+                               : std::optional<std::string>(event.correlationId))
+          .bind(7, event.source)
+          .bind(8, millis(event.timestamp))
+          .bind(9, event.body)
+          .run();
+      addedOutboxRows = true;
+    }
+  }
+  return WriteOutcome::kCommitted;
+}
+
+}  // namespace
+
+void SqliteStore::commitBatch(std::vector<Job>& batch) {
+  Connection& db = *writer_;
+  const std::int64_t nowMs = millis(nowMillis());
+  bool addedOutboxRows = false;
+  std::optional<Error> batchError;
+  try {
+    db.exec("BEGIN IMMEDIATE");
+  } catch (const SqliteError& e) {
+    batchError = unavailable("cannot begin a transaction", e);
+  }
+  for (std::size_t i = 0; !batchError && i < batch.size(); ++i) {
+    Job& job = batch[i];
+    bool jobAddedRows = false;
+    try {
+      db.exec("SAVEPOINT job");
+      if (auto* write = std::get_if<Job::Write>(&job.work)) {
+        write->outcome = applyWrite(db, write->writes, nowMs, jobAddedRows);
+        if (write->outcome != WriteOutcome::kCommitted) {
+          db.exec("ROLLBACK TO job");
+          jobAddedRows = false;
+        }
+      } else {
+        std::get<Job::Task>(job.work).apply(db);
+      }
+      db.exec("RELEASE job");
+      addedOutboxRows = addedOutboxRows || jobAddedRows;
+    } catch (const SqliteError& e) {
+      // This job alone fails; the others in the batch still commit.
+      job.error = Error{ErrorCode::kUnavailable, std::string("write failed: ") + e.what()};
+      try {
+        db.exec("ROLLBACK TO job");
+        db.exec("RELEASE job");
+      } catch (const SqliteError& rollbackError) {
+        batchError = unavailable("cannot roll back a failed write", rollbackError);
+      }
+    }
+  }
+  if (!batchError) {
+    try {
+      db.exec("COMMIT");
+    } catch (const SqliteError& e) {
+      batchError = unavailable("commit failed, nothing of this batch was stored", e);
+    }
+  }
+  if (batchError) {
+    try {
+      db.exec("ROLLBACK");
+    } catch (const SqliteError&) {
+      // No transaction left to roll back (BEGIN failed, or SQLite already rolled back).
+    }
+    addedOutboxRows = false;
+  }
+  for (auto& job : batch) job.finish(batchError);
+  if (addedOutboxRows) {
+    std::lock_guard lock(listenerMutex_);
+    if (outboxListener_) outboxListener_();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// OrderStore
+
+void SqliteStore::write(WriteSet writes, std::function<void(Result<WriteOutcome>)> done) {
+  enqueue(Job{Job::Write{std::move(writes), std::move(done)}});
+}
+
+Result<std::optional<StoredOrder>> SqliteStore::findOrder(const OrderId& id) {
+  try {
+    auto reader = leaseReader();
+    auto& statement = reader->prepare(kSelectOrder).bind(1, id.str());
+    if (!statement.step()) return std::optional<StoredOrder>();
+    auto order = decodeOrderDocument(statement.columnText(0));
+    const auto sequence = statement.columnInt(1);
+    statement.reset();
+    if (!order) return order.error();
+    return std::optional<StoredOrder>(StoredOrder{std::move(order).value(), sequence});
+  } catch (const SqliteError& e) {
+    return unavailable("cannot read order", e);
+  }
+}
+
+Result<OrderPage> SqliteStore::listOrders(const OrderQuery& query) {
+  std::int64_t cursorCreatedAt = 0;
+  std::string cursorOrderId;
+  const bool hasCursor = !query.cursor.empty();
+  if (hasCursor && !decodeCursor(query.cursor, cursorCreatedAt, cursorOrderId)) {
+    return invalid("cursor", "is not a cursor this service returned");
+  }
+  // Newest first; the cursor continues strictly after the last order of the previous page.
+  std::string sql = "SELECT document FROM orders WHERE 1=1";
+  if (query.userId) sql += " AND user_id = ?1";
+  if (query.status) sql += " AND status = ?2";
+  if (hasCursor) sql += " AND (created_at < ?3 OR (created_at = ?3 AND order_id < ?4))";
+  sql += " ORDER BY created_at DESC, order_id DESC LIMIT ?5";
+  try {
+    auto reader = leaseReader();
+    OrderPage page;
+    // At most eight distinct texts (one per filter combination), each cached once prepared.
+    auto& statement = reader->prepare(sql);
+    if (query.userId) statement.bind(1, *query.userId);
+    if (query.status) statement.bind(2, toString(*query.status));
+    if (hasCursor) statement.bind(3, cursorCreatedAt).bind(4, cursorOrderId);
+    statement.bind(5, static_cast<std::int64_t>(query.limit + 1));
+    while (statement.step()) {
+      auto order = decodeOrderDocument(statement.columnText(0));
+      if (!order) {
+        statement.reset();
+        return order.error();
+      }
+      page.orders.push_back(std::move(order).value());
+    }
+    if (page.orders.size() > query.limit) {
+      page.orders.pop_back();
+      page.nextCursor = encodeCursor(page.orders.back());
+    }
+    return page;
+  } catch (const SqliteError& e) {
+    return unavailable("cannot list orders", e);
+  }
+}
+
+Result<std::optional<IdempotencyRecord>> SqliteStore::findIdempotencyRecord(
+    const std::string& key) {
+  try {
+    auto reader = leaseReader();
+    auto& statement = reader->prepare(kSelectIdempotency).bind(1, key);
+    if (!statement.step()) return std::optional<IdempotencyRecord>();
+    IdempotencyRecord record{key, statement.columnText(0), statement.columnText(1)};
+    statement.reset();
+    return std::optional<IdempotencyRecord>(std::move(record));
+  } catch (const SqliteError& e) {
+    return unavailable("cannot read idempotency record", e);
+  }
+}
+
+Result<bool> SqliteStore::inboxContains(const std::string& consumer, const std::string& messageId) {
+  try {
+    auto reader = leaseReader();
+    auto& statement = reader->prepare(kSelectInbox).bind(1, consumer).bind(2, messageId);
+    const bool found = statement.step();
+    statement.reset();
+    return found;
+  } catch (const SqliteError& e) {
+    return unavailable("cannot read inbox", e);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// OutboxStore
+
+Result<std::vector<OutboxMessage>> SqliteStore::fetchUnpublished(std::int64_t afterId,
+                                                                 std::size_t limit) {
+  try {
+    auto reader = leaseReader();
+    auto& statement =
+        reader->prepare(kSelectPending).bind(1, afterId).bind(2, static_cast<std::int64_t>(limit));
+    std::vector<OutboxMessage> messages;
+    while (statement.step()) {
+      OutboxMessage m;
+      m.id = statement.columnInt(0);
+      m.messageId = statement.columnText(1);
+      m.messageType = statement.columnText(2);
+      m.messageVersion = statement.columnText(3);
+      m.partitionKey = statement.columnText(4);
+      m.sequence = statement.columnInt(5);
+      m.correlationId = statement.columnText(6);
+      m.source = statement.columnText(7);
+      m.timestamp = Timestamp(std::chrono::milliseconds(statement.columnInt(8)));
+      m.body = statement.columnText(9);
+      messages.push_back(std::move(m));
+    }
+    return messages;
+  } catch (const SqliteError& e) {
+    return unavailable("cannot read the outbox", e);
+  }
+}
+
+void SqliteStore::markPublished(std::vector<std::int64_t> ids, Timestamp at,
+                                std::function<void(Status)> done) {
+  auto apply = [ids = std::move(ids), at](Connection& db) {
+    for (auto id : ids) db.prepare(kMarkPublished).bind(1, id).bind(2, millis(at)).run();
+  };
+  enqueue(Job{Job::Task{std::move(apply), std::move(done)}});
+}
+
+Result<OutboxStats> SqliteStore::outboxStats() {
+  try {
+    auto reader = leaseReader();
+    OutboxStats stats;
+    auto& pending = reader->prepare(kCountPending);
+    pending.step();
+    stats.pending = pending.columnInt(0);
+    if (!pending.columnIsNull(1)) {
+      stats.oldestPendingAt = Timestamp(std::chrono::milliseconds(pending.columnInt(1)));
+    }
+    pending.reset();
+    auto& published = reader->prepare(kCountPublished);
+    published.step();
+    stats.published = published.columnInt(0);
+    published.reset();
+    return stats;
+  } catch (const SqliteError& e) {
+    return unavailable("cannot read outbox statistics", e);
+  }
+}
+
+Result<std::int64_t> SqliteStore::deletePublishedBefore(Timestamp cutoff) {
+  // Through the writer, in chunks, so retention never holds the write lock for long.
+  std::int64_t total = 0;
+  for (;;) {
+    auto deleted = std::make_shared<std::int64_t>(0);
+    std::promise<Status> finished;
+    auto apply = [cutoff, deleted](Connection& db) {
+      db.prepare(kDeletePublished).bind(1, millis(cutoff)).run();
+      *deleted = db.changes();
+    };
+    enqueue(Job{Job::Task{std::move(apply), [&finished](Status s) { finished.set_value(s); }}});
+    Status status = finished.get_future().get();
+    if (!status) return status.error();
+    total += *deleted;
+    if (*deleted < kRetentionChunk) return total;
+  }
+}
+
+void SqliteStore::setOutboxListener(std::function<void()> listener) {
+  std::lock_guard lock(listenerMutex_);
+  outboxListener_ = std::move(listener);
+}
+
+}  // namespace orders

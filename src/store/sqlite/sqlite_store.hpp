@@ -1,0 +1,86 @@
+#pragma once
+// The embedded default store: one SQLite file in WAL mode with durable (fsync'd) commits.
+//
+// Writes go through a single writer thread that commits everything queued so far in one
+// transaction (group commit), each write inside its own savepoint so one write's conflict never
+// affects another. Reads use a small pool of separate connections (WAL readers do not block the
+// writer). Schema migrations are applied when the store opens.
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "outbox/outbox_store.hpp"
+#include "store/order_store.hpp"
+
+namespace orders {
+
+namespace sqlite {
+class Connection;
+}
+
+struct SqliteOptions {
+  /// Most writes committed in one transaction; more wait for the next commit.
+  std::size_t maxBatch = 1024;
+};
+
+class SqliteStore final : public OrderStore, public OutboxStore {
+ public:
+  /// Opens or creates the database at `path` (its directory must exist) and migrates it.
+  /// kUnavailable naming the file and SQLite's reason when that fails.
+  static Result<std::unique_ptr<SqliteStore>> open(const std::string& path,
+                                                   SqliteOptions options = {});
+  ~SqliteStore() override;
+
+  /// Finishes every queued write, then stops the writer. Later writes fail with kUnavailable.
+  void close();
+
+  // OrderStore
+  Result<std::optional<StoredOrder>> findOrder(const OrderId& id) override;
+  Result<OrderPage> listOrders(const OrderQuery& query) override;
+  Result<std::optional<IdempotencyRecord>> findIdempotencyRecord(const std::string& key) override;
+  Result<bool> inboxContains(const std::string& consumer, const std::string& messageId) override;
+  void write(WriteSet writes, std::function<void(Result<WriteOutcome>)> done) override;
+
+  // OutboxStore
+  Result<std::vector<OutboxMessage>> fetchUnpublished(std::int64_t afterId,
+                                                      std::size_t limit) override;
+  void markPublished(std::vector<std::int64_t> ids, Timestamp at,
+                     std::function<void(Status)> done) override;
+  Result<OutboxStats> outboxStats() override;
+  Result<std::int64_t> deletePublishedBefore(Timestamp cutoff) override;
+  void setOutboxListener(std::function<void()> listener) override;
+
+ private:
+  struct Job;
+  class ReaderLease;
+
+  SqliteStore(std::string path, SqliteOptions options, std::unique_ptr<sqlite::Connection> writer);
+  void enqueue(Job job);
+  void writerLoop();
+  void commitBatch(std::vector<Job>& batch);
+  ReaderLease leaseReader();
+
+  const std::string path_;
+  const SqliteOptions options_;
+  std::unique_ptr<sqlite::Connection> writer_;
+
+  std::mutex queueMutex_;
+  std::condition_variable queueChanged_;
+  std::deque<Job> queue_;
+  bool closing_ = false;
+  std::thread writerThread_;
+
+  std::mutex readersMutex_;
+  std::vector<std::unique_ptr<sqlite::Connection>> idleReaders_;
+
+  std::mutex listenerMutex_;
+  std::function<void()> outboxListener_;
+};
+
+}  // namespace orders
