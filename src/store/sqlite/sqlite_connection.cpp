@@ -76,6 +76,8 @@ Connection::Connection(const std::string& path) {
   // to one fsync per batch of requests.
   exec("PRAGMA synchronous=FULL");
   exec("PRAGMA foreign_keys=ON");
+  // 64 MiB of page cache keeps the indexes hot; the default 2 MiB re-reads them from the OS.
+  exec("PRAGMA cache_size=-65536");
 }
 
 Connection::~Connection() {

@@ -6,6 +6,7 @@
 // affects another. Reads use a small pool of separate connections (WAL readers do not block the
 // writer). Schema migrations are applied when the store opens.
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -27,6 +28,8 @@ class Connection;
 struct SqliteOptions {
   /// Most writes committed in one transaction; more wait for the next commit.
   std::size_t maxBatch = 1024;
+  /// How often the background checkpointer copies the WAL into the database file.
+  std::chrono::milliseconds checkpointInterval{200};
 };
 
 class SqliteStore final : public OrderStore, public OutboxStore {
@@ -81,6 +84,10 @@ class SqliteStore final : public OrderStore, public OutboxStore {
 
   std::mutex listenerMutex_;
   std::function<void()> outboxListener_;
+
+  // WAL checkpoints run here, not in the writer's commits (see checkpointLoop).
+  void checkpointLoop();
+  std::thread checkpointThread_;
 };
 
 }  // namespace orders

@@ -141,10 +141,10 @@ TEST(SqliteStore, AFailedWriteLeavesNeitherTheChangeNorItsEvents) {
   auto store = SqliteStore::open(dir.file("orders.db")).value();
   ASSERT_TRUE(
       writeNow(*store, newOrderWrite(sampleOrder(kOrderA), {event(kOrderA, 1, "dup")})).ok());
-  // The second order's second event reuses a messageId: the insert of the order and its first
-  // event already ran inside the transaction when the failure happens.
+  // The second order's second event repeats a sequence number: the insert of the order and its
+  // first event already ran inside the transaction when the failure happens.
   auto result = writeNow(*store, newOrderWrite(sampleOrder(kOrderB), {event(kOrderB, 1, "fresh"),
-                                                                      event(kOrderB, 2, "dup")}));
+                                                                      event(kOrderB, 1, "again")}));
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error().code, ErrorCode::kUnavailable);
   EXPECT_FALSE(store->findOrder(OrderId(kOrderB))->has_value());

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages the Order Service needs to build, run and test — only those
+# that are missing, so a second run costs a few milliseconds. Needs root (or sudo).
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain
+  g++ cmake make pkg-config
+  # libraries (see docs/dependencies.md for why each one)
+  libboost-dev nlohmann-json3-dev libvalijson-dev libspdlog-dev libfmt-dev libcli11-dev
+  libsqlite3-dev librabbitmq-dev libssl-dev uuid-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev rabbitmq-server wrk sqlite3 curl procps
+)
+
+missing=()
+for package in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+if [[ ${#missing[@]} -eq 0 ]]; then
+  exit 0
+fi
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# A system rabbitmq-server service is not needed (tests and the run script start private brokers);
+# do not let the package's post-install start one on the default port if a policy allows it.
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# One command from a fresh Debian 12 machine to every test having run: installs what is missing,
+# builds, and runs all test tiers with CTest (unit, SQLite component, RabbitMQ component against
+# private brokers the tests start themselves, and black-box tests of the built binary).
+# Usage: scripts/test.sh [release|debug]   (debug = ASan + UBSan build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PRESET=${1:-release}
+bash scripts/install-deps.sh
+bash scripts/build.sh "$PRESET"
+ctest --preset "$PRESET" -j 2 --timeout 900

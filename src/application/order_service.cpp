@@ -1,0 +1,174 @@
+#include "application/order_service.hpp"
+
+#include <future>
+
+namespace orders {
+namespace {
+
+// Concurrent changes of one order are rare (one customer, one payment callback); a handful of
+// re-reads resolves them. Past this something is wrong and the caller should see it.
+constexpr int kMaxAttempts = 8;
+
+}  // namespace
+
+struct OrderService::Attempt {
+  std::optional<OrderId> target;
+  OrderAction action;
+  RequestContext context;
+  ResponseRecorder recorder;
+  std::function<void(Result<CommandOutcome>)> done;
+  int attempts = 0;
+  Change change;  // of the write in flight
+};
+
+OrderService::OrderService(OrderStore& store, const EventFactory& events, const Clock& clock,
+                           IdGenerator& ids)
+    : store_(store), events_(events), clock_(clock), ids_(ids) {}
+
+void OrderService::execute(std::optional<OrderId> target, OrderAction action,
+                           RequestContext context, ResponseRecorder recorder,
+                           std::function<void(Result<CommandOutcome>)> done) {
+  auto attempt = std::make_shared<Attempt>();
+  attempt->target = std::move(target);
+  attempt->action = std::move(action);
+  attempt->context = std::move(context);
+  attempt->recorder = std::move(recorder);
+  attempt->done = std::move(done);
+
+  if (!attempt->context.idempotencyKey.empty()) {
+    auto record = store_.findIdempotencyRecord(attempt->context.idempotencyKey);
+    if (!record) return attempt->done(record.error());
+    if (record->has_value()) return replayIdempotent(attempt);
+  }
+  if (attempt->context.inboxMessage) {
+    const auto& [consumer, messageId] = *attempt->context.inboxMessage;
+    auto seen = store_.inboxContains(consumer, messageId);
+    if (!seen) return attempt->done(seen.error());
+    if (seen.value()) {
+      CommandOutcome outcome;
+      outcome.duplicate = true;
+      return attempt->done(std::move(outcome));
+    }
+  }
+  run(std::move(attempt));
+}
+
+void OrderService::run(std::shared_ptr<Attempt> attempt) {
+  if (++attempt->attempts > kMaxAttempts) {
+    return attempt->done(
+        Error{ErrorCode::kUnavailable, "the order kept changing concurrently; try again"});
+  }
+  std::optional<StoredOrder> current;
+  if (attempt->target) {
+    auto found = store_.findOrder(*attempt->target);
+    if (!found) return attempt->done(found.error());
+    if (!found->has_value()) {
+      return attempt->done(Error{ErrorCode::kNotFound, "no order " + attempt->target->str()});
+    }
+    current = std::move(found).value();
+    const auto& expected = attempt->context.expectedVersion;
+    if (expected && *expected != current->order.version) {
+      return attempt->done(
+          Error{ErrorCode::kPreconditionFailed, "the order is at version " +
+                                                    std::to_string(current->order.version) +
+                                                    ", not " + std::to_string(*expected)});
+    }
+  }
+
+  const ActionContext actionContext{clock_.now(), attempt->context.initiatedBy, ids_};
+  auto change = attempt->action(current ? &current->order : nullptr, actionContext);
+  if (!change) return attempt->done(change.error());
+
+  const std::int64_t lastSequence = current ? current->lastEventSequence : 0;
+  auto rendered = events_.render(change.value(), lastSequence + 1, attempt->context.correlationId);
+  if (!rendered) return attempt->done(rendered.error());
+
+  WriteSet writes;
+  const bool changed = !current || change->order.version != current->order.version;
+  if (changed) {
+    OrderWrite orderWrite;
+    orderWrite.order = change->order;
+    orderWrite.expectedVersion = current ? current->order.version : 0;
+    orderWrite.lastEventSequence = lastSequence + static_cast<std::int64_t>(rendered->size());
+    orderWrite.events = std::move(rendered).value();
+    writes.order = std::move(orderWrite);
+  }
+  if (!attempt->context.idempotencyKey.empty()) {
+    writes.idempotency =
+        IdempotencyRecord{attempt->context.idempotencyKey, attempt->context.requestFingerprint,
+                          attempt->recorder ? attempt->recorder(change.value()) : ""};
+  }
+  writes.inboxMessage = attempt->context.inboxMessage;
+  attempt->change = std::move(change).value();
+  if (!writes.order && !writes.idempotency && !writes.inboxMessage) {
+    // Nothing changed and nothing to record: answer without a commit.
+    return attempt->done(CommandOutcome{std::move(attempt->change)});
+  }
+  store_.write(std::move(writes), [this, attempt](Result<WriteOutcome> outcome) {
+    committed(attempt, std::move(outcome));
+  });
+}
+
+void OrderService::committed(std::shared_ptr<Attempt> attempt, Result<WriteOutcome> outcome) {
+  if (!outcome) return attempt->done(outcome.error());
+  switch (outcome.value()) {
+    case WriteOutcome::kCommitted:
+      return attempt->done(CommandOutcome{std::move(attempt->change)});
+    case WriteOutcome::kVersionConflict:
+      if (attempt->context.expectedVersion) {
+        return attempt->done(Error{ErrorCode::kPreconditionFailed,
+                                   "the order changed since version " +
+                                       std::to_string(*attempt->context.expectedVersion)});
+      }
+      return run(std::move(attempt));
+    case WriteOutcome::kDuplicateIdempotencyKey:
+      // A concurrent request with the same key won the race: answer what it answered.
+      return replayIdempotent(std::move(attempt));
+    case WriteOutcome::kDuplicateInboxMessage: {
+      CommandOutcome duplicate;
+      duplicate.duplicate = true;
+      return attempt->done(std::move(duplicate));
+    }
+  }
+  attempt->done(Error{ErrorCode::kInternal, "unknown write outcome"});
+}
+
+void OrderService::replayIdempotent(std::shared_ptr<Attempt> attempt) {
+  auto record = store_.findIdempotencyRecord(attempt->context.idempotencyKey);
+  if (!record) return attempt->done(record.error());
+  if (!record->has_value()) {
+    return attempt->done(Error{ErrorCode::kInternal, "idempotency record vanished"});
+  }
+  if ((*record)->fingerprint != attempt->context.requestFingerprint) {
+    Error error =
+        invalid("Idempotency-Key", "was already used for a different request; use a new key");
+    error.code = ErrorCode::kConflict;
+    return attempt->done(std::move(error));
+  }
+  CommandOutcome outcome;
+  outcome.replayedResponse = (*record)->response;
+  attempt->done(std::move(outcome));
+}
+
+Result<CommandOutcome> OrderService::executeAndWait(std::optional<OrderId> target,
+                                                    OrderAction action, RequestContext context,
+                                                    ResponseRecorder recorder) {
+  std::promise<Result<CommandOutcome>> promise;
+  auto future = promise.get_future();
+  execute(std::move(target), std::move(action), std::move(context), std::move(recorder),
+          [&promise](Result<CommandOutcome> outcome) { promise.set_value(std::move(outcome)); });
+  return future.get();
+}
+
+Result<StoredOrder> OrderService::getOrder(const OrderId& id) {
+  auto found = store_.findOrder(id);
+  if (!found) return found.error();
+  if (!found->has_value()) return Error{ErrorCode::kNotFound, "no order " + id.str()};
+  return std::move(found).value().value();
+}
+
+Result<OrderPage> OrderService::listOrders(const OrderQuery& query) {
+  return store_.listOrders(query);
+}
+
+}  // namespace orders

@@ -1,0 +1,203 @@
+// The use cases against a real SQLite file and the real event library and schemas.
+
+#include "application/order_service.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "store/sqlite/sqlite_store.hpp"
+
+namespace orders {
+namespace {
+
+class FixedClock final : public Clock {
+ public:
+  Timestamp now() const override { return Timestamp(std::chrono::milliseconds(1700000000123)); }
+};
+
+class OrderServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "order-service-XXXXXX").string();
+    dir_ = mkdtemp(pattern.data());
+    store_ = SqliteStore::open((dir_ / "orders.db").string()).value();
+    schemas_ =
+        std::make_unique<SchemaRegistry>(SchemaRegistry::load(ORDER_SERVICE_SCHEMA_DIR).value());
+    events_ = std::make_unique<EventFactory>(*schemas_, ids_);
+    service_ = std::make_unique<OrderService>(*store_, *events_, clock_, ids_);
+  }
+  void TearDown() override {
+    service_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  static NewOrder newOrder() {
+    NewOrder order;
+    order.userId = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
+    order.currency = "USD";
+    order.items = {{"prod-456", 1, 9999}, {"prod-789", 1, 5000}};
+    order.customer = {"John Doe", "john.doe@example.com"};
+    order.shippingAddress = {"123 Main St", "Anytown", "12345", "US"};
+    return order;
+  }
+
+  Order create(RequestContext context = {}) {
+    auto outcome = service_->executeAndWait(
+        std::nullopt,
+        [](const Order*, const ActionContext& c) { return createOrder(newOrder(), c); },
+        std::move(context));
+    EXPECT_TRUE(outcome.ok()) << outcome.error().message;
+    return outcome->change.order;
+  }
+
+  Result<CommandOutcome> act(const Order& order, OrderAction action, RequestContext context = {}) {
+    return service_->executeAndWait(order.id, std::move(action), std::move(context));
+  }
+
+  std::filesystem::path dir_;
+  FixedClock clock_;
+  RandomIdGenerator ids_;
+  std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<SchemaRegistry> schemas_;
+  std::unique_ptr<EventFactory> events_;
+  std::unique_ptr<OrderService> service_;
+};
+
+TEST_F(OrderServiceTest, CreateStoresTheOrderAndItsEventsInOrder) {
+  RequestContext context;
+  context.correlationId = "corr-123";
+  const Order order = create(context);
+  auto stored = service_->getOrder(order.id);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->lastEventSequence, 3);
+  auto outbox = store_->fetchUnpublished(0, 10).value();
+  ASSERT_EQ(outbox.size(), 3u);
+  for (std::size_t i = 0; i < outbox.size(); ++i) {
+    EXPECT_EQ(outbox[i].sequence, static_cast<std::int64_t>(i + 1));
+    EXPECT_EQ(outbox[i].partitionKey, order.id.str());
+    EXPECT_EQ(outbox[i].correlationId, "corr-123");
+    EXPECT_TRUE(schemas_->validateMessage(outbox[i].body).ok()) << outbox[i].body;
+  }
+  EXPECT_EQ(outbox[0].messageType, "OrderCreatedEvent");
+}
+
+TEST_F(OrderServiceTest, LaterEventsContinueTheOrdersSequence) {
+  const Order order = create();
+  ASSERT_TRUE(
+      act(order, [](const Order* o, const ActionContext& c) { return startPayment(*o, c); }).ok());
+  auto outbox = store_->fetchUnpublished(0, 10).value();
+  ASSERT_EQ(outbox.size(), 5u);
+  EXPECT_EQ(outbox[3].sequence, 4);
+  EXPECT_EQ(outbox[3].messageType, "OrderStatusChangedEvent");
+  EXPECT_EQ(outbox[4].sequence, 5);
+}
+
+TEST_F(OrderServiceTest, ARefusedActionWritesNothing) {
+  const Order order = create();
+  auto refused = act(order, [](const Order* o, const ActionContext& c) {
+    return applyPaymentResult(*o, {PaymentOutcome::kCompleted, "txn", "", ""}, c);
+  });
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::kTransitionNotAllowed);
+  EXPECT_EQ(service_->getOrder(order.id)->order.version, 1);
+  EXPECT_EQ(store_->fetchUnpublished(0, 10)->size(), 3u);
+}
+
+TEST_F(OrderServiceTest, UnknownOrderIsNotFound) {
+  Order ghost;
+  ghost.id = OrderId("00000000-0000-4000-8000-000000000000");
+  auto result =
+      act(ghost, [](const Order* o, const ActionContext& c) { return startPayment(*o, c); });
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(OrderServiceTest, IfMatchMismatchIsPreconditionFailed) {
+  const Order order = create();
+  RequestContext context;
+  context.expectedVersion = 7;
+  auto result = act(
+      order, [](const Order* o, const ActionContext& c) { return startPayment(*o, c); }, context);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().code, ErrorCode::kPreconditionFailed);
+  context.expectedVersion = 1;
+  EXPECT_TRUE(act(
+                  order, [](const Order* o, const ActionContext& c) { return startPayment(*o, c); },
+                  context)
+                  .ok());
+}
+
+TEST_F(OrderServiceTest, IdempotencyKeyReplaysTheFirstResponse) {
+  RequestContext context;
+  context.idempotencyKey = "POST /v1/orders|abc";
+  context.requestFingerprint = "fp-1";
+  int recorded = 0;
+  auto recorder = [&recorded](const Change& change) {
+    ++recorded;
+    return "created " + change.order.id.str();
+  };
+  auto action = [](const Order*, const ActionContext& c) { return createOrder(newOrder(), c); };
+  auto first = service_->executeAndWait(std::nullopt, action, context, recorder);
+  ASSERT_TRUE(first.ok());
+  auto second = service_->executeAndWait(std::nullopt, action, context, recorder);
+  ASSERT_TRUE(second.ok());
+  ASSERT_TRUE(second->replayedResponse.has_value());
+  EXPECT_EQ(*second->replayedResponse, "created " + first->change.order.id.str());
+  EXPECT_EQ(recorded, 1);
+  EXPECT_EQ(store_->fetchUnpublished(0, 100)->size(), 3u);  // one order, not two
+
+  context.requestFingerprint = "fp-other";
+  auto reused = service_->executeAndWait(std::nullopt, action, context, recorder);
+  ASSERT_FALSE(reused.ok());
+  EXPECT_EQ(reused.error().code, ErrorCode::kConflict);
+}
+
+TEST_F(OrderServiceTest, InboxMakesARedeliveredMessageANoOp) {
+  const Order order = create();
+  RequestContext context;
+  context.inboxMessage = std::make_pair(std::string("payments"), std::string("msg-1"));
+  auto action = [](const Order* o, const ActionContext& c) { return startPayment(*o, c); };
+  auto first = act(order, action, context);
+  ASSERT_TRUE(first.ok());
+  EXPECT_FALSE(first->duplicate);
+  auto again = act(order, action, context);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->duplicate);
+  EXPECT_EQ(service_->getOrder(order.id)->order.version, 2);
+}
+
+TEST_F(OrderServiceTest, ConcurrentChangesOfOneOrderAllApplyInSequence) {
+  const Order order = create();
+  ASSERT_TRUE(
+      act(order, [](const Order* o, const ActionContext& c) { return startPayment(*o, c); }).ok());
+  ASSERT_TRUE(act(order, [](const Order* o, const ActionContext& c) {
+                return applyPaymentResult(*o, {PaymentOutcome::kCompleted, "txn", "", ""}, c);
+              }).ok());
+  constexpr int kThreads = 8;
+  std::vector<std::thread> threads;
+  std::atomic<int> succeeded{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      auto result = act(order, [](const Order* o, const ActionContext& c) {
+        return requestRefund(*o, 100, "partial", c);
+      });
+      if (result.ok()) ++succeeded;
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(succeeded.load(), kThreads);
+  auto stored = service_->getOrder(order.id).value();
+  EXPECT_EQ(stored.order.refunds.size(), static_cast<std::size_t>(kThreads));
+  EXPECT_EQ(stored.order.version, 3 + kThreads);
+  auto outbox = store_->fetchUnpublished(0, 100).value();
+  for (std::size_t i = 0; i < outbox.size(); ++i) {
+    EXPECT_EQ(outbox[i].sequence, static_cast<std::int64_t>(i + 1));
+  }
+}
+
+}  // namespace
+}  // namespace orders

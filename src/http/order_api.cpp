@@ -1,0 +1,596 @@
+#include "http/order_api.hpp"
+
+#include <openssl/evp.h>
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+#include <vector>
+
+#include "events/domain_json.hpp"
+#include "http/json_body.hpp"
+#include "http/order_representation.hpp"
+#include "http/problem.hpp"
+
+namespace orders::http {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::size_t kMaxListLimit = 100;
+constexpr std::size_t kDefaultListLimit = 20;
+
+std::vector<std::string> splitPath(const std::string& path) {
+  std::vector<std::string> segments;
+  std::size_t start = 1;
+  while (start <= path.size()) {
+    auto end = path.find('/', start);
+    if (end == std::string::npos) end = path.size();
+    segments.push_back(path.substr(start, end - start));
+    start = end + 1;
+  }
+  if (!segments.empty() && segments.back().empty()) segments.pop_back();
+  return segments;
+}
+
+std::string sha256Hex(const std::string& data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned int i = 0; i < length; ++i) {
+    hex.push_back(kHex[digest[i] >> 4]);
+    hex.push_back(kHex[digest[i] & 0xf]);
+  }
+  return hex;
+}
+
+/// Printable ASCII, at most 200 characters: what we accept in X-Correlation-Id and
+/// Idempotency-Key, so they are safe to log and to put into AMQP headers.
+bool isSafeToken(const std::string& value) {
+  if (value.empty() || value.size() > 200) return false;
+  for (char c : value) {
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+std::string encodeStoredResponse(const Response& response) {
+  json headers = json::array();
+  for (const auto& [name, value] : response.headers) headers.push_back({name, value});
+  return json{{"status", response.status},
+              {"headers", std::move(headers)},
+              {"contentType", response.contentType},
+              {"body", response.body}}
+      .dump();
+}
+
+Response decodeStoredResponse(const std::string& stored) {
+  const json value = json::parse(stored);
+  Response response;
+  response.status = value.at("status").get<int>();
+  for (const auto& header : value.at("headers")) {
+    response.headers.emplace_back(header.at(0).get<std::string>(), header.at(1).get<std::string>());
+  }
+  response.contentType = value.at("contentType").get<std::string>();
+  response.body = value.at("body").get<std::string>();
+  return response;
+}
+
+Response jsonResponse(int status, const json& body) {
+  Response response;
+  response.status = status;
+  response.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+  return response;
+}
+
+Response orderResponse(int status, const Order& order) {
+  Response response = jsonResponse(status, orderJson(order));
+  response.headers.emplace_back("ETag", etagOf(order));
+  return response;
+}
+
+Result<CustomerDetails> readCustomer(const JsonReader& body) {
+  auto object = body.object("customerDetails");
+  if (!object) return object.error();
+  auto name = object->string("name");
+  if (!name) return name.error();
+  auto email = object->string("email");
+  if (!email) return email.error();
+  return CustomerDetails{std::move(name).value(), std::move(email).value()};
+}
+
+Result<Address> readAddress(const JsonReader& body) {
+  auto object = body.object("shippingAddress");
+  if (!object) return object.error();
+  Address address;
+  for (auto [key, target] :
+       {std::pair{"street", &address.street}, std::pair{"city", &address.city},
+        std::pair{"postalCode", &address.postalCode}, std::pair{"country", &address.country}}) {
+    auto value = object->string(key);
+    if (!value) return value.error();
+    *target = std::move(value).value();
+  }
+  return address;
+}
+
+Result<NewOrder> readNewOrder(const json& body) {
+  const JsonReader reader(body);
+  NewOrder order;
+  auto userId = reader.string("userId");
+  if (!userId) return userId.error();
+  order.userId = std::move(userId).value();
+  auto currencyText = reader.string("currency");
+  if (!currencyText) return currencyText.error();
+  order.currency = std::move(currencyText).value();
+  auto currency = Currency::parse(order.currency);
+  if (!currency) return currency.error();
+  const auto* items = reader.raw("items");
+  if (!items) return invalid("items", "is required");
+  if (!items->is_array()) return invalid("items", "must be an array");
+  for (std::size_t i = 0; i < items->size(); ++i) {
+    const std::string path = "items/" + std::to_string(i);
+    if (!(*items)[i].is_object()) return invalid(path, "must be an object");
+    const JsonReader item((*items)[i], path);
+    LineItem line;
+    auto productId = item.string("productId");
+    if (!productId) return productId.error();
+    line.productId = std::move(productId).value();
+    auto quantity = item.integer("quantity");
+    if (!quantity) return quantity.error();
+    line.quantity = quantity.value();
+    auto unitPrice = item.number("unitPrice");
+    if (!unitPrice) return unitPrice.error();
+    auto minor = toMinorUnits(unitPrice.value(), currency.value(), item.fieldPath("unitPrice"));
+    if (!minor) return minor.error();
+    line.unitPrice = minor.value();
+    order.items.push_back(std::move(line));
+  }
+  auto customer = readCustomer(reader);
+  if (!customer) return customer.error();
+  order.customer = std::move(customer).value();
+  auto address = readAddress(reader);
+  if (!address) return address.error();
+  order.shippingAddress = std::move(address).value();
+  return order;
+}
+
+/// Everything a mutating request shares: correlation id, idempotency, If-Match, actor.
+struct Mutation {
+  RequestContext context;
+  std::string correlationId;
+};
+
+}  // namespace
+
+OrderApi::OrderApi(OrderService& service, IdGenerator& ids, ReadinessCheck readiness)
+    : service_(service), ids_(ids), readiness_(std::move(readiness)) {}
+
+void OrderApi::handle(Request request, Responder respond) {
+  // Every answer echoes the correlation id; one is made up when the client sent none, so that
+  // the events of this request can still be traced together.
+  std::string correlationId = request.header("x-correlation-id").value_or("");
+  if (!correlationId.empty() && !isSafeToken(correlationId)) {
+    return respond(problemResponse(400, "invalid-header", "Invalid header",
+                                   "X-Correlation-Id must be 1-200 printable ASCII characters",
+                                   "X-Correlation-Id"));
+  }
+  if (correlationId.empty()) correlationId = "corr-" + ids_.uuid();
+  Responder reply = [respond = std::move(respond), correlationId](Response response) {
+    response.headers.emplace_back("X-Correlation-Id", correlationId);
+    respond(std::move(response));
+  };
+
+  const auto segments = splitPath(request.path);
+  const std::string& method = request.method;
+  auto methodNotAllowed = [&](const std::string& allow) {
+    Response response = problemResponse(405, "method-not-allowed", "Method not allowed",
+                                        method + " is not supported here", "");
+    response.headers.emplace_back("Allow", allow);
+    reply(std::move(response));
+  };
+
+  if (segments.size() == 1 && (segments[0] == "healthz" || segments[0] == "readyz")) {
+    if (method != "GET") return methodNotAllowed("GET");
+    if (segments[0] == "healthz") return reply(jsonResponse(200, {{"status", "ok"}}));
+    const Readiness readiness = readiness_ ? readiness_() : Readiness{};
+    json body = readiness.details;
+    if (!body.contains("status")) body["status"] = readiness.ready ? "ok" : "unavailable";
+    return reply(jsonResponse(readiness.ready ? 200 : 503, body));
+  }
+  if (segments.size() < 2 || segments[0] != "v1" || segments[1] != "orders") {
+    return reply(
+        problemResponse(404, "not-found", "Not found", "no such resource: " + request.path, ""));
+  }
+
+  // --- Queries ---------------------------------------------------------------------------------
+  if (segments.size() == 2 && method == "GET") {
+    OrderQuery query;
+    query.limit = kDefaultListLimit;
+    if (auto it = request.query.find("userId"); it != request.query.end()) {
+      if (!isUuid(it->second)) {
+        return reply(problemResponse(400, "invalid-parameter", "Invalid query parameter",
+                                     "userId must be a UUID", "userId"));
+      }
+      query.userId = it->second;
+    }
+    if (auto it = request.query.find("status"); it != request.query.end()) {
+      query.status = parseOrderStatus(it->second);
+      if (!query.status) {
+        return reply(problemResponse(
+            400, "invalid-parameter", "Invalid query parameter",
+            "status must be one of the order statuses, like PENDING_PAYMENT", "status"));
+      }
+    }
+    if (auto it = request.query.find("limit"); it != request.query.end()) {
+      std::size_t limit = 0;
+      const auto [end, ec] =
+          std::from_chars(it->second.data(), it->second.data() + it->second.size(), limit);
+      if (ec != std::errc() || end != it->second.data() + it->second.size() || limit == 0 ||
+          limit > kMaxListLimit) {
+        return reply(problemResponse(400, "invalid-parameter", "Invalid query parameter",
+                                     "limit must be a whole number from 1 to 100", "limit"));
+      }
+      query.limit = limit;
+    }
+    if (auto it = request.query.find("cursor"); it != request.query.end())
+      query.cursor = it->second;
+    auto page = service_.listOrders(query);
+    if (!page) {
+      if (page.error().field == "cursor") {
+        return reply(problemResponse(400, "invalid-parameter", "Invalid query parameter",
+                                     "cursor " + page.error().message, "cursor"));
+      }
+      return reply(problemFromError(page.error()));
+    }
+    json orders = json::array();
+    for (const auto& order : page->orders) orders.push_back(orderJson(order));
+    json body = {{"orders", std::move(orders)},
+                 {"nextCursor", page->nextCursor.empty() ? json(nullptr) : json(page->nextCursor)}};
+    return reply(jsonResponse(200, body));
+  }
+
+  std::optional<OrderId> orderId;
+  if (segments.size() >= 3) {
+    if (!isUuid(segments[2])) {
+      return reply(problemResponse(404, "not-found", "Not found",
+                                   "no order " + segments[2] + " (order ids are UUIDs)",
+                                   "orderId"));
+    }
+    orderId = OrderId(segments[2]);
+  }
+  const std::string subresource = segments.size() >= 4 ? segments[3] : "";
+
+  if (method == "GET" &&
+      (segments.size() == 3 ||
+       (segments.size() == 5 && (subresource == "shipments" || subresource == "refunds")))) {
+    auto stored = service_.getOrder(*orderId);
+    if (!stored) return reply(problemFromError(stored.error()));
+    const Order& order = stored->order;
+    if (segments.size() == 3) {
+      if (auto match = request.header("if-none-match"); match && *match == etagOf(order)) {
+        Response notModified;
+        notModified.status = 304;
+        notModified.headers.emplace_back("ETag", etagOf(order));
+        return reply(std::move(notModified));
+      }
+      return reply(orderResponse(200, order));
+    }
+    if (subresource == "shipments") {
+      if (const Shipment* s = order.findShipment(ShipmentId(segments[4]))) {
+        return reply(jsonResponse(200, shipmentJson(*s, order)));
+      }
+      return reply(problemResponse(404, "not-found", "Not found", "no shipment " + segments[4],
+                                   "shipmentId"));
+    }
+    if (const Refund* r = order.findRefund(RefundId(segments[4]))) {
+      return reply(jsonResponse(200, refundJson(*r, order)));
+    }
+    return reply(
+        problemResponse(404, "not-found", "Not found", "no refund " + segments[4], "refundId"));
+  }
+
+  // --- Commands --------------------------------------------------------------------------------
+  // Which action, and whether the path exists at all (405 vs 404).
+  enum class Route {
+    kNone,
+    kCreate,
+    kPatch,
+    kPayment,
+    kPaymentResult,
+    kStatus,
+    kCancel,
+    kShipments,
+    kDeliveries,
+    kRefunds,
+    kRefundProcessed
+  };
+  Route route = Route::kNone;
+  std::string allow;
+  if (segments.size() == 2) {
+    route = method == "POST" ? Route::kCreate : Route::kNone, allow = "GET, POST";
+  } else if (segments.size() == 3) {
+    route = method == "PATCH" ? Route::kPatch : Route::kNone, allow = "GET, PATCH";
+  } else if (segments.size() == 4 && subresource == "payment") {
+    route = Route::kPayment, allow = "POST";
+  } else if (segments.size() == 5 && subresource == "payment" && segments[4] == "result") {
+    route = Route::kPaymentResult, allow = "POST";
+  } else if (segments.size() == 4 && subresource == "status") {
+    route = Route::kStatus, allow = "POST";
+  } else if (segments.size() == 4 && subresource == "cancel") {
+    route = Route::kCancel, allow = "POST";
+  } else if (segments.size() == 4 && subresource == "shipments") {
+    route = Route::kShipments, allow = "POST";
+  } else if (segments.size() == 4 && subresource == "deliveries") {
+    route = Route::kDeliveries, allow = "POST";
+  } else if (segments.size() == 4 && subresource == "refunds") {
+    route = Route::kRefunds, allow = "POST";
+  } else if (segments.size() == 6 && subresource == "refunds" && segments[5] == "processed") {
+    route = Route::kRefundProcessed, allow = "POST";
+  } else {
+    return reply(
+        problemResponse(404, "not-found", "Not found", "no such resource: " + request.path, ""));
+  }
+  const bool methodMatches = (route == Route::kCreate || route == Route::kPatch) ||
+                             (route != Route::kNone && method == "POST");
+  if (!methodMatches) return methodNotAllowed(allow);
+
+  // Bodies: every command takes a JSON object, except POST /payment whose body may be empty.
+  json body = json::object();
+  const bool bodyOptional = route == Route::kPayment;
+  if (!(bodyOptional && request.body.empty())) {
+    if (auto problem = parseJsonObject(request, body)) return reply(std::move(*problem));
+  }
+  const JsonReader reader(body);
+
+  RequestContext context;
+  context.correlationId = correlationId;
+  context.initiatedBy = request.header("x-initiated-by").value_or("");
+  if (!context.initiatedBy.empty() && !isSafeToken(context.initiatedBy)) {
+    return reply(problemResponse(400, "invalid-header", "Invalid header",
+                                 "X-Initiated-By must be 1-200 printable ASCII characters",
+                                 "X-Initiated-By"));
+  }
+  if (auto key = request.header("idempotency-key")) {
+    if (!isSafeToken(*key)) {
+      return reply(problemResponse(400, "invalid-header", "Invalid header",
+                                   "Idempotency-Key must be 1-200 printable ASCII characters",
+                                   "Idempotency-Key"));
+    }
+    context.idempotencyKey = method + " " + request.path + "|" + *key;
+    context.requestFingerprint = sha256Hex(method + "\n" + request.path + "\n" + request.body);
+  }
+  if (auto ifMatch = request.header("if-match"); ifMatch && *ifMatch != "*") {
+    std::string value = *ifMatch;
+    std::int64_t version = 0;
+    const bool quoted = value.size() >= 3 && value.front() == '"' && value.back() == '"';
+    const auto [end, ec] =
+        quoted ? std::from_chars(value.data() + 1, value.data() + value.size() - 1, version)
+               : std::from_chars_result{value.data(), std::errc::invalid_argument};
+    if (!quoted || ec != std::errc() || end != value.data() + value.size() - 1) {
+      return reply(problemResponse(400, "invalid-header", "Invalid header",
+                                   "If-Match must be an ETag of this API, like \"3\"", "If-Match"));
+    }
+    context.expectedVersion = version;
+  }
+  auto defaultActor = [&context](const char* actor) {
+    if (context.initiatedBy.empty()) context.initiatedBy = actor;
+  };
+
+  OrderAction action;
+  // How a successful change is answered (and recorded for idempotent replays).
+  std::function<Response(const Change&)> render = [](const Change& change) {
+    return orderResponse(200, change.order);
+  };
+  auto fail = [&reply](const Error& error) { reply(problemFromError(error)); };
+
+  switch (route) {
+    case Route::kNone:
+      return;
+    case Route::kCreate: {
+      auto newOrder = readNewOrder(body);
+      if (!newOrder) return fail(newOrder.error());
+      defaultActor(("user:" + newOrder->userId).c_str());
+      action = [newOrder = std::move(newOrder).value()](const Order*, const ActionContext& ctx) {
+        return createOrder(newOrder, ctx);
+      };
+      render = [](const Change& change) {
+        Response response = orderResponse(201, change.order);
+        response.headers.emplace_back("Location", "/v1/orders/" + change.order.id.str());
+        return response;
+      };
+      break;
+    }
+    case Route::kPatch: {
+      OrderPatch patch;
+      if (reader.has("customerDetails")) {
+        auto customer = readCustomer(reader);
+        if (!customer) return fail(customer.error());
+        patch.customer = std::move(customer).value();
+      }
+      if (reader.has("shippingAddress")) {
+        auto address = readAddress(reader);
+        if (!address) return fail(address.error());
+        patch.shippingAddress = std::move(address).value();
+      }
+      defaultActor("api");
+      action = [patch](const Order* order, const ActionContext& ctx) {
+        return updateOrder(*order, patch, ctx);
+      };
+      break;
+    }
+    case Route::kPayment:
+      defaultActor("api");
+      action = [](const Order* order, const ActionContext& ctx) {
+        return startPayment(*order, ctx);
+      };
+      break;
+    case Route::kPaymentResult: {
+      PaymentResult result;
+      auto outcome = reader.string("outcome");
+      if (!outcome) return fail(outcome.error());
+      if (outcome.value() == "COMPLETED") {
+        result.outcome = PaymentOutcome::kCompleted;
+      } else if (outcome.value() == "FAILED") {
+        result.outcome = PaymentOutcome::kFailed;
+      } else {
+        return fail(invalid("outcome", "must be \"COMPLETED\" or \"FAILED\""));
+      }
+      auto transaction = reader.string("paymentTransactionId");
+      if (!transaction) return fail(transaction.error());
+      result.paymentTransactionId = std::move(transaction).value();
+      auto failureCode = reader.optionalString("failureCode");
+      if (!failureCode) return fail(failureCode.error());
+      result.failureCode = failureCode->value_or("");
+      auto message = reader.optionalString("message");
+      if (!message) return fail(message.error());
+      result.message = message->value_or("");
+      defaultActor("PaymentService");
+      action = [result](const Order* order, const ActionContext& ctx) {
+        return applyPaymentResult(*order, result, ctx);
+      };
+      break;
+    }
+    case Route::kStatus: {
+      StatusChangeRequest change;
+      auto newStatus = reader.string("newStatus");
+      if (!newStatus) return fail(newStatus.error());
+      const auto status = parseOrderStatus(newStatus.value());
+      if (!status)
+        return fail(invalid("newStatus", "is not an order status: " + newStatus.value()));
+      change.newStatus = *status;
+      auto reason = reader.optionalString("reason");
+      if (!reason) return fail(reason.error());
+      change.reason = reason->value_or("");
+      auto initiatedBy = reader.optionalString("initiatedBy");
+      if (!initiatedBy) return fail(initiatedBy.error());
+      if (*initiatedBy) context.initiatedBy = **initiatedBy;
+      if (const auto* changeContext = reader.raw("changeContext")) {
+        if (!changeContext->is_object()) {
+          return fail(invalid("changeContext", "must be an object of key-value pairs"));
+        }
+        change.changeContext = ChangeContext{changeContext->dump(), {}};
+      }
+      defaultActor("api");
+      action = [change](const Order* order, const ActionContext& ctx) {
+        return changeStatus(*order, change, ctx);
+      };
+      break;
+    }
+    case Route::kCancel: {
+      auto reason = reader.string("reason");
+      if (!reason) return fail(reason.error());
+      defaultActor("api");
+      action = [reason = std::move(reason).value()](const Order* order, const ActionContext& ctx) {
+        return cancelOrder(*order, reason, ctx);
+      };
+      break;
+    }
+    case Route::kShipments: {
+      ShipmentRequest shipment;
+      auto carrier = reader.string("carrier");
+      if (!carrier) return fail(carrier.error());
+      shipment.carrier = std::move(carrier).value();
+      auto tracking = reader.string("trackingNumber");
+      if (!tracking) return fail(tracking.error());
+      shipment.trackingNumber = std::move(tracking).value();
+      if (const auto* items = reader.raw("items")) {
+        if (!items->is_array()) return fail(invalid("items", "must be an array"));
+        if (items->empty()) {
+          return fail(invalid("items", "must not be empty; omit it to ship everything left"));
+        }
+        for (std::size_t i = 0; i < items->size(); ++i) {
+          const std::string path = "items/" + std::to_string(i);
+          if (!(*items)[i].is_object()) return fail(invalid(path, "must be an object"));
+          const JsonReader item((*items)[i], path);
+          auto productId = item.string("productId");
+          if (!productId) return fail(productId.error());
+          auto quantity = item.integer("quantity");
+          if (!quantity) return fail(quantity.error());
+          shipment.items.push_back({std::move(productId).value(), quantity.value()});
+        }
+      }
+      defaultActor("FulfillmentService");
+      action = [shipment](const Order* order, const ActionContext& ctx) {
+        return shipOrder(*order, shipment, ctx);
+      };
+      render = [](const Change& change) {
+        const Shipment& created = change.order.shipments.back();
+        Response response = jsonResponse(201, shipmentJson(created, change.order));
+        response.headers.emplace_back(
+            "Location", "/v1/orders/" + change.order.id.str() + "/shipments/" + created.id.str());
+        response.headers.emplace_back("ETag", etagOf(change.order));
+        return response;
+      };
+      break;
+    }
+    case Route::kDeliveries: {
+      DeliveryRequest delivery;
+      auto shipmentId = reader.optionalString("shipmentId");
+      if (!shipmentId) return fail(shipmentId.error());
+      if (*shipmentId) delivery.shipmentId = ShipmentId(**shipmentId);
+      auto pickup = reader.optionalBool("pickup");
+      if (!pickup) return fail(pickup.error());
+      delivery.pickup = pickup->value_or(false);
+      defaultActor("FulfillmentService");
+      action = [delivery](const Order* order, const ActionContext& ctx) {
+        return deliverOrder(*order, delivery, ctx);
+      };
+      break;
+    }
+    case Route::kRefunds: {
+      auto reason = reader.string("reason");
+      if (!reason) return fail(reason.error());
+      auto amount = reader.number("amount");
+      if (!amount) return fail(amount.error());
+      defaultActor("api");
+      // The amount's decimals depend on the order's currency, known only once it is loaded.
+      action = [amount = amount.value(), reason = std::move(reason).value()](
+                   const Order* order, const ActionContext& ctx) -> Result<Change> {
+        auto minor = toMinorUnits(amount, order->currency, "amount");
+        if (!minor) return minor.error();
+        return requestRefund(*order, minor.value(), reason, ctx);
+      };
+      render = [](const Change& change) {
+        const Refund& created = change.order.refunds.back();
+        Response response = jsonResponse(201, refundJson(created, change.order));
+        response.headers.emplace_back(
+            "Location", "/v1/orders/" + change.order.id.str() + "/refunds/" + created.id.str());
+        response.headers.emplace_back("ETag", etagOf(change.order));
+        return response;
+      };
+      break;
+    }
+    case Route::kRefundProcessed: {
+      auto transaction = reader.string("refundTransactionId");
+      if (!transaction) return fail(transaction.error());
+      const RefundId refundId(segments[4]);
+      defaultActor("PaymentService");
+      action = [refundId, transaction = std::move(transaction).value()](const Order* order,
+                                                                        const ActionContext& ctx) {
+        return markRefundProcessed(*order, refundId, transaction, ctx);
+      };
+      render = [refundId](const Change& change) {
+        Response response =
+            jsonResponse(200, refundJson(*change.order.findRefund(refundId), change.order));
+        response.headers.emplace_back("ETag", etagOf(change.order));
+        return response;
+      };
+      break;
+    }
+  }
+
+  auto recorder = [render](const Change& change) { return encodeStoredResponse(render(change)); };
+  service_.execute(orderId, std::move(action), std::move(context), std::move(recorder),
+                   [reply, render](Result<CommandOutcome> outcome) {
+                     if (!outcome) return reply(problemFromError(outcome.error()));
+                     if (outcome->replayedResponse) {
+                       Response replayed = decodeStoredResponse(*outcome->replayedResponse);
+                       replayed.headers.emplace_back("Idempotent-Replayed", "true");
+                       return reply(std::move(replayed));
+                     }
+                     reply(render(outcome->change));
+                   });
+}
+
+}  // namespace orders::http

@@ -1,0 +1,247 @@
+#include "http/server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "http/problem.hpp"
+
+namespace orders::http {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+constexpr auto kIdleTimeout = std::chrono::seconds(60);
+
+class Session;
+
+/// The server's shared state, visible to its sessions.
+struct ServerCore {
+  ServerOptions options;
+  Handler handler;
+  asio::io_context io;
+  tcp::acceptor acceptor{io};
+  std::vector<std::thread> threads;
+  std::atomic<int> inFlight{0};
+  std::atomic<bool> stopping{false};
+
+  std::mutex sessionsMutex;
+  std::set<std::shared_ptr<Session>> sessions;
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, ServerCore& server) : stream_(std::move(socket)), server_(server) {}
+
+  void start() { read(); }
+
+  /// Closes an idle connection now; a busy one closes after its response.
+  void shutdown() {
+    asio::post(stream_.get_executor(), [self = shared_from_this()] {
+      self->closing_ = true;
+      if (!self->busy_) self->close();
+    });
+  }
+
+ private:
+  void read() {
+    parser_.emplace();
+    parser_->body_limit(server_.options.maxBodyBytes);
+    parser_->header_limit(16 * 1024);
+    stream_.expires_after(kIdleTimeout);
+    bhttp::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->onRead(ec); });
+  }
+
+  void onRead(beast::error_code ec) {
+    if (ec == bhttp::error::body_limit) {
+      return reply(problemResponse(413, "payload-too-large", "Payload Too Large",
+                                   "the request body exceeds " +
+                                       std::to_string(server_.options.maxBodyBytes) + " bytes",
+                                   ""),
+                   /*keepAlive=*/false);
+    }
+    if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
+        ec == asio::error::operation_aborted || ec == asio::error::connection_reset) {
+      return close();
+    }
+    if (ec) {
+      // Malformed HTTP: answer 400 and close, the stream position is unknown.
+      return reply(
+          problemResponse(400, "malformed-request", "Malformed HTTP request", ec.message(), ""),
+          false);
+    }
+    auto message = parser_->release();
+    keepAlive_ = message.keep_alive() && !closing_;
+    Request request;
+    request.method = std::string(message.method_string());
+    request.target = std::string(message.target());
+    for (const auto& field : message) {
+      std::string name(field.name_string());
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      request.headers[name] = std::string(field.value());
+    }
+    request.body = std::move(message.body());
+    if (!parseTarget(request.target, request.path, request.query)) {
+      return reply(problemResponse(400, "malformed-request", "Malformed request target",
+                                   "the URL has an invalid percent-escape", ""),
+                   keepAlive_);
+    }
+    busy_ = true;
+    ++server_.inFlight;
+    auto self = shared_from_this();
+    // The handler may answer from any thread; hop back onto this connection's executor.
+    server_.handler(std::move(request), [self](Response response) {
+      asio::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
+        --self->server_.inFlight;
+        self->reply(std::move(response), self->keepAlive_ && !self->closing_);
+      });
+    });
+  }
+
+  void reply(Response response, bool keepAlive) {
+    busy_ = true;
+    auto message = std::make_shared<bhttp::response<bhttp::string_body>>();
+    message->version(11);
+    message->result(static_cast<unsigned>(response.status));
+    message->set(bhttp::field::server, "order-service");
+    if (!response.body.empty() || response.status != 204) {
+      message->set(bhttp::field::content_type, response.contentType);
+    }
+    for (const auto& [name, value] : response.headers) message->set(name, value);
+    message->body() = std::move(response.body);
+    message->keep_alive(keepAlive);
+    message->prepare_payload();
+    stream_.expires_after(kIdleTimeout);
+    bhttp::async_write(
+        stream_, *message,
+        [self = shared_from_this(), message, keepAlive](beast::error_code ec, std::size_t) {
+          self->busy_ = false;
+          if (ec || !keepAlive || self->closing_) return self->close();
+          self->read();
+        });
+  }
+
+  void close() {
+    beast::error_code ignored;  // the peer may already be gone; nothing left to tell it
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.close();
+    std::lock_guard lock(server_.sessionsMutex);
+    server_.sessions.erase(shared_from_this());
+  }
+
+  beast::tcp_stream stream_;
+  ServerCore& server_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  bool keepAlive_ = true;
+  bool busy_ = false;
+  bool closing_ = false;
+};
+
+}  // namespace
+
+struct Server::Impl : ServerCore {
+  void accept();
+};
+
+void Server::Impl::accept() {
+  acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec) {
+      if (ec != asio::error::operation_aborted) {
+        spdlog::warn("http: accept failed: {}", ec.message());
+      }
+      if (!stopping) accept();
+      return;
+    }
+    socket.set_option(tcp::no_delay(true));
+    auto session = std::make_shared<Session>(std::move(socket), *this);
+    {
+      std::lock_guard lock(sessionsMutex);
+      sessions.insert(session);
+    }
+    session->start();
+    accept();
+  });
+}
+
+Server::Server(ServerOptions options, Handler handler) : impl_(std::make_unique<Impl>()) {
+  impl_->options = std::move(options);
+  impl_->handler = std::move(handler);
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(impl_->options.host, ec);
+  if (ec) throw std::runtime_error("invalid listen address '" + impl_->options.host + "'");
+  const tcp::endpoint endpoint(address, impl_->options.port);
+  impl_->acceptor.open(endpoint.protocol());
+  impl_->acceptor.set_option(asio::socket_base::reuse_address(true));
+  impl_->acceptor.bind(endpoint, ec);
+  if (ec) {
+    throw std::runtime_error("cannot listen on " + impl_->options.host + ":" +
+                             std::to_string(impl_->options.port) + ": " + ec.message());
+  }
+  impl_->acceptor.listen(asio::socket_base::max_listen_connections);
+}
+
+Server::~Server() {
+  stop(0);
+}
+
+std::uint16_t Server::port() const {
+  return impl_->acceptor.local_endpoint().port();
+}
+
+void Server::start() {
+  impl_->accept();
+  for (int i = 0; i < impl_->options.threads; ++i) {
+    impl_->threads.emplace_back([this] { impl_->io.run(); });
+  }
+}
+
+void Server::stop(int graceMillis) {
+  if (impl_->stopping.exchange(true)) return;
+  asio::post(impl_->io, [this] {
+    beast::error_code ignored;  // closing an acceptor that failed to open is harmless
+    impl_->acceptor.close(ignored);
+  });
+  // Let in-flight requests finish: their responses still need the I/O threads.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(graceMillis);
+  while (impl_->inFlight > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  if (impl_->inFlight > 0) {
+    spdlog::warn("http: {} requests still in flight after the shutdown grace period",
+                 impl_->inFlight.load());
+  }
+  {
+    std::lock_guard lock(impl_->sessionsMutex);
+    for (const auto& session : impl_->sessions) session->shutdown();
+  }
+  // Give the sessions a moment to send what they are writing, then stop the loop.
+  const auto closeDeadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+  for (;;) {
+    {
+      std::lock_guard lock(impl_->sessionsMutex);
+      if (impl_->sessions.empty()) break;
+    }
+    if (std::chrono::steady_clock::now() > closeDeadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  impl_->io.stop();
+  for (auto& thread : impl_->threads) {
+    if (thread.joinable()) thread.join();
+  }
+}
+
+}  // namespace orders::http
