@@ -2,9 +2,12 @@
 // Turns the domain events of one change into outbox rows: each a StandardMessage<T> envelope
 // (messageId, messageType, messageVersion, timestamp, source, correlationId, partitionKey,
 // payload) rendered from the order as it is after the change, and validated against its schema.
+// The payload of every message type is documented in docs/events/ and fixed by schemas/events/.
 
+#include <array>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/ids.hpp"
@@ -16,6 +19,32 @@
 namespace orders {
 
 inline constexpr const char* kEventSource = "OrderService";
+/// The exchange every event is published to; the routing key is the messageType.
+inline constexpr const char* kEventExchange = "order.events";
+/// The messageVersion of every event we publish.
+inline constexpr const char* kEventVersion = "1.0";
+
+/// Every messageType the Order Service publishes.
+inline constexpr std::array<std::string_view, 13> kPublishedMessageTypes{
+    "OrderCreatedEvent",
+    "OrderUpdatedEvent",
+    "OrderStatusChangedEvent",
+    "OrderCancelledEvent",
+    "OrderPaymentCompletedEvent",
+    "OrderPaymentFailedEvent",
+    "OrderRefundRequestedEvent",
+    "OrderRefundProcessedEvent",
+    "OrderShippedEvent",
+    "OrderDeliveredEvent",
+    "OrderPaymentProcessingInitiatedEvent",
+    "OrderConfirmationNotificationRequestedEvent",
+    "OrderPlacedForAnalyticsEvent",
+};
+
+/// Fails (kInvalidArgument, naming the first missing type) unless `schemas` has a schema for the
+/// version we publish of every type in kPublishedMessageTypes. Call it at start-up, so a missing
+/// schema stops the service instead of failing the first order that needs it.
+Status checkPublishedSchemas(const SchemaRegistry& schemas);
 
 class EventFactory {
  public:
@@ -25,6 +54,8 @@ class EventFactory {
   /// The envelopes of `change.events`, in order, with per-order sequence numbers
   /// firstSequence, firstSequence + 1, ... An event that fails its schema is a bug: kInternal,
   /// naming the event type and the schema violation, and nothing is returned.
+  /// Every OutboxMessage field is filled except `id` (0: the store assigns it); `body` is the
+  /// compact JSON text of the envelope; `correlationId` is left out of the envelope when empty.
   Result<std::vector<OutboxMessage>> render(const Change& change, std::int64_t firstSequence,
                                             const std::string& correlationId) const;
 
