@@ -127,6 +127,32 @@ pid_t beamPid(const std::string& dir) {
   return text.empty() ? -1 : static_cast<pid_t>(std::atol(text.c_str()));
 }
 
+std::string tempRoot() {
+  const char* tmp = std::getenv("TMPDIR");
+  return tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
+}
+
+/// Brokers of test processes that died without cleaning up (crash, SIGKILL by a ctest timeout):
+/// their directory records the owner's pid. Kill their VM (only if its command line really names
+/// that directory, so a recycled pid is never hit) and remove the directory.
+void reapOrphans() {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(tempRoot(), ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("rmqtest-", 0) != 0 || !entry.is_directory(ec)) continue;
+    const std::string owner = readFile(entry.path() / "owner.pid");
+    if (owner.empty()) continue;
+    const pid_t ownerPid = static_cast<pid_t>(std::atol(owner.c_str()));
+    if (processExists(ownerPid)) continue;
+    const pid_t beam = beamPid(entry.path().string());
+    if (beam > 0) {
+      const std::string cmdline = readFile("/proc/" + std::to_string(beam) + "/cmdline");
+      if (cmdline.find(entry.path().string()) != std::string::npos) ::kill(beam, SIGKILL);
+    }
+    fs::remove_all(entry.path(), ec);
+  }
+}
+
 }  // namespace
 
 RabbitMqServer::RabbitMqServer(RabbitMqServerOptions options) : options_(std::move(options)) {}
@@ -136,6 +162,12 @@ std::unique_ptr<RabbitMqServer> RabbitMqServer::start(RabbitMqServerOptions opti
   server->prepareDirectory();
   server->startAgain();
   return server;
+}
+
+RabbitMqServer& RabbitMqServer::shared() {
+  // Destroyed by static destruction at exit, which kills the broker and removes its directory.
+  static std::unique_ptr<RabbitMqServer> server = start();
+  return *server;
 }
 
 RabbitMqServer::~RabbitMqServer() {
@@ -153,9 +185,8 @@ RabbitMqServer::~RabbitMqServer() {
 }
 
 void RabbitMqServer::prepareDirectory() {
-  const char* tmp = std::getenv("TMPDIR");
-  std::string pattern =
-      std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/rmqtest-XXXXXX";
+  reapOrphans();
+  std::string pattern = tempRoot() + "/rmqtest-XXXXXX";
   std::vector<char> buf(pattern.begin(), pattern.end());
   buf.push_back('\0');
   if (::mkdtemp(buf.data()) == nullptr)
@@ -165,6 +196,7 @@ void RabbitMqServer::prepareDirectory() {
   fs::create_directories(dir / "home");
   fs::create_directories(dir / "mnesia");
   fs::create_directories(dir / "log");
+  writeFile(dir / "owner.pid", std::to_string(::getpid()));
 
   nodeName_ = "rmqtest-" + std::to_string(::getpid()) + "-" + std::to_string(serverCounter++) +
               "@localhost";

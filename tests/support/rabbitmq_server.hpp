@@ -41,6 +41,11 @@ class RabbitMqServer {
   /// can log in. Throws std::runtime_error (with the log tail) on failure or timeout.
   static std::unique_ptr<RabbitMqServer> start(RabbitMqServerOptions options = {});
 
+  /// One broker for the whole test binary, booted on first use with default options and killed
+  /// at exit. Tests sharing it isolate themselves with their own queue/exchange names, and must
+  /// leave it running (a test that stops or pauses it restores it before returning).
+  static RabbitMqServer& shared();
+
   /// Kills the broker if it still runs (fast: tests do not need a clean shutdown) and removes
   /// the temporary directory.
   ~RabbitMqServer();
