@@ -1,0 +1,339 @@
+#include "broker/rabbitmq/consumer/dead_letter_admin.hpp"
+
+#include <sys/time.h>
+
+#include "broker/rabbitmq/amqp_url.hpp"
+#include "broker/rabbitmq/consumer/detail/amqp_fields.hpp"
+#include "broker/rabbitmq/detail/connection.hpp"
+#include "consumer/message_processor.hpp"  // header names
+
+namespace orders {
+namespace {
+
+using rabbitmq::bytes;
+using rabbitmq::str;
+
+std::string textHeader(const std::vector<MessageHeader>& headers, const std::string& name) {
+  for (const auto& h : headers) {
+    if (h.name != name) continue;
+    if (const auto* s = std::get_if<std::string>(&h.value)) return *s;
+    return std::to_string(std::get<std::int64_t>(h.value));
+  }
+  return "";
+}
+
+std::int64_t intHeader(const std::vector<MessageHeader>& headers, const std::string& name) {
+  for (const auto& h : headers) {
+    if (h.name != name) continue;
+    if (const auto* i = std::get_if<std::int64_t>(&h.value)) return *i;
+    try {
+      return std::stoll(std::get<std::string>(h.value));
+    } catch (const std::exception&) {
+      return 0;  // not a number: report 0 rather than fail the listing
+    }
+  }
+  return 0;
+}
+
+bool failureHeader(const std::string& name) {
+  return name == "x-death" || name.rfind("x-first-death-", 0) == 0 ||
+         name.rfind("x-last-death-", 0) == 0 || name == "x-delivery-count" ||
+         name == kHeaderFailureReason || name == kHeaderFailureKind || name == kHeaderFailedAt ||
+         name == kHeaderAttempts || name == kHeaderRetryCount || name == kHeaderReplayCount;
+}
+
+struct Fetched {
+  std::uint64_t deliveryTag = 0;
+  TransportDelivery delivery;
+  DeadLetter letter;
+};
+
+DeadLetter toDeadLetter(const TransportDelivery& d, const std::string& dlq) {
+  DeadLetter l;
+  l.messageId = d.messageId;
+  l.messageType = d.type;
+  l.correlationId = d.correlationId;
+  l.headers = d.headers;
+  l.body = d.body;
+  l.failureReason = textHeader(d.headers, kHeaderFailureReason);
+  l.failureKind = textHeader(d.headers, kHeaderFailureKind);
+  l.failedAt = textHeader(d.headers, kHeaderFailedAt);
+  l.attempts = intHeader(d.headers, kHeaderAttempts);
+  l.originalExchange = textHeader(d.headers, kHeaderOriginalExchange);
+  l.originalRoutingKey = textHeader(d.headers, kHeaderOriginalRoutingKey);
+  l.originalQueue = textHeader(d.headers, kHeaderOriginalQueue);
+  l.consumer = textHeader(d.headers, kHeaderConsumer);
+  l.replayCount = intHeader(d.headers, kHeaderReplayCount);
+  // Dead-lettered by the broker itself (delivery limit, or a reject): x-first-death-* say why.
+  if (l.failureKind.empty()) l.failureKind = textHeader(d.headers, "x-first-death-reason");
+  if (l.originalQueue.empty()) l.originalQueue = textHeader(d.headers, "x-first-death-queue");
+  if (l.originalExchange.empty())
+    l.originalExchange = textHeader(d.headers, "x-first-death-exchange");
+  if (l.originalQueue.empty() && dlq.size() > 4 && dlq.ends_with(".dlq")) {
+    l.originalQueue = dlq.substr(0, dlq.size() - 4);
+  }
+  if (l.messageType.empty() || l.messageId.empty()) {
+    // Not every producer sets the AMQP properties: fall back to the envelope.
+    auto doc = nlohmann::json::parse(d.body, nullptr, false);
+    if (doc.is_object()) {
+      if (l.messageType.empty() && doc.contains("messageType") && doc["messageType"].is_string())
+        l.messageType = doc["messageType"].get<std::string>();
+      if (l.messageId.empty() && doc.contains("messageId") && doc["messageId"].is_string())
+        l.messageId = doc["messageId"].get<std::string>();
+    }
+  }
+  return l;
+}
+
+}  // namespace
+
+nlohmann::json DeadLetter::toJson() const {
+  nlohmann::json headersJson = nlohmann::json::object();
+  for (const auto& h : headers) {
+    if (const auto* i = std::get_if<std::int64_t>(&h.value)) {
+      headersJson[h.name] = *i;
+    } else {
+      const auto& s = std::get<std::string>(h.value);
+      // Tables and arrays (x-death) arrive as JSON text: show them as JSON.
+      auto parsed = (!s.empty() && (s.front() == '[' || s.front() == '{'))
+                        ? nlohmann::json::parse(s, nullptr, false)
+                        : nlohmann::json(nlohmann::json::value_t::discarded);
+      headersJson[h.name] = parsed.is_discarded() ? nlohmann::json(s) : parsed;
+    }
+  }
+  auto parsedBody = nlohmann::json::parse(body, nullptr, false);
+  return nlohmann::json{
+      {"messageId", messageId},
+      {"messageType", messageType},
+      {"correlationId", correlationId},
+      {"failureKind", failureKind},
+      {"failureReason", failureReason},
+      {"failedAt", failedAt},
+      {"attempts", attempts},
+      {"originalExchange", originalExchange},
+      {"originalRoutingKey", originalRoutingKey},
+      {"originalQueue", originalQueue},
+      {"consumer", consumer},
+      {"replayCount", replayCount},
+      {"headers", headersJson},
+      {"body", parsedBody.is_discarded() ? nlohmann::json(body) : parsedBody},
+  };
+}
+
+struct DeadLetterAdmin::Impl {
+  std::unique_ptr<rabbitmq::Connection> connection;
+  amqp_connection_state_t raw() { return connection->raw(); }
+
+  Status usable() {
+    if (connection->usable()) return okStatus();
+    return Error{ErrorCode::kUnavailable,
+                 "connection to " + connection->url().redacted() + " is closed"};
+  }
+
+  Error fail(const std::string& what, amqp_channel_t channel) {
+    return connection->replyError(amqp_get_rpc_reply(raw()), what, channel);
+  }
+
+  /// A fresh channel for one operation (a broker error closes a channel; never reuse one).
+  Result<amqp_channel_t> channel() {
+    if (auto s = usable(); !s) return s.error();
+    return connection->openChannel();
+  }
+
+  Result<std::int64_t> count(amqp_channel_t ch, const std::string& queue) {
+    auto* ok = amqp_queue_declare(raw(), ch, bytes(queue), 1, 0, 0, 0, amqp_empty_table);
+    if (ok == nullptr) {
+      Error e = fail("queue '" + queue + "'", ch);
+      if (e.code == ErrorCode::kNotFound) e.message = "queue '" + queue + "' does not exist";
+      return e;
+    }
+    return static_cast<std::int64_t>(ok->message_count);
+  }
+
+  /// basic.get without auto-ack; nullopt when the queue is empty.
+  Result<std::optional<Fetched>> get(amqp_channel_t ch, const std::string& queue) {
+    amqp_maybe_release_buffers(raw());
+    amqp_rpc_reply_t reply = amqp_basic_get(raw(), ch, bytes(queue), 0);
+    if (reply.reply_type != AMQP_RESPONSE_NORMAL)
+      return connection->replyError(reply, "basic.get '" + queue + "'", ch);
+    if (reply.reply.id == AMQP_BASIC_GET_EMPTY_METHOD) return std::optional<Fetched>();
+    auto* ok = static_cast<amqp_basic_get_ok_t*>(reply.reply.decoded);
+    Fetched f;
+    f.deliveryTag = ok->delivery_tag;
+    f.delivery.deliveryTag = ok->delivery_tag;
+    f.delivery.exchange = str(ok->exchange);
+    f.delivery.routingKey = str(ok->routing_key);
+    f.delivery.redelivered = ok->redelivered != 0;
+    amqp_message_t message;
+    amqp_rpc_reply_t read = amqp_read_message(raw(), ch, &message, 0);
+    if (read.reply_type != AMQP_RESPONSE_NORMAL)
+      return connection->replyError(read, "reading a message of '" + queue + "'", ch);
+    f.delivery.body = str(message.body);
+    rabbitmq::readProperties(message.properties, f.delivery);
+    amqp_destroy_message(&message);
+    f.letter = toDeadLetter(f.delivery, queue);
+    return std::optional<Fetched>(std::move(f));
+  }
+
+  /// Publishes on a confirm-mode channel and waits for the broker's answer. A return (no such
+  /// queue) is an error even though the broker acks it afterwards.
+  Status publishConfirmed(amqp_channel_t ch, const BrokerMessage& m) {
+    rabbitmq::PublishProperties props(m);
+    const int rc = amqp_basic_publish(raw(), ch, bytes(m.exchange), bytes(m.routingKey), 1, 0,
+                                      props.get(), bytes(m.body));
+    if (rc != AMQP_STATUS_OK) {
+      connection->markDead();
+      return rabbitmq::statusError(rc, "basic.publish");
+    }
+    std::optional<std::string> returned;
+    while (true) {
+      amqp_frame_t frame;
+      timeval timeout{10, 0};
+      const int wait = amqp_simple_wait_frame_noblock(raw(), &frame, &timeout);
+      if (wait != AMQP_STATUS_OK) {
+        connection->markDead();
+        return rabbitmq::statusError(wait, "waiting for the publisher confirm");
+      }
+      if (frame.channel != ch || frame.frame_type != AMQP_FRAME_METHOD) continue;
+      switch (frame.payload.method.id) {
+        case AMQP_BASIC_RETURN_METHOD: {
+          auto* r = static_cast<amqp_basic_return_t*>(frame.payload.method.decoded);
+          returned = "no queue '" + m.routingKey + "' took it: " + str(r->reply_text);
+          break;  // its content frames follow and are skipped above
+        }
+        case AMQP_BASIC_ACK_METHOD:
+          if (returned) return Error{ErrorCode::kNotFound, *returned};
+          return okStatus();
+        case AMQP_BASIC_NACK_METHOD:
+          return Error{ErrorCode::kUnavailable, "the broker refused the message (nack)"};
+        case AMQP_CHANNEL_CLOSE_METHOD:
+        case AMQP_CONNECTION_CLOSE_METHOD:
+          return connection->closeFrameError(frame.payload.method, "publish", ch);
+        default:
+          break;
+      }
+    }
+  }
+};
+
+DeadLetterAdmin::DeadLetterAdmin(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+DeadLetterAdmin::~DeadLetterAdmin() {
+  if (impl_ && impl_->connection) impl_->connection->close();
+}
+
+Result<std::unique_ptr<DeadLetterAdmin>> DeadLetterAdmin::connect(
+    const RabbitConnectionOptions& options) {
+  auto url = AmqpUrl::parse(options.url);
+  if (!url) return url.error();
+  auto connection = rabbitmq::Connection::open(*url, options);
+  if (!connection) return connection.error();
+  auto impl = std::make_unique<Impl>();
+  impl->connection = std::move(connection).value();
+  return std::unique_ptr<DeadLetterAdmin>(new DeadLetterAdmin(std::move(impl)));
+}
+
+Result<std::int64_t> DeadLetterAdmin::count(const std::string& queue) {
+  auto ch = impl_->channel();
+  if (!ch) return ch.error();
+  auto n = impl_->count(*ch, queue);
+  if (n) impl_->connection->closeChannel(*ch);
+  return n;
+}
+
+Result<std::vector<DeadLetter>> DeadLetterAdmin::peek(const std::string& queue, std::size_t limit) {
+  auto ch = impl_->channel();
+  if (!ch) return ch.error();
+  if (auto n = impl_->count(*ch, queue); !n) return n.error();
+  std::vector<DeadLetter> letters;
+  while (letters.size() < limit) {
+    auto fetched = impl_->get(*ch, queue);
+    if (!fetched) return fetched.error();
+    if (!*fetched) break;
+    letters.push_back(std::move((*fetched)->letter));
+  }
+  // Give everything back (delivery tag 0 + multiple = every unacked message of the channel).
+  if (!letters.empty()) (void)amqp_basic_nack(impl_->raw(), *ch, 0, 1, 1);
+  impl_->connection->closeChannel(*ch);
+  return letters;
+}
+
+Result<DeadLetterAdmin::ReplayReport> DeadLetterAdmin::replay(
+    const std::string& queue, const std::optional<std::string>& messageId) {
+  auto getChannel = impl_->channel();
+  if (!getChannel) return getChannel.error();
+  const amqp_channel_t g = *getChannel;
+  auto present = impl_->count(g, queue);
+  if (!present) return present.error();
+  auto pubChannel = impl_->channel();
+  if (!pubChannel) return pubChannel.error();
+  const amqp_channel_t p = *pubChannel;
+  if (amqp_confirm_select(impl_->raw(), p) == nullptr) return impl_->fail("confirm.select", p);
+
+  ReplayReport report;
+  bool keptSome = false;
+  for (std::int64_t i = 0; i < *present; ++i) {
+    auto fetched = impl_->get(g, queue);
+    if (!fetched) return fetched.error();
+    if (!*fetched) break;
+    Fetched& f = **fetched;
+    ++report.examined;
+    const DeadLetter& l = f.letter;
+    if (messageId && l.messageId != *messageId) {
+      keptSome = true;  // stays unacked until the end, then goes back
+      continue;
+    }
+    if (l.originalQueue.empty()) {
+      report.problems.push_back("message " + l.messageId +
+                                ": no x-original-queue header, left in the DLQ");
+      keptSome = true;
+      continue;
+    }
+    BrokerMessage m;
+    m.exchange = "";
+    m.routingKey = l.originalQueue;
+    m.body = f.delivery.body;
+    m.contentType = f.delivery.contentType;
+    m.messageId = f.delivery.messageId;
+    m.type = f.delivery.type;
+    m.appId = f.delivery.appId;
+    m.correlationId = f.delivery.correlationId;
+    m.timestampSeconds = f.delivery.timestampSeconds;
+    m.persistent = true;
+    for (const auto& h : f.delivery.headers) {
+      if (!failureHeader(h.name)) m.headers.push_back(h);
+    }
+    m.headers.push_back({kHeaderRetryCount, std::int64_t{0}});
+    m.headers.push_back({kHeaderReplayCount, l.replayCount + 1});
+    if (auto published = impl_->publishConfirmed(p, m); !published) {
+      if (published.error().code == ErrorCode::kNotFound && impl_->connection->usable()) {
+        report.problems.push_back("message " + l.messageId + ": " + published.error().message +
+                                  ", left in the DLQ");
+        keptSome = true;
+        continue;
+      }
+      return published.error();
+    }
+    // Only now: the copy is safe in the work queue.
+    if (const int rc = amqp_basic_ack(impl_->raw(), g, f.deliveryTag, 0); rc != AMQP_STATUS_OK)
+      return rabbitmq::statusError(rc, "basic.ack");
+    ++report.replayed;
+  }
+  if (keptSome) (void)amqp_basic_nack(impl_->raw(), g, 0, 1, 1);
+  impl_->connection->closeChannel(p);
+  impl_->connection->closeChannel(g);
+  return report;
+}
+
+Result<std::int64_t> DeadLetterAdmin::purge(const std::string& queue) {
+  auto ch = impl_->channel();
+  if (!ch) return ch.error();
+  if (auto n = impl_->count(*ch, queue); !n) return n.error();
+  auto* ok = amqp_queue_purge(impl_->raw(), *ch, bytes(queue));
+  if (ok == nullptr) return impl_->fail("queue.purge '" + queue + "'", *ch);
+  const auto purged = static_cast<std::int64_t>(ok->message_count);
+  impl_->connection->closeChannel(*ch);
+  return purged;
+}
+
+}  // namespace orders

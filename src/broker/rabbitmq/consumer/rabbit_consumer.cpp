@@ -1,0 +1,644 @@
+#include "broker/rabbitmq/consumer/rabbit_consumer.hpp"
+
+#include <poll.h>
+#include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "broker/rabbitmq/amqp_url.hpp"
+#include "broker/rabbitmq/consumer/detail/amqp_fields.hpp"
+#include "broker/rabbitmq/detail/connection.hpp"
+
+namespace orders {
+namespace {
+
+using rabbitmq::ArgumentTable;
+using rabbitmq::bytes;
+using rabbitmq::str;
+using SteadyClock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+/// Declares the consumer's topology on `channel` (see consumer_options.hpp). A broker refusal
+/// (406: exists with other settings, 404: passive exchange missing) is returned with the name of
+/// what was refused; the channel is closed by the broker then.
+Status declareTopology(rabbitmq::Connection& c, amqp_channel_t channel,
+                       const ConsumerOptions& options) {
+  const Subscription& s = options.subscription;
+  auto check = [&](const std::string& what) -> Status {
+    amqp_rpc_reply_t reply = amqp_get_rpc_reply(c.raw());
+    if (reply.reply_type == AMQP_RESPONSE_NORMAL) return okStatus();
+    Error e = c.replyError(reply, what, channel);
+    if (e.code == ErrorCode::kConflict) e.message += " (it exists with other settings)";
+    return e;
+  };
+
+  const bool passive = s.exchangeDeclaration == ExchangeDeclaration::kPassive;
+  const char* type = s.exchangeDeclaration == ExchangeDeclaration::kTopic ? "topic" : "direct";
+  amqp_exchange_declare(c.raw(), channel, bytes(s.exchange), amqp_cstring_bytes(type),
+                        passive ? 1 : 0, 1, 0, 0, amqp_empty_table);
+  if (auto st = check("exchange.declare '" + s.exchange + "'"); !st) {
+    if (passive && st.error().code == ErrorCode::kNotFound) {
+      return Error{ErrorCode::kNotFound, "exchange '" + s.exchange +
+                                             "' does not exist; its owner declares it (" +
+                                             st.error().message + ")"};
+    }
+    return st;
+  }
+
+  const std::string dlq = deadLetterQueueName(s.queue);
+  ArgumentTable work;
+  work.text("x-queue-type", toString(s.queueType));
+  if (s.workQueueDeadLetterExchange) {
+    work.text("x-dead-letter-exchange", *s.workQueueDeadLetterExchange);
+  } else {
+    work.text("x-dead-letter-exchange", "").text("x-dead-letter-routing-key", dlq);
+  }
+  if (s.deliveryLimit) work.number("x-delivery-limit", *s.deliveryLimit);
+  amqp_queue_declare(c.raw(), channel, bytes(s.queue), 0, 1, 0, 0, work.table());
+  if (auto st = check("queue.declare '" + s.queue + "'"); !st) return st;
+  for (const auto& key : s.routingKeys) {
+    amqp_queue_bind(c.raw(), channel, bytes(s.queue), bytes(s.exchange), bytes(key),
+                    amqp_empty_table);
+    if (auto st = check("queue.bind '" + s.queue + "' to '" + s.exchange + "' key '" + key + "'");
+        !st)
+      return st;
+  }
+
+  if (options.retry.maxRetries > 0) {
+    for (std::size_t level = 1; level <= options.retry.delays.size(); ++level) {
+      const std::string name = retryQueueName(s.queue, level);
+      // Quorum, with at-least-once dead-lettering (which needs reject-publish overflow): a
+      // waiting retry is not lost when its TTL expires while the broker is under stress.
+      ArgumentTable retry;
+      retry.text("x-queue-type", "quorum")
+          .number("x-message-ttl", options.retry.delays[level - 1].count())
+          .text("x-dead-letter-exchange", "")
+          .text("x-dead-letter-routing-key", s.queue)
+          .text("x-dead-letter-strategy", "at-least-once")
+          .text("x-overflow", "reject-publish");
+      amqp_queue_declare(c.raw(), channel, bytes(name), 0, 1, 0, 0, retry.table());
+      if (auto st = check("queue.declare '" + name + "'"); !st) return st;
+    }
+  }
+  ArgumentTable dead;
+  dead.text("x-queue-type", "quorum");
+  amqp_queue_declare(c.raw(), channel, bytes(dlq), 0, 1, 0, 0, dead.table());
+  return check("queue.declare '" + dlq + "'");
+}
+
+class RabbitConsumerTransport final : public ConsumerTransport {
+ public:
+  RabbitConsumerTransport(RabbitConnectionOptions connection, ConsumerOptions options)
+      : connectionOptions_(std::move(connection)), options_(std::move(options)) {
+    if (connectionOptions_.connectionName.empty() ||
+        connectionOptions_.connectionName == RabbitConnectionOptions{}.connectionName) {
+      connectionOptions_.connectionName = "consumer " + options_.name();
+    }
+  }
+
+  ~RabbitConsumerTransport() override {
+    close(milliseconds(0));
+    if (wakeFd_ >= 0) ::close(wakeFd_);
+  }
+
+  Status start(Callbacks callbacks) override {
+    auto url = AmqpUrl::parse(connectionOptions_.url);
+    if (!url) return url.error();
+    url_ = std::move(url).value();
+    if (auto valid = validateConsumerOptions(options_); !valid) return valid;
+    wakeFd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (wakeFd_ < 0) return Error{ErrorCode::kInternal, std::string("eventfd: ") + strerror(errno)};
+    callbacks_ = std::move(callbacks);
+
+    setState(TransportState::kConnecting, "");
+    auto first = connect();
+    if (!first) {
+      if (first.error().code != ErrorCode::kUnavailable) {
+        setState(TransportState::kStopped, first.error().message);
+        return Error{first.error().code,
+                     "consumer " + options_.name() + ": " + first.error().message};
+      }
+      // Degraded, not fatal: the broker may come up later. Keep trying in the background.
+      spdlog::warn("consumer {}: cannot connect to {}: {}; retrying in the background",
+                   options_.name(), url_.redacted(), first.error().message);
+      setState(TransportState::kReconnecting, first.error().message);
+      backoff_ = options_.reconnectInitial;
+      nextAttempt_ = SteadyClock::now() + jittered(backoff_);
+    }
+    {
+      std::lock_guard lock(mutex_);
+      started_ = true;
+    }
+    thread_ = std::thread([this] { run(); });
+    return okStatus();
+  }
+
+  void settle(std::uint64_t generation, std::uint64_t deliveryTag, Settlement settlement,
+              std::function<void(Status)> done) override {
+    {
+      std::lock_guard lock(mutex_);
+      settles_.push_back(
+          PendingSettle{generation, deliveryTag, std::move(settlement), std::move(done)});
+    }
+    wake();
+  }
+
+  void cancel(milliseconds timeout) override {
+    std::unique_lock lock(mutex_);
+    if (!started_ || threadDone_) return;
+    cancelRequested_ = true;
+    lock.unlock();
+    wake();
+    lock.lock();
+    cv_.wait_for(lock, timeout, [this] { return cancelDone_ || threadDone_; });
+  }
+
+  void close(milliseconds timeout) override {
+    {
+      std::lock_guard lock(mutex_);
+      if (!started_) return;
+      if (!closeRequested_) {
+        closeRequested_ = true;
+        closeDeadline_ = SteadyClock::now() + timeout;
+      }
+    }
+    wake();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  struct PendingSettle {
+    std::uint64_t generation;
+    std::uint64_t deliveryTag;
+    Settlement settlement;
+    std::function<void(Status)> done;
+  };
+  struct PendingConfirm {
+    std::uint64_t deliveryTag;  // of the original on the consuming channel
+    std::string target;         // the queue the copy is for, for logs
+    std::function<void(Status)> done;
+  };
+
+  void wake() {
+    if (wakeFd_ < 0) return;
+    const std::uint64_t one = 1;
+    // EAGAIN means the counter is already non-zero: the loop wakes up either way.
+    (void)::write(wakeFd_, &one, sizeof one);
+  }
+
+  void setState(TransportState state, const std::string& error) {
+    if (callbacks_.onState) callbacks_.onState(state, error);
+  }
+
+  milliseconds jittered(milliseconds base) {
+    std::uniform_real_distribution<double> factor(0.8, 1.2);
+    return milliseconds(
+        static_cast<std::int64_t>(static_cast<double>(base.count()) * factor(rng_)));
+  }
+
+  /// A connection with the topology declared, confirms enabled and the consumer started.
+  Status connect() {
+    auto opened = rabbitmq::Connection::open(url_, connectionOptions_);
+    if (!opened) return opened.error();
+    std::unique_ptr<rabbitmq::Connection> c = std::move(opened).value();
+    auto consumeChannel = c->openChannel();
+    if (!consumeChannel) return consumeChannel.error();
+    if (auto declared = declareTopology(*c, *consumeChannel, options_); !declared) return declared;
+    if (amqp_basic_qos(c->raw(), *consumeChannel, 0, options_.prefetch, 0) == nullptr)
+      return c->replyError(amqp_get_rpc_reply(c->raw()), "basic.qos", *consumeChannel);
+    auto publishChannel = c->openChannel();
+    if (!publishChannel) return publishChannel.error();
+    if (amqp_confirm_select(c->raw(), *publishChannel) == nullptr)
+      return c->replyError(amqp_get_rpc_reply(c->raw()), "confirm.select", *publishChannel);
+    auto* ok = amqp_basic_consume(c->raw(), *consumeChannel, bytes(options_.subscription.queue),
+                                  amqp_empty_bytes, 0, 0, 0, amqp_empty_table);
+    if (ok == nullptr) {
+      return c->replyError(amqp_get_rpc_reply(c->raw()),
+                           "basic.consume '" + options_.subscription.queue + "'", *consumeChannel);
+    }
+    consumerTag_ = str(ok->consumer_tag);
+    conn_ = std::move(c);
+    consumeChannel_ = *consumeChannel;
+    publishChannel_ = *publishChannel;
+    nextPublishTag_ = 1;
+    ++generation_;
+    assembling_.reset();
+    returning_.reset();
+    cancelSent_ = false;
+    if (generation_ > 1) {
+      spdlog::info("consumer {}: reconnected to {}", options_.name(), url_.redacted());
+    }
+    setState(TransportState::kConnected, "");
+    return okStatus();
+  }
+
+  /// The connection is gone: everything unsettled on it is the broker's again.
+  void fail(const Error& error) {
+    if (!conn_) return;
+    conn_->markDead();
+    conn_.reset();
+    auto confirms = std::move(pendingConfirms_);
+    pendingConfirms_.clear();
+    const Error lost{ErrorCode::kUnavailable,
+                     "connection lost before the copy was confirmed: " + error.message};
+    for (auto& [tag, pending] : confirms) pending.done(lost);
+    if (callbacks_.onConnectionLost) callbacks_.onConnectionLost(generation_);
+    bool closing;
+    {
+      std::lock_guard lock(mutex_);
+      closing = closeRequested_ || cancelRequested_;
+    }
+    if (closing) {
+      spdlog::warn("consumer {}: connection lost while stopping: {}", options_.name(),
+                   error.message);
+      return;
+    }
+    backoff_ = options_.reconnectInitial;
+    nextAttempt_ = SteadyClock::now() + jittered(backoff_);
+    spdlog::warn("consumer {}: connection to {} lost: {}; reconnecting", options_.name(),
+                 url_.redacted(), error.message);
+    setState(TransportState::kReconnecting, error.message);
+  }
+
+  void run() {
+    while (true) {
+      bool closing;
+      bool cancelling;
+      {
+        std::lock_guard lock(mutex_);
+        closing = closeRequested_;
+        cancelling = cancelRequested_;
+      }
+      processSettles();
+      if (conn_ && cancelling && !cancelSent_) sendCancel();
+      if (!conn_ && cancelling) {
+        // Nothing to cancel: without a connection there is no subscription.
+        {
+          std::lock_guard lock(mutex_);
+          cancelDone_ = true;
+        }
+        cv_.notify_all();
+      }
+      if (conn_) drainFrames();
+      if (closing &&
+          (!conn_ || pendingConfirms_.empty() || SteadyClock::now() >= closeDeadlineCopy())) {
+        processSettles();
+        break;
+      }
+      if (!conn_ && !closing && !cancelling && SteadyClock::now() >= nextAttempt_) {
+        setState(TransportState::kConnecting, "");
+        if (auto connected = connect(); !connected) {
+          ++failedAttempts_;
+          backoff_ = std::min(options_.reconnectMax, backoff_ * 2);
+          const auto wait = jittered(backoff_);
+          nextAttempt_ = SteadyClock::now() + wait;
+          spdlog::warn("consumer {}: cannot connect to {} (attempt {}): {}; next attempt in {} ms",
+                       options_.name(), url_.redacted(), failedAttempts_, connected.error().message,
+                       wait.count());
+          setState(TransportState::kReconnecting, connected.error().message);
+        } else {
+          failedAttempts_ = 0;
+        }
+        continue;
+      }
+      waitForWork();
+    }
+    if (conn_) {
+      if (!pendingConfirms_.empty()) {
+        spdlog::warn(
+            "consumer {}: closing with {} unconfirmed retry/DLQ copies; their originals "
+            "return to the queue",
+            options_.name(), pendingConfirms_.size());
+        const Error lost{ErrorCode::kUnavailable, "closed before the copy was confirmed"};
+        for (auto& [tag, pending] : pendingConfirms_) pending.done(lost);
+        pendingConfirms_.clear();
+      }
+      // connection.close also closes both channels: unacked deliveries return to the queue.
+      conn_->close();
+      conn_.reset();
+    }
+    {
+      std::lock_guard lock(mutex_);
+      threadDone_ = true;
+      cancelDone_ = true;
+    }
+    cv_.notify_all();
+    setState(TransportState::kStopped, "");
+  }
+
+  SteadyClock::time_point closeDeadlineCopy() {
+    std::lock_guard lock(mutex_);
+    return closeDeadline_;
+  }
+
+  /// Sleeps until the socket is readable, someone calls wake(), or a timer is due.
+  void waitForWork() {
+    auto timeout = milliseconds(200);  // heartbeats are sent from drainFrames()
+    if (!conn_) {
+      const auto untilAttempt =
+          std::chrono::duration_cast<milliseconds>(nextAttempt_ - SteadyClock::now());
+      timeout = std::clamp(untilAttempt, milliseconds(1), milliseconds(200));
+    }
+    pollfd fds[2] = {{wakeFd_, POLLIN, 0}, {conn_ ? conn_->fd() : -1, POLLIN, 0}};
+    const int n = ::poll(fds, conn_ ? 2 : 1, static_cast<int>(timeout.count()));
+    if (n > 0 && (fds[0].revents & POLLIN) != 0) {
+      std::uint64_t count = 0;
+      (void)::read(wakeFd_, &count, sizeof count);  // only resets the counter
+    }
+  }
+
+  void sendCancel() {
+    amqp_basic_cancel_t request{};
+    request.consumer_tag = bytes(consumerTag_);
+    request.nowait = 0;
+    cancelSent_ = true;
+    const int rc =
+        amqp_send_method(conn_->raw(), consumeChannel_, AMQP_BASIC_CANCEL_METHOD, &request);
+    if (rc != AMQP_STATUS_OK) fail(rabbitmq::statusError(rc, "basic.cancel"));
+  }
+
+  void processSettles() {
+    std::deque<PendingSettle> batch;
+    {
+      std::lock_guard lock(mutex_);
+      batch.swap(settles_);
+    }
+    for (auto& s : batch) {
+      if (!conn_ || s.generation != generation_) {
+        s.done(Error{ErrorCode::kUnavailable,
+                     "the connection the message arrived on is gone; the broker redelivers it"});
+        continue;
+      }
+      switch (s.settlement.kind) {
+        case Settlement::Kind::kAck: {
+          const int rc = amqp_basic_ack(conn_->raw(), consumeChannel_, s.deliveryTag, 0);
+          if (rc != AMQP_STATUS_OK) {
+            Error e = rabbitmq::statusError(rc, "basic.ack");
+            fail(e);
+            s.done(e);
+          } else {
+            s.done(okStatus());
+          }
+          break;
+        }
+        case Settlement::Kind::kRequeue: {
+          const int rc = amqp_basic_reject(conn_->raw(), consumeChannel_, s.deliveryTag, 1);
+          if (rc != AMQP_STATUS_OK) {
+            Error e = rabbitmq::statusError(rc, "basic.reject");
+            fail(e);
+            s.done(e);
+          } else {
+            s.done(okStatus());
+          }
+          break;
+        }
+        case Settlement::Kind::kRepublishThenAck: {
+          const BrokerMessage& m = s.settlement.copy;
+          rabbitmq::PublishProperties props(m);
+          const int rc = amqp_basic_publish(conn_->raw(), publishChannel_, bytes(m.exchange),
+                                            bytes(m.routingKey), m.mandatory ? 1 : 0, 0,
+                                            props.get(), bytes(m.body));
+          if (rc != AMQP_STATUS_OK) {
+            Error e = rabbitmq::statusError(rc, "basic.publish to '" + m.routingKey + "'");
+            fail(e);
+            s.done(e);
+            break;
+          }
+          pendingConfirms_.emplace(nextPublishTag_++,
+                                   PendingConfirm{s.deliveryTag, m.routingKey, std::move(s.done)});
+          break;
+        }
+      }
+    }
+  }
+
+  void confirm(std::uint64_t tag, bool multiple, bool ack) {
+    auto begin = pendingConfirms_.begin();
+    auto end = pendingConfirms_.end();
+    if (multiple) {
+      end = pendingConfirms_.upper_bound(tag);
+    } else {
+      begin = pendingConfirms_.find(tag);
+      if (begin == pendingConfirms_.end()) return;
+      end = std::next(begin);
+    }
+    if (begin == end) return;
+    std::vector<PendingConfirm> confirmed;
+    for (auto it = begin; it != end; ++it) confirmed.push_back(std::move(it->second));
+    pendingConfirms_.erase(begin, end);
+    if (!ack) {
+      // The broker could not take the copy: do not ack the original. Starting over on a new
+      // connection gives the broker time and requeues the original.
+      Error e{ErrorCode::kUnavailable,
+              "the broker refused (nack) the copy for '" + confirmed.front().target + "'"};
+      for (auto& c : confirmed) c.done(e);
+      fail(e);
+      return;
+    }
+    for (auto& c : confirmed) {
+      if (!conn_) {
+        c.done(Error{ErrorCode::kUnavailable, "connection lost before the ack"});
+        continue;
+      }
+      const int rc = amqp_basic_ack(conn_->raw(), consumeChannel_, c.deliveryTag, 0);
+      if (rc != AMQP_STATUS_OK) {
+        Error e = rabbitmq::statusError(rc, "basic.ack");
+        c.done(e);
+        fail(e);
+        continue;
+      }
+      c.done(okStatus());
+    }
+  }
+
+  void drainFrames() {
+    for (int i = 0; i < 10000 && conn_; ++i) {
+      amqp_frame_t frame;
+      timeval zero{0, 0};
+      const int rc = amqp_simple_wait_frame_noblock(conn_->raw(), &frame, &zero);
+      if (rc == AMQP_STATUS_TIMEOUT) break;
+      if (rc != AMQP_STATUS_OK) {
+        fail(rabbitmq::statusError(rc, "consumer connection to " + url_.redacted()));
+        return;
+      }
+      onFrame(frame);
+    }
+    if (conn_) amqp_maybe_release_buffers(conn_->raw());
+  }
+
+  void onFrame(const amqp_frame_t& frame) {
+    switch (frame.frame_type) {
+      case AMQP_FRAME_METHOD:
+        onMethod(frame.channel, frame.payload.method);
+        return;
+      case AMQP_FRAME_HEADER: {
+        const auto bodySize = frame.payload.properties.body_size;
+        if (frame.channel == consumeChannel_ && assembling_) {
+          rabbitmq::readProperties(
+              *static_cast<amqp_basic_properties_t*>(frame.payload.properties.decoded),
+              *assembling_);
+          expectedBody_ = bodySize;
+          assembling_->body.reserve(bodySize);
+          if (bodySize == 0) deliver();
+        } else if (frame.channel == publishChannel_ && returning_) {
+          returnBodyLeft_ = bodySize;
+          if (bodySize == 0) returned();
+        }
+        return;
+      }
+      case AMQP_FRAME_BODY: {
+        const auto& part = frame.payload.body_fragment;
+        if (frame.channel == consumeChannel_ && assembling_) {
+          assembling_->body.append(static_cast<const char*>(part.bytes), part.len);
+          if (assembling_->body.size() >= expectedBody_) deliver();
+        } else if (frame.channel == publishChannel_ && returning_) {
+          returnBodyLeft_ -= std::min<std::uint64_t>(returnBodyLeft_, part.len);
+          if (returnBodyLeft_ == 0) returned();
+        }
+        return;
+      }
+      default:
+        return;  // heartbeats are handled by rabbitmq-c
+    }
+  }
+
+  void deliver() {
+    TransportDelivery d = std::move(*assembling_);
+    assembling_.reset();
+    if (callbacks_.onDelivery) callbacks_.onDelivery(std::move(d));
+  }
+
+  void returned() {
+    // A copy no queue took (its retry queue or DLQ was deleted under us). Treat it as a broken
+    // connection: the reconnect re-declares the topology, and the original, never acked, comes
+    // back.
+    const std::string why = "a retry/DLQ copy was returned by the broker: " + *returning_;
+    returning_.reset();
+    fail(Error{ErrorCode::kUnavailable, why});
+  }
+
+  void onMethod(amqp_channel_t channel, const amqp_method_t& method) {
+    switch (method.id) {
+      case AMQP_BASIC_DELIVER_METHOD: {
+        auto* m = static_cast<amqp_basic_deliver_t*>(method.decoded);
+        TransportDelivery d;
+        d.generation = generation_;
+        d.deliveryTag = m->delivery_tag;
+        d.exchange = str(m->exchange);
+        d.routingKey = str(m->routing_key);
+        d.redelivered = m->redelivered != 0;
+        assembling_ = std::move(d);
+        expectedBody_ = 0;
+        return;
+      }
+      case AMQP_BASIC_ACK_METHOD: {
+        auto* m = static_cast<amqp_basic_ack_t*>(method.decoded);
+        if (channel == publishChannel_) confirm(m->delivery_tag, m->multiple != 0, true);
+        return;
+      }
+      case AMQP_BASIC_NACK_METHOD: {
+        auto* m = static_cast<amqp_basic_nack_t*>(method.decoded);
+        if (channel == publishChannel_) confirm(m->delivery_tag, m->multiple != 0, false);
+        return;
+      }
+      case AMQP_BASIC_RETURN_METHOD: {
+        auto* m = static_cast<amqp_basic_return_t*>(method.decoded);
+        returning_ = str(m->reply_text) + " (" + std::to_string(m->reply_code) + ") for '" +
+                     str(m->routing_key) + "'";
+        returnBodyLeft_ = 0;
+        return;
+      }
+      case AMQP_BASIC_CANCEL_OK_METHOD: {
+        {
+          std::lock_guard lock(mutex_);
+          cancelDone_ = true;
+        }
+        cv_.notify_all();
+        return;
+      }
+      case AMQP_BASIC_CANCEL_METHOD:
+        // consumer_cancel_notify: the queue was deleted, or its leader moved away.
+        fail(Error{ErrorCode::kUnavailable, "the broker cancelled the consumer of '" +
+                                                options_.subscription.queue +
+                                                "' (queue deleted?)"});
+        return;
+      case AMQP_CHANNEL_CLOSE_METHOD:
+      case AMQP_CONNECTION_CLOSE_METHOD:
+        fail(conn_->closeFrameError(method, "consumer of '" + options_.subscription.queue + "'",
+                                    channel));
+        return;
+      case AMQP_CONNECTION_BLOCKED_METHOD: {
+        auto* m = static_cast<amqp_connection_blocked_t*>(method.decoded);
+        spdlog::warn("consumer {}: the broker blocked the connection ({}): retry/DLQ copies wait",
+                     options_.name(), str(m->reason));
+        return;
+      }
+      case AMQP_CONNECTION_UNBLOCKED_METHOD:
+        spdlog::info("consumer {}: the broker unblocked the connection", options_.name());
+        return;
+      default:
+        return;
+    }
+  }
+
+  RabbitConnectionOptions connectionOptions_;
+  const ConsumerOptions options_;
+  AmqpUrl url_;
+  Callbacks callbacks_;
+  int wakeFd_ = -1;
+  std::thread thread_;
+  std::mt19937 rng_{std::random_device{}()};
+
+  // Shared with other threads.
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<PendingSettle> settles_;
+  bool started_ = false;
+  bool cancelRequested_ = false;
+  bool cancelDone_ = false;
+  bool closeRequested_ = false;
+  bool threadDone_ = false;
+  SteadyClock::time_point closeDeadline_;
+
+  // The I/O thread's own (start() uses them before the thread exists).
+  std::unique_ptr<rabbitmq::Connection> conn_;
+  amqp_channel_t consumeChannel_ = 0;
+  amqp_channel_t publishChannel_ = 0;
+  std::string consumerTag_;
+  bool cancelSent_ = false;
+  std::uint64_t generation_ = 0;
+  std::uint64_t nextPublishTag_ = 1;
+  std::map<std::uint64_t, PendingConfirm> pendingConfirms_;
+  std::optional<TransportDelivery> assembling_;
+  std::uint64_t expectedBody_ = 0;
+  std::optional<std::string> returning_;
+  std::uint64_t returnBodyLeft_ = 0;
+  milliseconds backoff_{0};
+  SteadyClock::time_point nextAttempt_{};
+  int failedAttempts_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<ConsumerTransport> makeRabbitConsumerTransport(RabbitConnectionOptions connection,
+                                                               ConsumerOptions options) {
+  return std::make_unique<RabbitConsumerTransport>(std::move(connection), std::move(options));
+}
+
+std::unique_ptr<Consumer> makeRabbitConsumer(RabbitConnectionOptions connection,
+                                             ConsumerOptions options, const SchemaRegistry& schemas,
+                                             Inbox* inbox) {
+  auto transport = makeRabbitConsumerTransport(std::move(connection), options);
+  return std::make_unique<Consumer>(std::move(options), schemas, std::move(transport), inbox);
+}
+
+}  // namespace orders

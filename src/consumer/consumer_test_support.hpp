@@ -1,0 +1,118 @@
+#pragma once
+// Test helpers for the consumer runtime's tests (unit and rmq): a private schema directory with
+// the real envelope plus a test message type, message builders, waiting for a condition.
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "common/ids.hpp"
+
+namespace orders::testing {
+
+/// A directory removed at destruction.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& prefix = "consumer-test") {
+    std::string pattern = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);  // best effort: a leftover temp dir is harmless
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+inline void writeFile(const std::filesystem::path& path, const std::string& text) {
+  std::filesystem::create_directories(path.parent_path());
+  std::ofstream(path) << text;
+}
+
+inline std::string readFile(const std::filesystem::path& path) {
+  std::stringstream s;
+  s << std::ifstream(path).rdbuf();
+  return s.str();
+}
+
+/// WidgetEvent 1.0 and 2.0 payload schemas: {widgetId: non-empty string, ...}; 2.0 also
+/// requires "colour".
+inline constexpr const char* kWidgetSchemaV1 = R"({
+  "$schema": "http://json-schema.org/draft-07/schema#",
+  "type": "object",
+  "required": ["widgetId"],
+  "properties": {"widgetId": {"type": "string", "minLength": 1}, "n": {"type": "integer"}}
+})";
+inline constexpr const char* kWidgetSchemaV2 = R"({
+  "$schema": "http://json-schema.org/draft-07/schema#",
+  "type": "object",
+  "required": ["widgetId", "colour"],
+  "properties": {"widgetId": {"type": "string", "minLength": 1}, "colour": {"type": "string"}}
+})";
+
+/// A schema directory: the real envelope (schemas/envelope) and test/WidgetEvent/{1.0,2.0}.json.
+inline void writeTestSchemas(const std::filesystem::path& dir) {
+  const std::filesystem::path real(ORDER_SERVICE_SCHEMA_DIR);
+  writeFile(dir / "envelope" / "StandardMessage.v1.json",
+            readFile(real / "envelope" / "StandardMessage.v1.json"));
+  writeFile(dir / "test" / "WidgetEvent" / "1.0.json", kWidgetSchemaV1);
+  writeFile(dir / "test" / "WidgetEvent" / "2.0.json", kWidgetSchemaV2);
+}
+
+inline std::string newMessageId() {
+  static RandomIdGenerator ids;
+  return "msg-" + ids.uuid();
+}
+
+inline std::string newUuid() {
+  static RandomIdGenerator ids;
+  return ids.uuid();
+}
+
+/// A StandardMessage envelope.
+inline nlohmann::json envelope(const std::string& type, const std::string& version,
+                               nlohmann::json payload, const std::string& messageId,
+                               const std::string& partitionKey = "p-1",
+                               const std::string& source = "TestService") {
+  return nlohmann::json{{"messageId", messageId},
+                        {"messageType", type},
+                        {"messageVersion", version},
+                        {"timestamp", "2024-05-01T10:00:00.000Z"},
+                        {"source", source},
+                        {"correlationId", "corr-" + messageId},
+                        {"partitionKey", partitionKey},
+                        {"payload", std::move(payload)}};
+}
+
+inline nlohmann::json widget(const std::string& messageId, const std::string& widgetId = "w-1",
+                             const std::string& version = "1.0") {
+  return envelope("WidgetEvent", version, {{"widgetId", widgetId}}, messageId, widgetId);
+}
+
+/// Polls `condition` every 10 ms until it holds or `timeout` passes; returns the last value.
+inline bool waitFor(const std::function<bool()>& condition,
+                    std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    if (condition()) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+}  // namespace orders::testing
