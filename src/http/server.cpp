@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -134,6 +135,24 @@ class Session : public std::enable_shared_from_this<Session> {
         });
   }
 
+  /// Closing with unread request bytes in the socket makes the kernel send RST, which can destroy
+  /// the response we just sent (e.g. a 413 while the client is still uploading). So: stop
+  /// sending, drain what the client still sends for a moment, then close.
+  void lingeringClose() {
+    beast::error_code ignored;  // the peer may already be gone
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.expires_after(std::chrono::seconds(2));
+    drain();
+  }
+
+  void drain() {
+    stream_.async_read_some(asio::buffer(drainBuffer_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              if (ec) return self->close();
+                              self->drain();
+                            });
+  }
+
   void close() {
     beast::error_code ignored;  // the peer may already be gone; nothing left to tell it
     stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
@@ -145,6 +164,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::tcp_stream stream_;
   ServerCore& server_;
   beast::flat_buffer buffer_;
+  std::array<char, 16384> drainBuffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   bool keepAlive_ = true;
   bool busy_ = false;

@@ -42,6 +42,12 @@ int run(const orders::ServiceConfig& config) {
                   schemas.error().message);
     return 1;
   }
+  // Every event we may publish must have its schema: refuse to start rather than fail per order.
+  if (auto s = checkPublishedSchemas(schemas.value()); !s) {
+    spdlog::error("event schemas in {} are incomplete: {}", config.schemaDirectory,
+                  s.error().message);
+    return 1;
+  }
   SystemClock clock;
   RandomIdGenerator ids;
   EventFactory events(schemas.value(), ids);

@@ -235,7 +235,7 @@ void SqliteStore::checkpointLoop() {
   std::unique_ptr<Connection> connection;
   std::unique_lock lock(queueMutex_);
   while (!closing_) {
-    queueChanged_.wait_for(lock, options_.checkpointInterval);
+    checkpointWake_.wait_for(lock, options_.checkpointInterval);
     if (closing_) break;
     lock.unlock();
     try {
@@ -261,6 +261,7 @@ void SqliteStore::close() {
     closing_ = true;
   }
   queueChanged_.notify_all();
+  checkpointWake_.notify_all();
   if (writerThread_.joinable()) writerThread_.join();
   if (checkpointThread_.joinable()) checkpointThread_.join();
   try {

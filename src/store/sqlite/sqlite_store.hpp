@@ -87,6 +87,7 @@ class SqliteStore final : public OrderStore, public OutboxStore {
 
   // WAL checkpoints run here, not in the writer's commits (see checkpointLoop).
   void checkpointLoop();
+  std::condition_variable checkpointWake_;  // only for closing; never shares queueChanged_
   std::thread checkpointThread_;
 };
 
