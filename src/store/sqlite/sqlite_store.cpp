@@ -47,9 +47,10 @@ CREATE TABLE outbox (
   correlation_id TEXT,
   source TEXT NOT NULL,
   occurred_at INTEGER NOT NULL,
-  body TEXT NOT NULL,
-  published_at INTEGER,
-  UNIQUE (partition_key, sequence)
+  body TEXT NOT NULL CHECK (body <> ''),
+  published_at INTEGER
+  -- No UNIQUE (partition_key, sequence): the version check on the order row already serializes
+  -- an order's writes, and an index keyed by random order ids costs a random page per commit.
 );
 CREATE INDEX outbox_pending ON outbox(id) WHERE published_at IS NULL;
 CREATE INDEX outbox_published ON outbox(published_at) WHERE published_at IS NOT NULL;
@@ -322,31 +323,8 @@ namespace {
 /// is a domain-level outcome (duplicate), anything else throws.
 WriteOutcome applyWrite(Connection& db, const WriteSet& writes, const std::string& document,
                         std::int64_t nowMs, bool& addedOutboxRows) {
-  if (writes.inboxMessage) {
-    try {
-      db.prepare(kInsertInbox)
-          .bind(1, writes.inboxMessage->first)
-          .bind(2, writes.inboxMessage->second)
-          .bind(3, nowMs)
-          .run();
-    } catch (const SqliteError& e) {
-      if (e.isConstraintViolation()) return WriteOutcome::kDuplicateInboxMessage;
-      throw;
-    }
-  }
-  if (writes.idempotency) {
-    try {
-      db.prepare(kInsertIdempotency)
-          .bind(1, writes.idempotency->key)
-          .bind(2, writes.idempotency->fingerprint)
-          .bind(3, writes.idempotency->response)
-          .bind(4, nowMs)
-          .run();
-    } catch (const SqliteError& e) {
-      if (e.isConstraintViolation()) return WriteOutcome::kDuplicateIdempotencyKey;
-      throw;
-    }
-  }
+  // The order and its events first, so a duplicate found below rolls back real work: the
+  // savepoint, not luck, keeps a failed write from leaving anything behind.
   if (writes.order) {
     const auto& w = *writes.order;
     const bool insert = w.expectedVersion == 0;
@@ -382,6 +360,31 @@ WriteOutcome applyWrite(Connection& db, const WriteSet& writes, const std::strin
           .bind(9, event.body)
           .run();
       addedOutboxRows = true;
+    }
+  }
+  if (writes.inboxMessage) {
+    try {
+      db.prepare(kInsertInbox)
+          .bind(1, writes.inboxMessage->first)
+          .bind(2, writes.inboxMessage->second)
+          .bind(3, nowMs)
+          .run();
+    } catch (const SqliteError& e) {
+      if (e.isConstraintViolation()) return WriteOutcome::kDuplicateInboxMessage;
+      throw;
+    }
+  }
+  if (writes.idempotency) {
+    try {
+      db.prepare(kInsertIdempotency)
+          .bind(1, writes.idempotency->key)
+          .bind(2, writes.idempotency->fingerprint)
+          .bind(3, writes.idempotency->response)
+          .bind(4, nowMs)
+          .run();
+    } catch (const SqliteError& e) {
+      if (e.isConstraintViolation()) return WriteOutcome::kDuplicateIdempotencyKey;
+      throw;
     }
   }
   return WriteOutcome::kCommitted;

@@ -141,16 +141,22 @@ TEST(SqliteStore, AFailedWriteLeavesNeitherTheChangeNorItsEvents) {
   auto store = SqliteStore::open(dir.file("orders.db")).value();
   ASSERT_TRUE(
       writeNow(*store, newOrderWrite(sampleOrder(kOrderA), {event(kOrderA, 1, "dup")})).ok());
-  // The second order's second event repeats a sequence number: the insert of the order and its
-  // first event already ran inside the transaction when the failure happens.
-  auto result = writeNow(*store, newOrderWrite(sampleOrder(kOrderB), {event(kOrderB, 1, "fresh"),
-                                                                      event(kOrderB, 1, "again")}));
+  // The second order's second event is empty, which the schema refuses: the insert of the order
+  // and its first event already ran inside the transaction when the failure happens.
+  OutboxMessage broken = event(kOrderB, 2, "broken");
+  broken.body.clear();
+  auto result =
+      writeNow(*store, newOrderWrite(sampleOrder(kOrderB), {event(kOrderB, 1, "fresh"), broken}));
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error().code, ErrorCode::kUnavailable);
   EXPECT_FALSE(store->findOrder(OrderId(kOrderB))->has_value());
   auto pending = store->fetchUnpublished(0, 10).value();
   ASSERT_EQ(pending.size(), 1u);
   EXPECT_EQ(pending[0].messageId, "dup");
+  // The store is still fine for the next write.
+  EXPECT_EQ(
+      writeNow(*store, newOrderWrite(sampleOrder(kOrderB), {event(kOrderB, 1, "ok")})).value(),
+      WriteOutcome::kCommitted);
 }
 
 TEST(SqliteStore, DuplicateIdempotencyKeyAndInboxMessageApplyNothing) {

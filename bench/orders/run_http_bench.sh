@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Durable POST /v1/orders throughput and latency on SQLite with 1, 16 and 64 concurrent clients
+# (wrk, keep-alive), compared in the same run with the raw SQLite commit rate of the same rows.
+# Every order is verified afterwards to have its 3 outbox events. The relay is off (--no-relay):
+# this measures the write path; the relay's own benchmark is bench/relay.
+# Writes the "Orders over HTTP" section of docs/benchmarks.md.
+#   bench/orders/run_http_bench.sh [SECONDS_PER_RUN]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+DURATION=${1:-15}
+bash scripts/install-deps.sh
+bash scripts/build.sh release >/dev/null
+
+WORK=$(mktemp -d)
+PID=""
+cleanup() { [[ -n "$PID" ]] && kill "$PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+BASELINE=$(build/release/bench/orders/sqlite_commit_baseline "$WORK" 5)
+echo "$BASELINE"
+
+build/release/src/main/order-service --listen 127.0.0.1:0 --database "sqlite:$WORK/orders.db" \
+  --no-relay --log-level warn >"$WORK/service.log" 2>&1 &
+PID=$!
+for _ in $(seq 1 300); do
+  PORT=$(sed -nE 's/^LISTENING [0-9.]+:([0-9]+)$/\1/p' "$WORK/service.log")
+  [[ -n "$PORT" ]] && break
+  sleep 0.1
+done
+[[ -n "$PORT" ]] || { cat "$WORK/service.log"; exit 1; }
+
+declare -A RESULTS
+for clients in 1 16 64; do
+  threads=$(( clients < 2 ? 1 : 2 ))
+  line=$(wrk -t"$threads" -c"$clients" -d"${DURATION}s" -s bench/orders/create_order.lua \
+    "http://127.0.0.1:$PORT/v1/orders" | grep '^RESULT')
+  echo "clients=$clients $line"
+  RESULTS[$clients]="$line"
+done
+
+ORDERS=$(sqlite3 "$WORK/orders.db" "SELECT COUNT(*) FROM orders")
+EVENTS=$(sqlite3 "$WORK/orders.db" "SELECT COUNT(*) FROM outbox")
+MISSING=$(sqlite3 "$WORK/orders.db" "SELECT COUNT(*) FROM orders o WHERE (SELECT COUNT(*) FROM outbox e WHERE e.partition_key = o.order_id) <> 3")
+echo "orders=$ORDERS outbox_events=$EVENTS orders_without_exactly_3_events=$MISSING"
+
+field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+single=$(field "$BASELINE" single_commit_orders_per_s)
+batched=$(field "$BASELINE" batched64_orders_per_s)
+CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
+MEM=$(free -g | awk '/Mem:/ {print $2 " GiB"}')
+
+{
+  echo "## Orders over HTTP (durable POST /v1/orders on SQLite)"
+  echo
+  echo "- Date: $(date -u +%Y-%m-%dT%H:%MZ); machine: $(nproc) cores ($CPU), $MEM RAM; $(uname -r)"
+  echo "- Command: \`bench/orders/run_http_bench.sh $DURATION\` (wrk, keep-alive, ${DURATION} s per run, the seed's 2-item order; relay off)"
+  echo "- Physical limit in the same run (bench/orders/sqlite_commit_baseline: the same rows and indexes, WAL, synchronous=FULL, no service): **$single orders/s** committing one order per transaction, **$batched orders/s** committing 64 per transaction."
+  echo
+  echo "| clients | orders/s | p50 ms | p90 ms | p99 ms | max ms | errors | % of batched raw limit |"
+  echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  for clients in 1 16 64; do
+    line=${RESULTS[$clients]}
+    rps=$(field "$line" rps)
+    pct=$(awk -v a="$rps" -v b="$batched" 'BEGIN { printf "%.0f%%", 100 * a / b }')
+    echo "| $clients | $rps | $(field "$line" p50_ms) | $(field "$line" p90_ms) | $(field "$line" p99_ms) | $(field "$line" max_ms) | $(field "$line" errors) | $pct |"
+  done
+  echo
+  echo "- Verified afterwards: $ORDERS orders, $EVENTS outbox events, $MISSING orders without exactly 3 events."
+  echo "- Every response is sent only after its order and its 3 events are fsync'd (one commit per batch of concurrent requests: group commit)."
+} >"$WORK/section.md"
+
+python3 - "$WORK/section.md" <<'PY'
+import pathlib, re, sys
+section = pathlib.Path(sys.argv[1]).read_text().rstrip() + "\n"
+doc = pathlib.Path("docs/benchmarks.md")
+text = doc.read_text() if doc.exists() else "# Benchmarks\n\nEach section is written by its bench script; rerun the script to refresh it.\n"
+begin, end = "<!-- bench:orders:begin -->", "<!-- bench:orders:end -->"
+block = f"{begin}\n{section}{end}"
+if begin in text:
+    text = re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda m: block, text, flags=re.S)
+else:
+    text = text.rstrip() + "\n\n" + block + "\n"
+doc.write_text(text)
+PY
+echo "wrote docs/benchmarks.md"
