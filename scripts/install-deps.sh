@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   # toolchain
   g++ cmake make pkg-config
-  # libraries (see docs/dependencies.md for why each one)
+  # libraries (docs/architecture.md, "Dependencies", says why each one)
   libboost-dev nlohmann-json3-dev libvalijson-dev libspdlog-dev libfmt-dev libcli11-dev
   libsqlite3-dev librabbitmq-dev libssl-dev uuid-dev
   # tests and benchmarks
