@@ -30,6 +30,8 @@ const char* toString(ConsumerStatus::State state) {
       return "connected";
     case ConsumerStatus::State::kReconnecting:
       return "reconnecting";
+    case ConsumerStatus::State::kStopping:
+      return "stopping";
   }
   return "?";
 }
@@ -92,10 +94,12 @@ void Consumer::stop() {
   std::lock_guard lock(lifecycleMutex_);
   if (!started_ || stopped_) return;
   stopped_ = true;
-  // 1. No new deliveries.
-  transport_->cancel(options_.shutdownTimeout);
-  // 2. Handlers that started finish and settle; what is queued but not started goes back to the
-  //    broker when the channel closes (it was never acked).
+  {
+    std::lock_guard sl(statusMutex_);
+    status_.state = ConsumerStatus::State::kStopping;
+  }
+  // 1. Nothing new starts: what is queued but not started goes back to the broker when the
+  //    channel closes (it was never acked), and so does whatever arrives until the cancel-ok.
   stopping_ = true;
   for (auto& w : workers_) {
     {
@@ -104,8 +108,11 @@ void Consumer::stop() {
     }
     w->changed.notify_all();
   }
+  // 2. No new deliveries.
+  transport_->cancel(options_.shutdownTimeout);
+  // 3. Handlers that started finish and settle.
   for (auto& w : workers_) w->thread.join();
-  // 3. Acks and confirmed copies go out, then the connection closes.
+  // 4. Acks and confirmed copies go out, then the connection closes.
   transport_->close(options_.shutdownTimeout);
   {
     std::lock_guard sl(statusMutex_);
@@ -158,6 +165,11 @@ void Consumer::onConnectionLost(std::uint64_t generation) {
 
 void Consumer::onState(TransportState state, const std::string& error) {
   std::lock_guard lock(statusMutex_);
+  if (!error.empty()) {
+    status_.lastError = error;
+    status_.lastErrorAt = std::chrono::system_clock::now();
+  }
+  if (stopping_ && state != TransportState::kStopped) return;  // stays "stopping"
   switch (state) {
     case TransportState::kStopped:
       status_.state = ConsumerStatus::State::kStopped;
@@ -173,10 +185,6 @@ void Consumer::onState(TransportState state, const std::string& error) {
     case TransportState::kReconnecting:
       status_.state = ConsumerStatus::State::kReconnecting;
       break;
-  }
-  if (!error.empty()) {
-    status_.lastError = error;
-    status_.lastErrorAt = std::chrono::system_clock::now();
   }
 }
 
@@ -211,8 +219,9 @@ void Consumer::handle(WorkItem& item) {
     case Outcome::kDeadLettered:
       spdlog::warn("consumer {}: {} {} goes to the dead-letter queue {} after {} attempt(s): {}",
                    options_.name(), decision.messageType.empty() ? "message" : decision.messageType,
-                   decision.messageId, deadLetterQueueName(options_.subscription.queue),
-                   decision.attempt, decision.reason);
+                   decision.messageId.empty() ? "without id" : decision.messageId,
+                   deadLetterQueueName(options_.subscription.queue), decision.attempt,
+                   decision.reason);
       break;
   }
   transport_->settle(

@@ -59,7 +59,7 @@
 namespace orders {
 
 struct ConsumerStatus {
-  enum class State { kStopped, kConnecting, kConnected, kReconnecting };
+  enum class State { kStopped, kConnecting, kConnected, kReconnecting, kStopping };
   State state = State::kStopped;
   std::string lastError;  // the last connection or settlement error; empty when none yet
   std::optional<std::chrono::system_clock::time_point> lastErrorAt;

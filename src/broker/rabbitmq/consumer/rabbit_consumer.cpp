@@ -128,8 +128,8 @@ class RabbitConsumerTransport final : public ConsumerTransport {
                      "consumer " + options_.name() + ": " + first.error().message};
       }
       // Degraded, not fatal: the broker may come up later. Keep trying in the background.
-      spdlog::warn("consumer {}: cannot connect to {}: {}; retrying in the background",
-                   options_.name(), url_.redacted(), first.error().message);
+      spdlog::warn("consumer {}: {}; retrying in the background", options_.name(),
+                   first.error().message);
       setState(TransportState::kReconnecting, first.error().message);
       backoff_ = options_.reconnectInitial;
       nextAttempt_ = SteadyClock::now() + jittered(backoff_);
