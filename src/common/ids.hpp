@@ -38,7 +38,8 @@ class IdGenerator {
   virtual std::string uuid() = 0;
 };
 
-/// UUID v4 from libuuid's uuid_generate_random (kernel randomness).
+/// UUID v4 from OpenSSL's CSPRNG (RAND_bytes). Thread-safe. Throws std::runtime_error only if
+/// the system has no randomness at all (the process cannot do anything useful then).
 class RandomIdGenerator final : public IdGenerator {
  public:
   std::string uuid() override;

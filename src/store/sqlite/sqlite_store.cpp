@@ -71,6 +71,10 @@ CREATE TABLE inbox (
 )sql",
 };
 
+// Prepared once: a batch runs these for every write.
+const std::string kSavepoint = "SAVEPOINT job";
+const std::string kReleaseSavepoint = "RELEASE job";
+const std::string kRollbackToSavepoint = "ROLLBACK TO job";
 const std::string kInsertOrder =
     "INSERT INTO orders (order_id, user_id, status, version, last_event_sequence, created_at, "
     "updated_at, document) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
@@ -406,17 +410,17 @@ void SqliteStore::commitBatch(std::vector<Job>& batch) {
     Job& job = batch[i];
     bool jobAddedRows = false;
     try {
-      db.exec("SAVEPOINT job");
+      db.prepare(kSavepoint).run();
       if (auto* write = std::get_if<Job::Write>(&job.work)) {
         write->outcome = applyWrite(db, write->writes, write->document, nowMs, jobAddedRows);
         if (write->outcome != WriteOutcome::kCommitted) {
-          db.exec("ROLLBACK TO job");
+          db.prepare(kRollbackToSavepoint).run();
           jobAddedRows = false;
         }
       } else {
         std::get<Job::Task>(job.work).apply(db);
       }
-      db.exec("RELEASE job");
+      db.prepare(kReleaseSavepoint).run();
       addedOutboxRows = addedOutboxRows || jobAddedRows;
     } catch (const SqliteError& e) {
       // This job alone fails; the others in the batch still commit.
