@@ -383,6 +383,45 @@ TEST_F(ConsumerRmqTest, AfterALostConnectionItReconnectsAndCarriesOn) {
   ASSERT_TRUE(waitFor([&] { return consumer.status().applied == 2; }));
 }
 
+TEST_F(ConsumerRmqTest, ASlowHandlerDoesNotCostTheConnectionItsHeartbeats) {
+  // 1 s heartbeats: the broker closes a connection that is silent for ~2 s. The handler takes
+  // 3 s; the consumer's I/O thread must keep the connection alive meanwhile.
+  consumer_ = makeRabbitConsumer(
+      [] {
+        RabbitConnectionOptions c = connection();
+        c.heartbeat = std::chrono::seconds(1);
+        return c;
+      }(),
+      options_, *schemas_, inbox_.get());
+  ASSERT_TRUE(consumer_
+                  ->on("WidgetEvent", 1,
+                       [](const InboundMessage&) -> HandlerResult {
+                         std::this_thread::sleep_for(3s);  // simulated slow work, not a wait
+                         return Handled::kApplied;
+                       })
+                  .ok());
+  ASSERT_TRUE(consumer_->start().ok());
+  publish(widget(testing::newMessageId()).dump());
+  ASSERT_TRUE(waitFor([&] { return consumer_->status().applied == 1; }));
+  const auto status = consumer_->status();
+  EXPECT_EQ(status.reconnects, 0u) << status.lastError;
+  EXPECT_EQ(status.lastError, "");
+}
+
+TEST_F(ConsumerRmqTest, AQueueDeletedUnderTheConsumerIsDeclaredAgain) {
+  std::atomic<int> calls{0};
+  auto& consumer = start([&](const InboundMessage&) -> HandlerResult {
+    ++calls;
+    return Handled::kApplied;
+  });
+  ASSERT_TRUE(client_->deleteQueue(queue_).ok());  // the broker cancels our consumer
+  ASSERT_TRUE(waitFor([&] { return consumer.status().reconnects >= 1; }));
+  EXPECT_NE(consumer.status().lastError.find("cancelled"), std::string::npos)
+      << consumer.status().lastError;
+  publish(widget(testing::newMessageId()).dump());  // bound again by the re-declaration
+  ASSERT_TRUE(waitFor([&] { return consumer.status().applied == 1; }));
+}
+
 TEST_F(ConsumerRmqTest, StopFinishesTheInFlightHandlerAndReturnsTheRest) {
   ASSERT_TRUE(inbox_->execute("CREATE TABLE effects (message_id TEXT)").ok());
   std::atomic<int> entered{0};
