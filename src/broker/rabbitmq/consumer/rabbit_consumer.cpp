@@ -310,7 +310,7 @@ class RabbitConsumerTransport final : public ConsumerTransport {
         }
         continue;
       }
-      waitForWork();
+      waitForWork(/*reconnectDue=*/!conn_ && !closing && !cancelling);
     }
     if (conn_) {
       if (!pendingConfirms_.empty()) {
@@ -341,9 +341,9 @@ class RabbitConsumerTransport final : public ConsumerTransport {
   }
 
   /// Sleeps until the socket is readable, someone calls wake(), or a timer is due.
-  void waitForWork() {
+  void waitForWork(bool reconnectDue) {
     auto timeout = milliseconds(200);  // heartbeats are sent from drainFrames()
-    if (!conn_) {
+    if (reconnectDue) {
       const auto untilAttempt =
           std::chrono::duration_cast<milliseconds>(nextAttempt_ - SteadyClock::now());
       timeout = std::clamp(untilAttempt, milliseconds(1), milliseconds(200));
