@@ -35,7 +35,10 @@ ErrorCode codeForReply(int replyCode) {
 Error statusError(int status, std::string_view what) {
   std::string reason = amqp_error_string2(status);
   const int err = errno;
-  if ((status == AMQP_STATUS_SOCKET_ERROR || status == AMQP_STATUS_TCP_ERROR) && err != 0)
+  // errno is only meaningful for a failed blocking call; a non-blocking connect leaves
+  // EINPROGRESS behind, which would mislead.
+  if ((status == AMQP_STATUS_SOCKET_ERROR || status == AMQP_STATUS_TCP_ERROR) && err != 0 &&
+      err != EINPROGRESS && err != EAGAIN)
     reason += std::string(" (") + std::strerror(err) + ")";
   return Error{ErrorCode::kUnavailable, std::string(what) + ": " + reason};
 }

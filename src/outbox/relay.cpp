@@ -1,0 +1,563 @@
+#include "outbox/relay.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <random>
+#include <thread>
+
+namespace orders {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+using SteadyTime = SteadyClock::time_point;
+using std::chrono::milliseconds;
+
+milliseconds since(SteadyTime t) {
+  return std::chrono::duration_cast<milliseconds>(SteadyClock::now() - t);
+}
+
+/// Exponential backoff with +-20% jitter.
+class Backoff {
+ public:
+  Backoff(milliseconds initial, milliseconds max)
+      : initial_(initial), max_(max), rng_(std::random_device{}()) {}
+
+  milliseconds next() {
+    const double base = std::min<double>(static_cast<double>(max_.count()),
+                                         static_cast<double>(initial_.count()) * (1u << attempt_));
+    if (attempt_ < 20) ++attempt_;
+    std::uniform_real_distribution<double> jitter(0.8, 1.2);
+    return milliseconds(static_cast<std::int64_t>(base * jitter(rng_)));
+  }
+  void reset() { attempt_ = 0; }
+
+ private:
+  milliseconds initial_;
+  milliseconds max_;
+  unsigned attempt_ = 0;
+  std::mt19937 rng_;
+};
+
+/// A message published and not yet confirmed. Delivery tags of consecutive entries are
+/// consecutive (we publish in window order and only ever pop the front), so a tag's entry is
+/// found by subtraction.
+struct InFlight {
+  std::int64_t id;
+  std::uint64_t tag;
+  std::size_t bytes;
+  SteadyTime sentAt;
+  bool acked = false;
+  std::string messageId;
+};
+
+}  // namespace
+
+const char* toString(RelayStatus::State state) {
+  switch (state) {
+    case RelayStatus::State::kStopped:
+      return "stopped";
+    case RelayStatus::State::kStarting:
+      return "starting";
+    case RelayStatus::State::kConnected:
+      return "connected";
+    case RelayStatus::State::kDegraded:
+      return "degraded";
+    case RelayStatus::State::kBlocked:
+      return "blocked";
+  }
+  return "unknown";
+}
+
+/// State shared between the relay thread, the watchdog, status() callers and store callbacks
+/// (which can outlive the Relay object, hence the shared_ptr).
+struct Relay::Shared {
+  mutable std::mutex mutex;
+  std::condition_variable changed;
+  bool running = false;
+  bool stopRequested = false;
+  bool wakeRequested = false;
+  RelayStatus status;
+  /// The live publisher, so other threads can wake it up or abort it. Set and cleared by the
+  /// relay thread only, and destroyed by it only after clearing this under the mutex.
+  ConfirmedPublisher* publisher = nullptr;
+  /// Set while the relay thread is inside publish(), for the watchdog.
+  std::optional<SteadyTime> publishStartedAt;
+  /// markPublished calls whose callback has not run yet.
+  std::int64_t pendingMarks = 0;
+  /// Lowest row id whose mark failed (republish from there); 0 = none.
+  std::int64_t rewindBelow = 0;
+  std::thread relayThread;
+  std::thread watchdogThread;
+
+  void wake() {
+    std::lock_guard lock(mutex);
+    wakeRequested = true;
+    if (publisher != nullptr) publisher->wakeup();
+    changed.notify_all();
+  }
+
+  void setState(RelayStatus::State state, std::string reason) {
+    std::lock_guard lock(mutex);
+    status.state = state;
+    status.reason = std::move(reason);
+  }
+
+  void recordError(const std::string& message, Timestamp at) {
+    std::lock_guard lock(mutex);
+    status.lastError = message;
+    status.lastErrorAt = at;
+  }
+};
+
+Relay::Relay(OutboxStore& store, PublisherFactory publisherFactory, const Clock& clock,
+             RelayOptions options)
+    : store_(store),
+      factory_(std::move(publisherFactory)),
+      clock_(clock),
+      options_(std::move(options)),
+      shared_(std::make_shared<Shared>()) {
+  if (options_.retention)
+    retention_ = std::make_unique<RetentionJob>(store_, clock_, *options_.retention);
+}
+
+Relay::~Relay() {
+  stop();
+}
+
+void Relay::start() {
+  {
+    std::lock_guard lock(shared_->mutex);
+    if (shared_->running) return;
+    shared_->running = true;
+    shared_->stopRequested = false;
+    shared_->wakeRequested = true;
+    shared_->rewindBelow = 0;
+    RelayStatus fresh;
+    fresh.state = RelayStatus::State::kStarting;
+    fresh.backlog = shared_->status.backlog;
+    fresh.oldestPendingAt = shared_->status.oldestPendingAt;
+    shared_->status = fresh;
+  }
+  std::weak_ptr<Shared> weak = shared_;
+  store_.setOutboxListener([weak] {
+    if (auto shared = weak.lock()) shared->wake();
+  });
+  shared_->relayThread = std::thread([this] { run(); });
+  shared_->watchdogThread = std::thread([this] { watchdog(); });
+  if (retention_) retention_->start();
+}
+
+void Relay::stop() {
+  {
+    std::lock_guard lock(shared_->mutex);
+    if (!shared_->running) return;
+    shared_->stopRequested = true;
+    if (shared_->publisher != nullptr) shared_->publisher->wakeup();
+  }
+  shared_->changed.notify_all();
+  if (retention_) retention_->stop();
+  if (shared_->relayThread.joinable()) shared_->relayThread.join();
+  {
+    std::lock_guard lock(shared_->mutex);
+    shared_->running = false;  // also ends the watchdog
+  }
+  shared_->changed.notify_all();
+  if (shared_->watchdogThread.joinable()) shared_->watchdogThread.join();
+  // After this returns no listener call is in progress (the store calls it under its lock).
+  store_.setOutboxListener({});
+  shared_->setState(RelayStatus::State::kStopped, "");
+}
+
+RelayStatus Relay::status() const {
+  std::lock_guard lock(shared_->mutex);
+  return shared_->status;
+}
+
+BrokerMessage Relay::toBrokerMessage(const OutboxMessage& row, const std::string& exchange) {
+  BrokerMessage m;
+  m.exchange = exchange;
+  m.routingKey = row.messageType;
+  m.body = row.body;
+  m.mandatory = true;
+  m.contentType = "application/json";
+  m.persistent = true;
+  m.messageId = row.messageId;
+  m.type = row.messageType;
+  m.appId = row.source;
+  m.correlationId = row.correlationId;
+  m.timestampSeconds =
+      std::chrono::duration_cast<std::chrono::seconds>(row.timestamp.time_since_epoch()).count();
+  m.headers = {{"messageVersion", row.messageVersion},
+               {"partitionKey", row.partitionKey},
+               {"sequence", row.sequence}};
+  return m;
+}
+
+void Relay::watchdog() {
+  Shared& s = *shared_;
+  const milliseconds tick =
+      std::clamp(options_.confirmTimeout / 4, milliseconds(20), milliseconds(250));
+  SteadyTime nextStats = SteadyClock::now();
+  std::unique_lock lock(s.mutex);
+  while (s.running) {
+    // A publish that cannot finish (the socket is full because the broker stopped reading)
+    // would block the relay forever; breaking the connection turns it into an ordinary failure.
+    if (s.publishStartedAt && since(*s.publishStartedAt) > options_.confirmTimeout &&
+        s.publisher != nullptr) {
+      spdlog::warn(
+          "outbox relay: a publish has been blocked for more than {} ms, dropping the "
+          "connection",
+          options_.confirmTimeout.count());
+      s.publisher->abort();
+      s.publishStartedAt.reset();
+    }
+    if (SteadyClock::now() >= nextStats) {
+      // Counting pending rows is a store query: do it here, not on the publishing thread.
+      lock.unlock();
+      auto stats = store_.outboxStats();
+      lock.lock();
+      if (stats.ok()) {
+        s.status.backlog = stats->pending;
+        s.status.oldestPendingAt = stats->oldestPendingAt;
+      } else {
+        s.status.lastError = "counting pending outbox rows failed: " + stats.error().message;
+        s.status.lastErrorAt = clock_.now();
+      }
+      nextStats = SteadyClock::now() + options_.statsInterval;
+    }
+    s.changed.wait_for(lock, tick);
+  }
+}
+
+void Relay::run() {
+  Shared& s = *shared_;
+  std::unique_ptr<ConfirmedPublisher> publisher;
+  std::deque<InFlight> window;
+  std::size_t windowBytes = 0;
+  std::deque<OutboxMessage> buffer;  // fetched, not yet published
+  std::int64_t cursor = 0;           // rows with id <= cursor were fetched already
+  bool caughtUp = false;             // the last fetch returned everything there was
+  bool blocked = false;
+  SteadyTime nextFallbackPoll = SteadyClock::now();
+  SteadyTime nextAttempt = SteadyClock::now();
+  std::optional<SteadyTime> drainDeadline;
+  std::vector<std::int64_t> toMark;
+  Backoff backoff(options_.backoffInitial, options_.backoffMax);
+
+  auto setPublisher = [&](std::unique_ptr<ConfirmedPublisher> p) {
+    std::unique_ptr<ConfirmedPublisher> old;
+    {
+      std::lock_guard lock(s.mutex);
+      s.publisher = p.get();
+      old = std::move(publisher);
+      publisher = std::move(p);
+    }
+    old.reset();  // destroyed outside the lock: nobody can reach it any more
+  };
+
+  auto flushMarks = [&] {
+    if (toMark.empty()) return;
+    const std::int64_t lowest = *std::min_element(toMark.begin(), toMark.end());
+    const std::size_t count = toMark.size();
+    {
+      std::lock_guard lock(s.mutex);
+      ++s.pendingMarks;
+    }
+    std::weak_ptr<Shared> weak = shared_;
+    const Timestamp at = clock_.now();
+    store_.markPublished(std::move(toMark), at, [weak, lowest, count, at](Status status) {
+      auto shared = weak.lock();
+      if (!shared) return;  // the relay is gone; a lost mark only means a republish later
+      std::lock_guard lock(shared->mutex);
+      --shared->pendingMarks;
+      if (status.ok()) {
+        shared->status.publishedCount += count;
+        shared->status.lastConfirmAt = at;
+      } else {
+        // The broker has these messages, but the store does not know: publish them again
+        // (duplicates) rather than risk never marking them.
+        spdlog::warn(
+            "outbox relay: marking {} rows published failed ({}); they will be "
+            "published again",
+            count, status.error().message);
+        shared->status.lastError = "marking rows published failed: " + status.error().message;
+        shared->status.lastErrorAt = at;
+        shared->rewindBelow =
+            shared->rewindBelow == 0 ? lowest : std::min(shared->rewindBelow, lowest);
+      }
+      shared->changed.notify_all();
+    });
+    toMark.clear();
+  };
+
+  // Drops the connection; the next connection republishes from the first unconfirmed row.
+  auto fail = [&](const std::string& reason, RelayStatus::State state) {
+    flushMarks();
+    std::int64_t firstUnconfirmed = 0;
+    std::uint64_t unconfirmed = 0;
+    for (const auto& f : window) {
+      if (f.acked) continue;
+      if (firstUnconfirmed == 0) firstUnconfirmed = f.id;
+      ++unconfirmed;
+    }
+    if (firstUnconfirmed == 0 && !buffer.empty()) firstUnconfirmed = buffer.front().id;
+    if (firstUnconfirmed != 0) cursor = std::min(cursor, firstUnconfirmed - 1);
+    window.clear();
+    windowBytes = 0;
+    buffer.clear();
+    caughtUp = false;
+    blocked = false;
+    setPublisher(nullptr);
+    const milliseconds delay = backoff.next();
+    nextAttempt = SteadyClock::now() + delay;
+    spdlog::warn(
+        "outbox relay: {}; {} unconfirmed messages will be published again; "
+        "reconnecting in {} ms",
+        reason, unconfirmed, delay.count());
+    const Timestamp now = clock_.now();
+    std::lock_guard lock(s.mutex);
+    s.status.state = state;
+    s.status.reason = reason;
+    s.status.lastError = reason;
+    s.status.lastErrorAt = now;
+    s.status.inFlight = 0;
+    s.status.republishedCount += unconfirmed;
+  };
+
+  while (true) {
+    bool stopRequested = false;
+    bool wakeRequested = false;
+    {
+      std::lock_guard lock(s.mutex);
+      stopRequested = s.stopRequested;
+      wakeRequested = s.wakeRequested;
+      if (s.rewindBelow != 0) {
+        cursor = std::min(cursor, s.rewindBelow - 1);
+        s.rewindBelow = 0;
+        buffer.clear();
+        caughtUp = false;
+      }
+      s.status.inFlight = static_cast<std::int64_t>(window.size());
+    }
+    if (stopRequested && !drainDeadline) drainDeadline = SteadyClock::now() + options_.drainTimeout;
+    if (stopRequested && (!publisher || window.empty() || SteadyClock::now() >= *drainDeadline)) {
+      break;
+    }
+
+    // --- connect ------------------------------------------------------------------------------
+    if (!publisher) {
+      const auto now = SteadyClock::now();
+      if (now < nextAttempt) {
+        std::unique_lock lock(s.mutex);
+        s.changed.wait_until(lock, nextAttempt, [&] { return s.stopRequested; });
+        continue;
+      }
+      auto opened = factory_();
+      if (!opened) {
+        const milliseconds delay = backoff.next();
+        nextAttempt = SteadyClock::now() + delay;
+        const std::string reason = "broker unreachable: " + opened.error().message;
+        spdlog::warn("outbox relay: {}; retrying in {} ms", reason, delay.count());
+        const Timestamp at = clock_.now();
+        std::lock_guard lock(s.mutex);
+        s.status.state = RelayStatus::State::kDegraded;
+        s.status.reason = reason;
+        s.status.lastError = reason;
+        s.status.lastErrorAt = at;
+        continue;
+      }
+      setPublisher(std::move(*opened));
+      caughtUp = false;
+      spdlog::info("outbox relay: connected, publishing to exchange '{}'", options_.exchange);
+      std::lock_guard lock(s.mutex);
+      s.status.state = RelayStatus::State::kConnected;
+      s.status.reason.clear();
+      ++s.status.connectCount;
+    }
+
+    // --- fill the window ----------------------------------------------------------------------
+    bool publishFailed = false;
+    while (!stopRequested && !blocked && window.size() < options_.windowMessages &&
+           windowBytes < options_.windowBytes) {
+      if (buffer.empty()) {
+        const auto now = SteadyClock::now();
+        const bool fallbackDue = now >= nextFallbackPoll;
+        if (caughtUp && !wakeRequested && !fallbackDue) break;
+        {
+          std::lock_guard lock(s.mutex);
+          s.wakeRequested = false;  // before reading: a commit after this sets it again
+          // Safety net for stores whose ids may become visible out of order: when nothing is
+          // in flight or being marked, the slow poll rescans from the start of the outbox.
+          if (fallbackDue && window.empty() && s.pendingMarks == 0 && toMark.empty()) cursor = 0;
+        }
+        wakeRequested = false;
+        const std::size_t limit =
+            std::min(options_.fetchBatch, options_.windowMessages - window.size());
+        auto rows = store_.fetchUnpublished(cursor, limit);
+        nextFallbackPoll = SteadyClock::now() + options_.fallbackPollInterval;
+        if (!rows) {
+          const std::string reason = "outbox store unreadable: " + rows.error().message;
+          spdlog::warn("outbox relay: {}; retrying in {} ms", reason,
+                       options_.fallbackPollInterval.count());
+          s.setState(RelayStatus::State::kDegraded, reason);
+          s.recordError(reason, clock_.now());
+          caughtUp = true;
+          break;
+        }
+        caughtUp = rows->size() < limit;
+        for (auto& row : *rows) buffer.push_back(std::move(row));
+        if (buffer.empty()) break;
+        cursor = buffer.back().id;
+        {
+          std::lock_guard lock(s.mutex);
+          if (s.status.state == RelayStatus::State::kDegraded && !blocked) {
+            s.status.state = RelayStatus::State::kConnected;  // the store recovered
+            s.status.reason.clear();
+          }
+        }
+      }
+      const OutboxMessage& row = buffer.front();
+      const BrokerMessage message = toBrokerMessage(row, options_.exchange);
+      {
+        std::lock_guard lock(s.mutex);
+        s.publishStartedAt = SteadyClock::now();
+      }
+      auto tag = publisher->publish(message);
+      {
+        std::lock_guard lock(s.mutex);
+        s.publishStartedAt.reset();
+      }
+      if (!tag) {
+        fail("publish failed: " + tag.error().message, RelayStatus::State::kDegraded);
+        publishFailed = true;
+        break;
+      }
+      window.push_back(
+          InFlight{row.id, *tag, row.body.size(), SteadyClock::now(), false, row.messageId});
+      windowBytes += row.body.size();
+      buffer.pop_front();
+    }
+    if (publishFailed) continue;
+    {
+      std::lock_guard lock(s.mutex);
+      s.status.inFlight = static_cast<std::int64_t>(window.size());
+    }
+
+    // --- wait for the broker --------------------------------------------------------------------
+    milliseconds timeout(200);
+    if (window.empty()) {
+      const auto untilPoll =
+          std::chrono::duration_cast<milliseconds>(nextFallbackPoll - SteadyClock::now());
+      timeout = std::clamp(untilPoll, milliseconds(1), milliseconds(1000));
+    } else if (!blocked) {
+      const auto untilDeadline = options_.confirmTimeout - since(window.front().sentAt);
+      timeout = std::clamp(untilDeadline, milliseconds(1), milliseconds(200));
+    }
+    if (stopRequested) timeout = std::min(timeout, milliseconds(50));
+    PublisherEvents events = publisher->poll(timeout);
+
+    std::optional<std::string> failure;
+    RelayStatus::State failureState = RelayStatus::State::kDegraded;
+    for (const auto& r : events.returns) {
+      // Mandatory + alternate exchange: a return means even the alternate exchange could not
+      // take the message (missing or misconfigured). The ack that follows it is not a delivery.
+      std::int64_t rowId = 0;
+      for (const auto& f : window)
+        if (f.messageId == r.messageId) rowId = f.id;
+      {
+        std::lock_guard lock(s.mutex);
+        ++s.status.returnCount;
+      }
+      if (!failure)
+        failure = "message " + r.messageId + " (outbox row " + std::to_string(rowId) +
+                  ", routing key '" + r.routingKey +
+                  "') was returned by the broker: " + std::to_string(r.replyCode) + " " +
+                  r.replyText + " (is the alternate exchange declared?)";
+    }
+    std::uint64_t nacks = 0;
+    for (const auto& c : events.confirms) {
+      if (failure) break;
+      if (window.empty()) continue;
+      const std::uint64_t first = window.front().tag;
+      const std::uint64_t last = window.back().tag;
+      if (c.deliveryTag < first) continue;  // already handled (duplicate multiple-ack)
+      const std::uint64_t from = c.multiple ? first : c.deliveryTag;
+      const std::uint64_t to = std::min(c.deliveryTag, last);
+      for (std::uint64_t t = from; t <= to; ++t) {
+        InFlight& f = window[t - first];
+        if (f.acked) continue;
+        if (!c.ack) {
+          ++nacks;
+          if (!failure)
+            failure = "the broker nacked message " + f.messageId + " (outbox row " +
+                      std::to_string(f.id) + ")";
+          break;
+        }
+        f.acked = true;
+        toMark.push_back(f.id);
+      }
+    }
+    if (nacks > 0) {
+      std::lock_guard lock(s.mutex);
+      s.status.nackCount += nacks;
+    }
+    // Completed prefix leaves the window; progress resets the backoff.
+    bool progressed = false;
+    while (!window.empty() && window.front().acked) {
+      windowBytes -= window.front().bytes;
+      window.pop_front();
+      progressed = true;
+    }
+    if (progressed) backoff.reset();
+    if (toMark.size() >= options_.fetchBatch || window.empty() || failure || events.failure)
+      flushMarks();
+
+    if (events.flow == PublisherEvents::Flow::kBlocked) {
+      blocked = true;
+      const std::string reason = "blocked by the broker: " + events.blockedReason;
+      spdlog::warn("outbox relay: connection {}; publishing paused until unblocked", reason);
+      s.setState(RelayStatus::State::kBlocked, reason);
+      s.recordError(reason, clock_.now());
+    } else if (events.flow == PublisherEvents::Flow::kUnblocked) {
+      blocked = false;
+      spdlog::info("outbox relay: connection unblocked, publishing again");
+      s.setState(RelayStatus::State::kConnected, "");
+      // Confirm deadlines were suspended while blocked; they restart now.
+      for (auto& f : window) f.sentAt = SteadyClock::now();
+    }
+
+    if (events.failure && !failure) failure = "connection lost: " + events.failure->message;
+    if (!failure && !blocked && !window.empty() &&
+        since(window.front().sentAt) > options_.confirmTimeout) {
+      failure = "no confirm within " + std::to_string(options_.confirmTimeout.count()) +
+                " ms for message " + window.front().messageId + " (outbox row " +
+                std::to_string(window.front().id) + ")";
+      std::lock_guard lock(s.mutex);
+      ++s.status.timeoutCount;
+    }
+    if (failure) fail(*failure, failureState);
+  }
+
+  // --- shut down -------------------------------------------------------------------------------
+  flushMarks();
+  if (publisher) {
+    if (!window.empty())
+      spdlog::warn(
+          "outbox relay: stopping with {} unconfirmed messages; they will be published "
+          "again at the next start",
+          window.size());
+    publisher->close(milliseconds(1000));
+    setPublisher(nullptr);
+  }
+  // Wait for the store to finish our marks, so no callback is pending when stop() returns.
+  std::unique_lock lock(s.mutex);
+  const auto deadline = drainDeadline.value_or(SteadyClock::now()) + milliseconds(1000);
+  s.changed.wait_until(lock, deadline, [&] { return s.pendingMarks == 0; });
+  s.status.inFlight = 0;
+}
+
+}  // namespace orders

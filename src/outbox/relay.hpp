@@ -1,0 +1,155 @@
+#pragma once
+// The outbox relay: moves committed outbox rows to the broker, at least once, in order.
+//
+//   auto factory = makeRabbitPublisherFactory(rabbitOptions);        // broker/rabbitmq
+//   Relay relay(store, std::move(*factory), clock, relayOptions);
+//   relay.start();
+//   ... relay.status() for /readyz ...
+//   relay.stop();
+//
+// Guarantees:
+//  - At least once: a row is marked published only after the broker's positive confirm (ack)
+//    and only if it was not returned as unroutable. Every other outcome (nack, return, no confirm
+//    within confirmTimeout, connection or channel loss, a failed mark) leads to a republish, so
+//    consumers may see duplicates (deduplicate by messageId) but nothing is lost.
+//  - Order: rows are published in increasing id order on one channel; after a failure the relay
+//    reconnects and republishes from the first unconfirmed row, again in id order. Each order's
+//    events (same partitionKey, increasing `sequence` header) therefore arrive in commit order,
+//    possibly with repeats of already-delivered ones. (A broker that nacks one message and acks a
+//    later one, e.g. during a quorum leader change, can make a later event overtake an earlier
+//    one; the `sequence` header lets consumers detect that.)
+//  - Bounded memory: at most windowMessages / windowBytes messages are in flight and at most one
+//    fetch batch is buffered, whatever the backlog.
+//  - Latency: a commit wakes the relay through OutboxStore::setOutboxListener, so an idle relay
+//    publishes a new event within milliseconds; a slow poll (fallbackPollInterval) is the safety
+//    net. Failures are retried with exponential backoff and jitter.
+//  - connection.blocked (a broker resource alarm) stops publishing until connection.unblocked;
+//    confirm deadlines are suspended meanwhile, since the broker said why confirms are late.
+//
+// Threads: start()/stop()/status() are thread-safe. The relay runs one publishing thread, one
+// watchdog thread (breaks a publish stuck in a full socket after confirmTimeout) and, unless
+// disabled, the retention job. The store's markPublished callbacks and listener may run on store
+// threads; they only touch state shared by the relay under a lock.
+//
+// Lifetime: `store` and `clock` must outlive the relay. The relay installs its listener on the
+// store at start() and removes it at stop().
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "broker/confirmed_publisher.hpp"
+#include "broker/topology.hpp"
+#include "common/clock.hpp"
+#include "outbox/outbox_message.hpp"
+#include "outbox/outbox_store.hpp"
+#include "outbox/retention.hpp"
+
+namespace orders {
+
+struct RelayOptions {
+  /// The exchange every event is published to; the routing key is the messageType.
+  std::string exchange = kOrderEventsExchange;
+  /// Most messages published but not yet confirmed.
+  std::size_t windowMessages = 1000;
+  /// Most body bytes published but not yet confirmed.
+  std::size_t windowBytes = 8u << 20;
+  /// Most rows read from the store at once.
+  std::size_t fetchBatch = 500;
+  /// A publish with neither ack nor nack after this long counts as failed (reconnect and
+  /// republish). Also bounds how long a single publish call may block.
+  std::chrono::milliseconds confirmTimeout{5000};
+  /// The store is polled this often even without a commit notification.
+  std::chrono::milliseconds fallbackPollInterval{2000};
+  /// Reconnect backoff: initial delay, doubled per consecutive failure up to backoffMax, each
+  /// delay randomized by +-20% (jitter) so many relays do not reconnect in lockstep.
+  std::chrono::milliseconds backoffInitial{100};
+  std::chrono::milliseconds backoffMax{30000};
+  /// stop() waits this long for in-flight confirms and pending marks before giving up (what is
+  /// left is republished by the next start: a duplicate, not a loss).
+  std::chrono::milliseconds drainTimeout{5000};
+  /// How often the backlog (pending rows) shown by status() is recounted from the store.
+  std::chrono::milliseconds statsInterval{1000};
+  /// Published-row retention; nullopt disables the job (e.g. when another process runs it).
+  std::optional<RetentionOptions> retention = RetentionOptions{};
+};
+
+struct RelayStatus {
+  enum class State {
+    kStopped,    // not started, or stopped
+    kStarting,   // started, first connection attempt not finished yet
+    kConnected,  // publishing normally
+    kDegraded,   // broker unreachable or failing (see reason); retrying with backoff
+    kBlocked,    // the broker blocked the connection (resource alarm); waiting for unblock
+  };
+  State state = State::kStopped;
+  /// Why the state is not kConnected, e.g. "broker unreachable: cannot connect to amqp://...",
+  /// "no confirm within 5000 ms", "blocked by the broker: low on memory". Empty when connected.
+  std::string reason;
+  /// Pending (unconfirmed) outbox rows, recounted every statsInterval; -1 until first counted.
+  std::int64_t backlog = -1;
+  std::optional<Timestamp> oldestPendingAt;
+  /// Messages published and not yet confirmed right now.
+  std::int64_t inFlight = 0;
+  /// Rows confirmed by the broker and marked published since start().
+  std::uint64_t publishedCount = 0;
+  /// Messages sent again after a failure (each is a possible duplicate for consumers).
+  std::uint64_t republishedCount = 0;
+  std::uint64_t nackCount = 0;
+  std::uint64_t returnCount = 0;
+  std::uint64_t timeoutCount = 0;
+  /// Successful connections since start() (1 = never reconnected).
+  std::uint64_t connectCount = 0;
+  std::string lastError;
+  std::optional<Timestamp> lastErrorAt;
+  std::optional<Timestamp> lastConfirmAt;
+
+  /// For /readyz: true only when connected and publishing.
+  bool ready() const { return state == State::kConnected; }
+};
+
+const char* toString(RelayStatus::State state);
+
+class Relay {
+ public:
+  Relay(OutboxStore& store, PublisherFactory publisherFactory, const Clock& clock,
+        RelayOptions options = {});
+  /// Calls stop().
+  ~Relay();
+  Relay(const Relay&) = delete;
+  Relay& operator=(const Relay&) = delete;
+
+  /// Starts the relay threads and returns at once (connecting happens in the background; see
+  /// status()). No effect if already running.
+  void start();
+
+  /// Stops publishing new rows, waits up to drainTimeout for in-flight confirms and pending marks,
+  /// closes the broker connection and joins the threads. No effect if not running. Can be
+  /// started again afterwards.
+  void stop();
+
+  /// A consistent snapshot; cheap (no I/O), callable from any thread at any rate.
+  RelayStatus status() const;
+
+  /// The broker message for an outbox row: exchange `exchange`, routing key = messageType,
+  /// mandatory, body = the envelope JSON, content_type application/json, delivery_mode 2,
+  /// message_id, type = messageType, timestamp (seconds), app_id = source, correlation_id when
+  /// present, headers messageVersion, partitionKey (strings) and sequence (integer).
+  static BrokerMessage toBrokerMessage(const OutboxMessage& row, const std::string& exchange);
+
+ private:
+  struct Shared;
+  void run();
+  void watchdog();
+
+  OutboxStore& store_;
+  PublisherFactory factory_;
+  const Clock& clock_;
+  const RelayOptions options_;
+  std::shared_ptr<Shared> shared_;
+  std::unique_ptr<RetentionJob> retention_;
+};
+
+}  // namespace orders
