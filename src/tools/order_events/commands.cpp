@@ -1,0 +1,289 @@
+#include "tools/order_events/commands.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "broker/rabbitmq/amqp_client.hpp"
+#include "broker/rabbitmq/amqp_url.hpp"
+#include "broker/rabbitmq/topology_declaration.hpp"
+#include "broker/topology.hpp"
+#include "common/clock.hpp"
+#include "store/sqlite/sqlite_store.hpp"
+#include "tools/order_events/dlq_commands.hpp"
+
+namespace orders::tools {
+namespace {
+
+using nlohmann::json;
+
+constexpr int kOk = 0;
+constexpr int kFailed = 1;
+constexpr int kBadInput = 2;
+
+struct Options {
+  std::string amqpUrl = "amqp://guest:guest@127.0.0.1:5672/%2F";
+  std::string topologyFile = "config/topology.json";
+  std::string database = "sqlite:./data/orders.db";
+  std::vector<std::string> routingKeys;
+  bool allKeys = false;
+  std::string exchange = kOrderEventsExchange;
+  long long count = 0;
+  bool json = false;
+};
+
+int fail(std::ostream& err, int code, const std::string& message) {
+  err << "order-events: " << message << "\n";
+  return code;
+}
+
+/// Bad input when the error is about what the user gave us, a failure otherwise.
+int exitCodeFor(const Error& e) {
+  return e.code == ErrorCode::kInvalidArgument ? kBadInput : kFailed;
+}
+
+std::string describe(const TopologyConfig& t) {
+  std::string s = "  exchange " + t.exchange + " (direct, durable), alternate exchange " +
+                  t.alternateExchange + " (fanout) -> queue " + t.unroutedQueue + "\n" +
+                  "  dead letters: " + t.deadLetterExchange + " (fanout) -> queue " +
+                  t.deadLetterQueue + " (quorum)\n";
+  for (const auto& q : t.queues) {
+    s += "  queue " + q.name + " (" + toString(q.type) + ", x-dead-letter-exchange " +
+         t.deadLetterExchange;
+    if (q.deliveryLimit) s += ", x-delivery-limit " + std::to_string(*q.deliveryLimit);
+    s += ") <-";
+    for (const auto& k : q.routingKeys) s += " " + k;
+    s += "\n";
+  }
+  return s;
+}
+
+int topologyValidate(const Options& o, std::ostream& out, std::ostream& err) {
+  auto topology = loadTopologyFile(o.topologyFile);
+  if (!topology) return fail(err, kBadInput, topology.error().message);
+  out << o.topologyFile << " is valid:\n" << describe(*topology);
+  return kOk;
+}
+
+int topologyDeclare(const Options& o, std::ostream& out, std::ostream& err) {
+  auto url = AmqpUrl::parse(o.amqpUrl);
+  if (!url) return fail(err, kBadInput, "--amqp-url: " + url.error().message);
+  auto topology = loadTopologyFile(o.topologyFile);
+  if (!topology) return fail(err, kBadInput, topology.error().message);
+  RabbitConnectionOptions connection;
+  connection.url = o.amqpUrl;
+  connection.connectionName = "order-events topology declare";
+  if (auto s = declareTopology(connection, *topology); !s) {
+    return fail(err, exitCodeFor(s.error()), s.error().message);
+  }
+  out << "declared on " << url->redacted() << " (idempotent; nothing existing was changed):\n"
+      << describe(*topology);
+  return kOk;
+}
+
+std::string ageText(std::chrono::milliseconds age) {
+  const auto s = std::chrono::duration_cast<std::chrono::seconds>(age).count();
+  if (s < 120) return std::to_string(s) + " s";
+  if (s < 7200) return std::to_string(s / 60) + " min";
+  if (s < 172800) return std::to_string(s / 3600) + " h";
+  return std::to_string(s / 86400) + " days";
+}
+
+int outboxStatus(const Options& o, std::ostream& out, std::ostream& err) {
+  constexpr std::string_view kScheme = "sqlite:";
+  if (o.database.rfind(kScheme, 0) != 0 || o.database.size() == kScheme.size())
+    return fail(
+        err, kBadInput,
+        "--database must be sqlite:PATH (e.g. sqlite:./data/orders.db), got '" + o.database + "'");
+  const std::string path = o.database.substr(kScheme.size());
+  // Opening would create (and migrate) a missing file: refuse instead, a typo must not look like
+  // an empty outbox.
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    return fail(err, kBadInput, "--database: no database file at '" + path + "'");
+  auto store = SqliteStore::open(path);
+  if (!store) return fail(err, kFailed, store.error().message);
+  auto stats = (*store)->outboxStats();
+  (*store)->close();
+  if (!stats) return fail(err, kFailed, stats.error().message);
+  const Timestamp now = SystemClock().now();
+  std::optional<std::chrono::milliseconds> age;
+  if (stats->oldestPendingAt) age = now - *stats->oldestPendingAt;
+  if (o.json) {
+    json j = {{"database", path}, {"pending", stats->pending}, {"published", stats->published}};
+    j["oldestPendingAt"] =
+        stats->oldestPendingAt ? json(formatIso8601(*stats->oldestPendingAt)) : json(nullptr);
+    j["oldestPendingAgeSeconds"] =
+        age ? json(std::chrono::duration_cast<std::chrono::seconds>(*age).count()) : json(nullptr);
+    out << j.dump() << "\n";
+  } else {
+    out << "outbox of " << path << "\n"
+        << "  pending (not yet confirmed by the broker): " << stats->pending << "\n"
+        << "  published (kept for retention):           " << stats->published << "\n";
+    if (stats->oldestPendingAt)
+      out << "  oldest pending event: " << formatIso8601(*stats->oldestPendingAt) << " ("
+          << ageText(*age) << " ago)\n";
+  }
+  return kOk;
+}
+
+json headerValue(const MessageHeader& h) {
+  if (const auto* s = std::get_if<std::string>(&h.value)) return *s;
+  return std::get<std::int64_t>(h.value);
+}
+
+/// One delivery as a JSON object: routing info, AMQP properties, headers, and the envelope
+/// (parsed when the body is JSON, else the raw body as a string).
+json deliveryJson(const Delivery& d) {
+  json props = json::object();
+  if (!d.contentType.empty()) props["contentType"] = d.contentType;
+  if (d.deliveryMode) props["deliveryMode"] = *d.deliveryMode;
+  if (!d.messageId.empty()) props["messageId"] = d.messageId;
+  if (!d.type.empty()) props["type"] = d.type;
+  if (!d.appId.empty()) props["appId"] = d.appId;
+  if (!d.correlationId.empty()) props["correlationId"] = d.correlationId;
+  if (d.timestampSeconds) props["timestamp"] = *d.timestampSeconds;
+  json headers = json::object();
+  for (const auto& h : d.headers) headers[h.name] = headerValue(h);
+  json j = {{"exchange", d.exchange},
+            {"routingKey", d.routingKey},
+            {"redelivered", d.redelivered},
+            {"properties", props},
+            {"headers", headers}};
+  json body = json::parse(d.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded()) {
+    j["body"] = d.body;
+  } else {
+    j["envelope"] = std::move(body);
+  }
+  return j;
+}
+
+int tail(const Options& o, std::ostream& out, std::ostream& err,
+         const std::atomic<bool>* interrupted) {
+  auto url = AmqpUrl::parse(o.amqpUrl);
+  if (!url) return fail(err, kBadInput, "--amqp-url: " + url.error().message);
+  std::vector<std::string> keys = o.routingKeys;
+  const auto& known = knownMessageTypes();
+  if (o.allKeys) keys = known;
+  if (keys.empty())
+    return fail(err, kBadInput, "give at least one --routing-key (a message type) or --all");
+  for (const auto& k : keys) {
+    if (std::find(known.begin(), known.end(), k) == known.end()) {
+      std::string list;
+      for (const auto& t : known) list += (list.empty() ? "" : ", ") + t;
+      return fail(err, kBadInput,
+                  "--routing-key '" + k + "' is not a message type (known: " + list + ")");
+    }
+  }
+  RabbitConnectionOptions connection;
+  connection.url = o.amqpUrl;
+  connection.connectionName = "order-events tail";
+  auto client = AmqpClient::connect(connection);
+  if (!client) return fail(err, exitCodeFor(client.error()), client.error().message);
+  auto queue = (*client)->declareTemporaryQueue(o.exchange, keys);
+  if (!queue) return fail(err, kFailed, queue.error().message);
+  if (auto s = (*client)->consume(*queue, /*autoAck=*/true, 200); !s)
+    return fail(err, kFailed, s.error().message);
+  err << "order-events: tailing " << o.exchange << " on " << url->redacted() << " via " << *queue
+      << " (" << keys.size() << " routing keys); Ctrl-C to stop\n";
+  long long received = 0;
+  while (o.count <= 0 || received < o.count) {
+    if (interrupted != nullptr && interrupted->load()) break;
+    auto d = (*client)->next(std::chrono::milliseconds(200));
+    if (!d) return fail(err, kFailed, d.error().message);
+    if (!d->has_value()) continue;
+    out << deliveryJson(**d).dump() << "\n" << std::flush;
+    ++received;
+  }
+  return kOk;
+}
+
+}  // namespace
+
+int runOrderEvents(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
+                   const std::atomic<bool>* interrupted) {
+  Options o;
+  CLI::App app{
+      "order-events: operate the Order Service's events on RabbitMQ and its transactional "
+      "outbox.\nExit codes: 0 success, 1 broker/database failure, 2 bad input.",
+      "order-events"};
+  app.require_subcommand(1);
+  app.fallthrough();  // global options are accepted after the subcommand too
+  app.add_option("--amqp-url", o.amqpUrl,
+                 "RabbitMQ to talk to, amqp://USER:PASS@HOST:PORT/VHOST (vhost '/' is %2F)")
+      ->envname("ORDER_EVENTS_AMQP_URL")
+      ->capture_default_str();
+
+  CLI::App* topology = app.add_subcommand("topology", "The exchanges and queues we own");
+  topology->require_subcommand(1);
+  CLI::App* declare = topology->add_subcommand(
+      "declare",
+      "Declare the topology from the file (idempotent); fails naming any existing queue or "
+      "exchange whose settings differ");
+  CLI::App* validate =
+      topology->add_subcommand("validate", "Check the topology file without a broker");
+  for (CLI::App* cmd : {declare, validate}) {
+    cmd->add_option("--topology", o.topologyFile, "Topology file (JSON, see docs/broker.md)")
+        ->envname("ORDER_EVENTS_TOPOLOGY")
+        ->capture_default_str();
+  }
+
+  CLI::App* outbox = app.add_subcommand("outbox", "The service's transactional outbox");
+  outbox->require_subcommand(1);
+  CLI::App* status = outbox->add_subcommand(
+      "status", "Pending and published row counts and the age of the oldest pending event");
+  status->add_option("--database", o.database, "The service's database, sqlite:PATH")
+      ->envname("ORDER_EVENTS_DATABASE")
+      ->capture_default_str();
+  status->add_flag("--json", o.json, "Print one JSON object")->envname("ORDER_EVENTS_JSON");
+
+  CLI::App* tailCmd = app.add_subcommand(
+      "tail",
+      "Print events as they are published, one JSON line each (envelope + AMQP properties), "
+      "through a temporary exclusive queue bound to the events exchange");
+  tailCmd
+      ->add_option("--routing-key", o.routingKeys,
+                   "A message type to bind, e.g. OrderShippedEvent (repeatable)")
+      ->envname("ORDER_EVENTS_ROUTING_KEYS")
+      ->delimiter(',');
+  tailCmd->add_flag("--all", o.allKeys, "Bind all 13 message types");
+  tailCmd->add_option("--count", o.count, "Stop after N messages (default: until Ctrl-C)")
+      ->envname("ORDER_EVENTS_COUNT")
+      ->check(CLI::NonNegativeNumber);
+  tailCmd->add_option("--exchange", o.exchange, "The events exchange")
+      ->envname("ORDER_EVENTS_EXCHANGE")
+      ->capture_default_str();
+
+  addDlqCommands(app, &o.amqpUrl, out, err);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::RuntimeError& e) {
+    return e.get_exit_code();  // a dlq command failed; it already said why
+  } catch (const CLI::CallForHelp&) {
+    // Help for the deepest subcommand given, e.g. `order-events tail --help`.
+    const CLI::App* deepest = &app;
+    while (!deepest->get_subcommands().empty()) deepest = deepest->get_subcommands().front();
+    out << deepest->help();
+    return kOk;
+  } catch (const CLI::CallForAllHelp&) {
+    out << app.help("", CLI::AppFormatMode::All);
+    return kOk;
+  } catch (const CLI::ParseError& e) {
+    err << "order-events: " << e.what() << "\nRun with --help for the options.\n";
+    return kBadInput;
+  }
+
+  if (declare->parsed()) return topologyDeclare(o, out, err);
+  if (validate->parsed()) return topologyValidate(o, out, err);
+  if (status->parsed()) return outboxStatus(o, out, err);
+  if (tailCmd->parsed()) return tail(o, out, err, interrupted);
+  return kOk;  // dlq commands ran in their callbacks
+}
+
+}  // namespace orders::tools

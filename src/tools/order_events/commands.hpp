@@ -1,0 +1,28 @@
+#pragma once
+// `order-events`: the operator CLI for the Order Service's events.
+//
+//   order-events topology declare  --amqp-url URL --topology config/topology.json
+//   order-events topology validate --topology config/topology.json
+//   order-events outbox status     --database sqlite:./data/orders.db [--json]
+//   order-events tail              --amqp-url URL --routing-key K [--routing-key K ...] [--count N]
+//   order-events dlq list|inspect|replay|purge ...        (consumer DLQs, see dlq_commands.hpp)
+//
+// Every option can also come from an environment variable (ORDER_EVENTS_AMQP_URL,
+// ORDER_EVENTS_TOPOLOGY, ORDER_EVENTS_DATABASE, ORDER_EVENTS_ROUTING_KEYS (comma-separated),
+// ORDER_EVENTS_COUNT, ORDER_EVENTS_EXCHANGE, ORDER_EVENTS_JSON); `--help` on any command lists
+// them. Exit codes: 0 success, 1 the broker or the database failed (unreachable, conflicting
+// topology...), 2 bad input (unknown option, malformed URL, invalid topology file, unknown
+// routing key, missing database file).
+
+#include <atomic>
+#include <iosfwd>
+
+namespace orders::tools {
+
+/// Runs the CLI with `argv` in-process. `interrupted`, when given, is polled by long-running
+/// commands (tail) to stop early, e.g. set from a SIGINT handler. Output goes to `out` (data) and
+/// `err` (errors and progress).
+int runOrderEvents(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
+                   const std::atomic<bool>* interrupted = nullptr);
+
+}  // namespace orders::tools

@@ -1,0 +1,258 @@
+// `order-events` topology / outbox / tail commands, run in-process against a private broker and
+// a real SQLite file: output, environment variables and exit codes.
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "broker/rabbitmq/amqp_client.hpp"
+#include "store/sqlite/sqlite_store.hpp"
+#include "support/rabbitmq_server.hpp"
+#include "tools/order_events/commands.hpp"
+
+namespace orders {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+using testing::RabbitMqServer;
+
+struct CliRun {
+  int code = 0;
+  std::string out;
+  std::string err;
+};
+
+CliRun cli(std::vector<std::string> args, const std::atomic<bool>* stop = nullptr) {
+  args.insert(args.begin(), "order-events");
+  std::vector<const char*> argv;
+  for (const auto& a : args) argv.push_back(a.c_str());
+  std::ostringstream out;
+  std::ostringstream err;
+  CliRun run;
+  run.code = tools::runOrderEvents(static_cast<int>(argv.size()), argv.data(), out, err, stop);
+  run.out = out.str();
+  run.err = err.str();
+  return run;
+}
+
+std::string url() {
+  return RabbitMqServer::shared().amqpUrl();
+}
+std::string topologyFile() {
+  return std::string(ORDER_SERVICE_SOURCE_DIR) + "/config/topology.json";
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "order-events-XXXXXX").string();
+    path_ = mkdtemp(pattern.data());
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+TEST(OrderEventsCli, HelpListsCommandsAndEnvironmentVariables) {
+  auto run = cli({"--help"});
+  EXPECT_EQ(run.code, 0);
+  EXPECT_NE(run.out.find("topology"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("ORDER_EVENTS_AMQP_URL"), std::string::npos) << run.out;
+  auto tail = cli({"tail", "--help"});
+  EXPECT_EQ(tail.code, 0);
+  EXPECT_NE(tail.out.find("ORDER_EVENTS_ROUTING_KEYS"), std::string::npos) << tail.out;
+  EXPECT_NE(tail.out.find("--count"), std::string::npos) << tail.out;
+}
+
+TEST(OrderEventsCli, BadInputExitsWithTwoAndSaysWhy) {
+  auto none = cli({});
+  EXPECT_EQ(none.code, 2);
+  auto unknown = cli({"topology", "declare", "--frobnicate"});
+  EXPECT_EQ(unknown.code, 2);
+  EXPECT_NE(unknown.err.find("frobnicate"), std::string::npos) << unknown.err;
+  auto badUrl = cli({"topology", "declare", "--amqp-url", "amqp://guest:pw@host:70000/",
+                     "--topology", topologyFile()});
+  EXPECT_EQ(badUrl.code, 2);
+  EXPECT_NE(badUrl.err.find("port '70000'"), std::string::npos) << badUrl.err;
+  auto badKey = cli({"tail", "--amqp-url", url(), "--routing-key", "OrderShipedEvent"});
+  EXPECT_EQ(badKey.code, 2);
+  EXPECT_NE(badKey.err.find("'OrderShipedEvent' is not a message type"), std::string::npos);
+  auto noKey = cli({"tail", "--amqp-url", url()});
+  EXPECT_EQ(noKey.code, 2);
+  auto badDb = cli({"outbox", "status", "--database", "postgres://x"});
+  EXPECT_EQ(badDb.code, 2);
+  EXPECT_NE(badDb.err.find("sqlite:PATH"), std::string::npos);
+  auto missingDb = cli({"outbox", "status", "--database", "sqlite:/nonexistent/orders.db"});
+  EXPECT_EQ(missingDb.code, 2);
+  EXPECT_NE(missingDb.err.find("no database file"), std::string::npos);
+}
+
+TEST(OrderEventsCli, ValidatesATopologyFileAndNamesTheBadKey) {
+  auto ok = cli({"topology", "validate", "--topology", topologyFile()});
+  EXPECT_EQ(ok.code, 0) << ok.err;
+  EXPECT_NE(ok.out.find("notification.order-events (quorum"), std::string::npos) << ok.out;
+  TempDir dir;
+  std::ofstream(dir.file("bad.json"))
+      << R"({"queues": [{"name": "q", "routingKeys": ["OrderShippedEvnt"]}]})";
+  auto bad = cli({"topology", "validate", "--topology", dir.file("bad.json")});
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("queues[0].routingKeys[0]"), std::string::npos) << bad.err;
+}
+
+TEST(OrderEventsCli, DeclaresTheTopologyIdempotentlyFromEnvironmentVariables) {
+  setenv("ORDER_EVENTS_AMQP_URL", url().c_str(), 1);
+  setenv("ORDER_EVENTS_TOPOLOGY", topologyFile().c_str(), 1);
+  auto first = cli({"topology", "declare"});
+  auto second = cli({"topology", "declare"});
+  unsetenv("ORDER_EVENTS_AMQP_URL");
+  unsetenv("ORDER_EVENTS_TOPOLOGY");
+  EXPECT_EQ(first.code, 0) << first.err;
+  EXPECT_EQ(second.code, 0) << second.err;
+  EXPECT_NE(first.out.find("declared on amqp://guest:***@127.0.0.1"), std::string::npos)
+      << first.out;
+  auto client = AmqpClient::connect(url());
+  ASSERT_TRUE(client.ok());
+  for (const char* q : {"notification.order-events", "analytics.order-events",
+                        "fulfillment.order-events", "order.events.unrouted", "order.events.dlq"})
+    EXPECT_TRUE((*client)->messageCount(q).ok()) << q;
+}
+
+TEST(OrderEventsCli, AConflictingQueueIsReportedWithExitCodeOne) {
+  TempDir dir;
+  std::ofstream(dir.file("t.json"))
+      << R"({"exchange": "cli.events", "alternateExchange": "cli.unrouted",
+             "unroutedQueue": "cli.unrouted", "deadLetterExchange": "cli.dlx",
+             "deadLetterQueue": "cli.dlq",
+             "queues": [{"name": "cli.classic", "routingKeys": ["OrderCreatedEvent"]}]})";
+  auto client = AmqpClient::connect(url());
+  ASSERT_TRUE(client.ok());
+  ASSERT_TRUE((*client)->declareQueue("cli.classic", QueueType::kClassic, "cli.dlx").ok());
+  auto run = cli({"topology", "declare", "--amqp-url", url(), "--topology", dir.file("t.json")});
+  EXPECT_EQ(run.code, 1);
+  EXPECT_NE(run.err.find("queue 'cli.classic'"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("x-queue-type"), std::string::npos) << run.err;
+}
+
+TEST(OrderEventsCli, AnUnreachableBrokerExitsWithOne) {
+  auto run = cli({"topology", "declare", "--amqp-url", "amqp://guest:guest@127.0.0.1:1/%2F",
+                  "--topology", topologyFile()});
+  EXPECT_EQ(run.code, 1);
+  EXPECT_NE(run.err.find("cannot connect"), std::string::npos) << run.err;
+}
+
+TEST(OrderEventsCli, OutboxStatusCountsPendingAndPublishedRows) {
+  TempDir dir;
+  const std::string path = dir.file("orders.db");
+  {
+    auto store = SqliteStore::open(path);
+    ASSERT_TRUE(store.ok());
+    Order order;
+    order.id = OrderId("f47ac10b-58cc-4372-a567-0e02b2c3d479");
+    order.userId = UserId("3fa85f64-5717-4562-b3fc-2c963f66afa6");
+    order.items = {{"prod-456", 1, 9999}};
+    order.customer = {"John Doe", "john.doe@example.com"};
+    order.shippingAddress = {"123 Main St", "Anytown", "12345", "US"};
+    order.totalAmount = 9999;
+    std::vector<OutboxMessage> events(3);
+    for (int i = 0; i < 3; ++i) {
+      events[i].messageId = "msg-" + std::to_string(i);
+      events[i].messageType = "OrderCreatedEvent";
+      events[i].messageVersion = "1.0";
+      events[i].partitionKey = order.id.str();
+      events[i].sequence = i + 1;
+      events[i].source = "OrderService";
+      events[i].timestamp = SystemClock().now() - std::chrono::minutes(5);
+      events[i].body = "{}";
+    }
+    WriteSet writes;
+    writes.order = OrderWrite{order, 0, 3, events};
+    std::promise<Result<WriteOutcome>> done;
+    (*store)->write(writes, [&](Result<WriteOutcome> r) { done.set_value(std::move(r)); });
+    ASSERT_TRUE(done.get_future().get().ok());
+    auto pending = (*store)->fetchUnpublished(0, 10);
+    ASSERT_TRUE(pending.ok() && pending->size() == 3u);
+    std::promise<Status> marked;
+    (*store)->markPublished({(*pending)[0].id}, SystemClock().now(),
+                            [&](Status s) { marked.set_value(s); });
+    ASSERT_TRUE(marked.get_future().get().ok());
+    (*store)->close();
+  }
+  auto text = cli({"outbox", "status", "--database", "sqlite:" + path});
+  EXPECT_EQ(text.code, 0) << text.err;
+  EXPECT_NE(text.out.find("pending (not yet confirmed by the broker): 2"), std::string::npos)
+      << text.out;
+  EXPECT_NE(text.out.find("min ago"), std::string::npos) << text.out;
+  setenv("ORDER_EVENTS_DATABASE", ("sqlite:" + path).c_str(), 1);
+  auto asJson = cli({"outbox", "status", "--json"});
+  unsetenv("ORDER_EVENTS_DATABASE");
+  ASSERT_EQ(asJson.code, 0) << asJson.err;
+  auto j = json::parse(asJson.out);
+  EXPECT_EQ(j["pending"], 2);
+  EXPECT_EQ(j["published"], 1);
+  EXPECT_GE(j["oldestPendingAgeSeconds"].get<int>(), 299);
+}
+
+TEST(OrderEventsCli, TailPrintsEachEventAsOneJsonLineUntilCount) {
+  ASSERT_EQ(cli({"topology", "declare", "--amqp-url", url(), "--topology", topologyFile()}).code,
+            0);
+  std::atomic<bool> stop{false};
+  auto tail = std::async(std::launch::async, [&] {
+    return cli({"tail", "--amqp-url", url(), "--routing-key", "OrderShippedEvent", "--routing-key",
+                "OrderCancelledEvent", "--count", "2"},
+               &stop);
+  });
+  auto client = AmqpClient::connect(url());
+  ASSERT_TRUE(client.ok());
+  // The tail's queue is bound asynchronously: publish until it has seen two messages.
+  for (int i = 0; i < 200 && tail.wait_for(50ms) != std::future_status::ready; ++i) {
+    for (const char* type : {"OrderPaymentFailedEvent", "OrderShippedEvent"}) {
+      BrokerMessage m;
+      m.exchange = "order.events";
+      m.routingKey = type;
+      m.type = type;
+      m.messageId = "msg-tail-" + std::to_string(i);
+      m.contentType = "application/json";
+      m.body = R"({"messageType":")" + std::string(type) + R"(","payload":{"orderId":"o-1"}})";
+      ASSERT_TRUE((*client)->publish(m).ok());
+    }
+  }
+  stop = true;
+  const CliRun run = tail.get();
+  ASSERT_EQ(run.code, 0) << run.err;
+  std::istringstream lines(run.out);
+  std::string line;
+  int count = 0;
+  while (std::getline(lines, line)) {
+    auto j = json::parse(line);
+    EXPECT_EQ(j["routingKey"], "OrderShippedEvent") << line;
+    EXPECT_EQ(j["exchange"], "order.events");
+    EXPECT_EQ(j["properties"]["contentType"], "application/json");
+    EXPECT_EQ(j["envelope"]["payload"]["orderId"], "o-1");
+    ++count;
+  }
+  EXPECT_EQ(count, 2) << run.out;
+}
+
+TEST(OrderEventsCli, TailStopsWhenInterrupted) {
+  std::atomic<bool> stop{false};
+  auto tail = std::async(std::launch::async, [&] {
+    return cli({"tail", "--amqp-url", url(), "--all"}, &stop);
+  });
+  std::this_thread::sleep_for(300ms);
+  stop = true;
+  ASSERT_EQ(tail.wait_for(5s), std::future_status::ready);
+  EXPECT_EQ(tail.get().code, 0);
+}
+
+}  // namespace
+}  // namespace orders
