@@ -2,6 +2,10 @@
 
 #include <sys/time.h>
 
+#include <chrono>
+#include <set>
+#include <thread>
+
 #include "broker/rabbitmq/amqp_url.hpp"
 #include "broker/rabbitmq/consumer/detail/amqp_fields.hpp"
 #include "broker/rabbitmq/detail/connection.hpp"
@@ -150,6 +154,21 @@ struct DeadLetterAdmin::Impl {
     return static_cast<std::int64_t>(ok->message_count);
   }
 
+  /// The broker requeues nacked messages asynchronously (a quorum queue through its log): wait,
+  /// at most 2 s, until `queue` shows `expected` ready messages again, so that a command right
+  /// after this one sees them. Best effort: other clients may change the count meanwhile.
+  void awaitReady(const std::string& queue, std::int64_t expected) {
+    auto ch = channel();
+    if (!ch) return;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto n = count(*ch, queue);
+      if (!n || *n >= expected) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    connection->closeChannel(*ch);
+  }
+
   /// basic.get without auto-ack; nullopt when the queue is empty.
   Result<std::optional<Fetched>> get(amqp_channel_t ch, const std::string& queue) {
     amqp_maybe_release_buffers(raw());
@@ -244,7 +263,8 @@ Result<std::int64_t> DeadLetterAdmin::count(const std::string& queue) {
 Result<std::vector<DeadLetter>> DeadLetterAdmin::peek(const std::string& queue, std::size_t limit) {
   auto ch = impl_->channel();
   if (!ch) return ch.error();
-  if (auto n = impl_->count(*ch, queue); !n) return n.error();
+  auto before = impl_->count(*ch, queue);
+  if (!before) return before.error();
   std::vector<DeadLetter> letters;
   while (letters.size() < limit) {
     auto fetched = impl_->get(*ch, queue);
@@ -255,6 +275,7 @@ Result<std::vector<DeadLetter>> DeadLetterAdmin::peek(const std::string& queue, 
   // Give everything back (delivery tag 0 + multiple = every unacked message of the channel).
   if (!letters.empty()) (void)amqp_basic_nack(impl_->raw(), *ch, 0, 1, 1);
   impl_->connection->closeChannel(*ch);
+  if (!letters.empty()) impl_->awaitReady(queue, *before);
   return letters;
 }
 
@@ -263,8 +284,7 @@ Result<DeadLetterAdmin::ReplayReport> DeadLetterAdmin::replay(
   auto getChannel = impl_->channel();
   if (!getChannel) return getChannel.error();
   const amqp_channel_t g = *getChannel;
-  auto present = impl_->count(g, queue);
-  if (!present) return present.error();
+  if (auto exists = impl_->count(g, queue); !exists) return exists.error();
   auto pubChannel = impl_->channel();
   if (!pubChannel) return pubChannel.error();
   const amqp_channel_t p = *pubChannel;
@@ -272,21 +292,32 @@ Result<DeadLetterAdmin::ReplayReport> DeadLetterAdmin::replay(
 
   ReplayReport report;
   bool keptSome = false;
-  for (std::int64_t i = 0; i < *present; ++i) {
+  std::int64_t kept = 0;
+  // A message replayed by this run that fails again comes back as a new copy with the same
+  // messageId and the x-replay-count we gave it: never replay it twice in one run.
+  std::set<std::pair<std::string, std::int64_t>> replayedNow;
+  while (true) {
     auto fetched = impl_->get(g, queue);
     if (!fetched) return fetched.error();
     if (!*fetched) break;
     Fetched& f = **fetched;
     ++report.examined;
     const DeadLetter& l = f.letter;
+    if (replayedNow.count({l.messageId, l.replayCount}) != 0) {
+      keptSome = true;
+      ++kept;
+      continue;
+    }
     if (messageId && l.messageId != *messageId) {
       keptSome = true;  // stays unacked until the end, then goes back
+      ++kept;
       continue;
     }
     if (l.originalQueue.empty()) {
       report.problems.push_back("message " + l.messageId +
                                 ": no x-original-queue header, left in the DLQ");
       keptSome = true;
+      ++kept;
       continue;
     }
     BrokerMessage m;
@@ -310,6 +341,7 @@ Result<DeadLetterAdmin::ReplayReport> DeadLetterAdmin::replay(
         report.problems.push_back("message " + l.messageId + ": " + published.error().message +
                                   ", left in the DLQ");
         keptSome = true;
+        ++kept;
         continue;
       }
       return published.error();
@@ -318,10 +350,12 @@ Result<DeadLetterAdmin::ReplayReport> DeadLetterAdmin::replay(
     if (const int rc = amqp_basic_ack(impl_->raw(), g, f.deliveryTag, 0); rc != AMQP_STATUS_OK)
       return rabbitmq::statusError(rc, "basic.ack");
     ++report.replayed;
+    replayedNow.insert({l.messageId, l.replayCount + 1});
   }
   if (keptSome) (void)amqp_basic_nack(impl_->raw(), g, 0, 1, 1);
   impl_->connection->closeChannel(p);
   impl_->connection->closeChannel(g);
+  if (keptSome) impl_->awaitReady(queue, kept);
   return report;
 }
 

@@ -51,7 +51,8 @@ class DeadLetterAdmin {
   Result<std::int64_t> count(const std::string& queue);
 
   /// Up to `limit` messages from the head of `queue`, left in the queue (they are fetched
-  /// without ack and given back; the broker marks them redelivered).
+  /// without ack and given back; the broker marks them redelivered). Returns once they are
+  /// ready in the queue again (the broker requeues asynchronously; at most 2 s).
   Result<std::vector<DeadLetter>> peek(const std::string& queue, std::size_t limit);
 
   struct ReplayReport {
@@ -62,8 +63,9 @@ class DeadLetterAdmin {
   /// Sends messages back to their original work queue (x-original-queue; else the queue the
   /// broker dead-lettered them from; else `queue` without its ".dlq" suffix), through the
   /// default exchange so they reach that queue only. `messageId` set: only messages with that id
-  /// (every copy); otherwise all. Looks at most at the messages present when it starts, so
-  /// messages failing again meanwhile are not replayed twice in one run. Headers: the failure
+  /// (every copy); otherwise all. Runs until the DLQ has nothing left it has not seen; a message
+  /// it replayed that fails again and comes back meanwhile is recognised (same messageId and
+  /// the x-replay-count it was given) and not replayed twice in one run. Headers: the failure
   /// headers and x-death are dropped, x-retry-count starts again at 0, x-replay-count + 1.
   /// kNotFound when the DLQ does not exist; kUnavailable when the broker fails (messages
   /// replayed before that stay replayed, the current one stays in the DLQ or is duplicated).
