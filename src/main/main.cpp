@@ -8,14 +8,43 @@
 #include <filesystem>
 
 #include "application/order_service.hpp"
+#include "broker/rabbitmq/rabbit_publisher.hpp"
+#include "broker/rabbitmq/topology_declaration.hpp"
+#include "broker/topology.hpp"
 #include "events/event_factory.hpp"
 #include "events/schema_registry.hpp"
 #include "http/order_api.hpp"
 #include "http/server.hpp"
+#include "inbound/inbound_events.hpp"
 #include "main/config.hpp"
+#include "outbox/relay.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 namespace {
+
+nlohmann::json consumerJson(const orders::ConsumerStatus& status) {
+  nlohmann::json json = {{"state", orders::toString(status.state)},
+                         {"applied", status.applied},
+                         {"duplicates", status.duplicates},
+                         {"retried", status.retried},
+                         {"deadLettered", status.deadLettered}};
+  if (!status.lastError.empty()) json["lastError"] = status.lastError;
+  return json;
+}
+
+nlohmann::json relayJson(const orders::RelayStatus& status) {
+  nlohmann::json json = {{"state", orders::toString(status.state)},
+                         {"backlog", status.backlog},
+                         {"inFlight", status.inFlight},
+                         {"published", status.publishedCount},
+                         {"republished", status.republishedCount},
+                         {"connects", status.connectCount}};
+  if (!status.reason.empty()) json["reason"] = status.reason;
+  if (status.oldestPendingAt)
+    json["oldestPendingAt"] = orders::formatIso8601(*status.oldestPendingAt);
+  if (!status.lastError.empty()) json["lastError"] = status.lastError;
+  return json;
+}
 
 int run(const orders::ServiceConfig& config) {
   using namespace orders;
@@ -53,7 +82,58 @@ int run(const orders::ServiceConfig& config) {
   EventFactory events(schemas.value(), ids);
   OrderService service(**store, events, clock, ids);
 
-  auto readiness = [&store]() {
+  // The broker side: topology, the outbox relay and the inbound consumers. A broker that does not
+  // answer is not a startup error: orders are accepted and wait in the outbox (the relay reports
+  // itself degraded on /readyz); a broker that refuses our topology or credentials is.
+  std::unique_ptr<Relay> relay;
+  std::unique_ptr<InboundEvents> inbound;
+  if (config.relayEnabled) {
+    auto topology = loadTopologyFile(config.topologyFile);
+    if (!topology) {
+      spdlog::error("topology file {}: {}", config.topologyFile, topology.error().message);
+      return 1;
+    }
+    if (auto declared = declareTopology(config.amqpUrl, topology.value()); !declared) {
+      if (declared.error().code != ErrorCode::kUnavailable) {
+        spdlog::error("cannot declare the broker topology: {}", declared.error().message);
+        return 1;
+      }
+      spdlog::warn("broker not reachable at start ({}); orders wait in the outbox until it is",
+                   declared.error().message);
+    }
+    RabbitConnectionOptions connection;
+    connection.url = config.amqpUrl;
+    auto publishers = makeRabbitPublisherFactory(connection);
+    if (!publishers) {
+      spdlog::error("--amqp-url: {}", publishers.error().message);
+      return 1;
+    }
+    // Declare the topology on every (re)connection: a broker that came up empty (or was not
+    // reachable at start) gets its exchanges and queues before the first event is published.
+    PublisherFactory declaringFactory =
+        [url = config.amqpUrl, topologyConfig = topology.value(),
+         open = std::move(publishers).value()]() -> Result<std::unique_ptr<ConfirmedPublisher>> {
+      if (auto declared = declareTopology(url, topologyConfig); !declared) return declared.error();
+      return open();
+    };
+    relay = std::make_unique<Relay>(**store, std::move(declaringFactory), clock);
+
+    InboundEventsOptions inboundOptions;
+    inboundOptions.connection = connection;
+    inbound = std::make_unique<InboundEvents>(service, schemas.value(), inboundOptions);
+    if (auto started = inbound->start(); !started) {
+      spdlog::error("cannot start the inbound consumers: {}", started.error().message);
+      return 1;
+    }
+    relay->start();
+  } else {
+    spdlog::warn("relay disabled (--no-relay): committed events stay in the outbox");
+  }
+
+  // Ready = the store answers (orders can be taken). A relay or consumer that cannot reach the
+  // broker makes the service "degraded", still ready: taking orders out of rotation because the
+  // broker is down would turn a delay of events into lost sales.
+  auto readiness = [&store, &relay, &inbound]() {
     http::Readiness readiness;
     auto stats = (*store)->outboxStats();
     if (!stats) {
@@ -61,10 +141,25 @@ int run(const orders::ServiceConfig& config) {
       readiness.details = {{"status", "unavailable"}, {"store", stats.error().message}};
       return readiness;
     }
+    bool degraded = false;
     readiness.details = {
-        {"status", "ok"},
         {"store", "ok"},
         {"outbox", {{"pending", stats->pending}, {"published", stats->published}}}};
+    if (relay) {
+      const auto status = relay->status();
+      degraded = degraded || !status.ready();
+      readiness.details["relay"] = relayJson(status);
+    } else {
+      readiness.details["relay"] = {{"state", "disabled"}};
+    }
+    if (inbound) {
+      const auto status = inbound->status();
+      degraded = degraded || status.payments.state != ConsumerStatus::State::kConnected ||
+                 status.fulfillment.state != ConsumerStatus::State::kConnected;
+      readiness.details["consumers"] = {{"payments", consumerJson(status.payments)},
+                                        {"fulfillment", consumerJson(status.fulfillment)}};
+    }
+    readiness.details["status"] = degraded ? "degraded" : "ok";
     return readiness;
   };
   http::OrderApi api(service, ids, readiness);
@@ -88,6 +183,7 @@ int run(const orders::ServiceConfig& config) {
                                             });
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
+    if (relay) relay->stop();
     return 1;
   }
   server->start();
@@ -101,6 +197,8 @@ int run(const orders::ServiceConfig& config) {
   sigwait(&signals, &received);
   spdlog::info("received {}, shutting down", received == SIGTERM ? "SIGTERM" : "SIGINT");
   server->stop();
+  if (inbound) inbound->stop();
+  if (relay) relay->stop();
   (*store)->close();
   spdlog::info("stopped cleanly");
   return 0;
