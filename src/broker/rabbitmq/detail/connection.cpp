@@ -1,7 +1,11 @@
 #include "broker/rabbitmq/detail/connection.hpp"
 
 #include <amqp_tcp_socket.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -28,6 +32,45 @@ ErrorCode codeForReply(int replyCode) {
     default:  // 320 CONNECTION_FORCED, 541 INTERNAL_ERROR, ...
       return ErrorCode::kUnavailable;
   }
+}
+
+/// Why a TCP connection to host:port fails, e.g. "Connection refused" (rabbitmq-c only says "a
+/// socket error occurred"). Only called after rabbitmq-c failed to connect.
+std::string tcpFailureReason(const std::string& host, int port, std::chrono::milliseconds timeout) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* addresses = nullptr;
+  const std::string service = std::to_string(port);
+  if (const int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &addresses); rc != 0)
+    return std::string("cannot resolve host '") + host + "': " + ::gai_strerror(rc);
+  std::string reason = "no address";
+  for (addrinfo* a = addresses; a != nullptr; a = a->ai_next) {
+    const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) continue;
+    int err = 0;
+    if (::connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
+      err = errno;
+      if (err == EINPROGRESS) {
+        pollfd p{fd, POLLOUT, 0};
+        if (::poll(&p, 1, static_cast<int>(timeout.count())) == 1) {
+          socklen_t len = sizeof err;
+          ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        } else {
+          err = ETIMEDOUT;
+        }
+      }
+    }
+    ::close(fd);
+    if (err == 0) {
+      reason =
+          "TCP connect works, the AMQP handshake did not (not a RabbitMQ port, or overloaded?)";
+      break;
+    }
+    reason = std::strerror(err);
+  }
+  ::freeaddrinfo(addresses);
+  return reason;
 }
 
 }  // namespace
@@ -65,7 +108,10 @@ Result<std::unique_ptr<Connection>> Connection::open(const AmqpUrl& url,
   int rc = amqp_socket_open_noblock(socket, url.host.c_str(), url.port, &connectTimeout);
   if (rc != AMQP_STATUS_OK) {
     c->dead_ = true;
-    return statusError(rc, where);
+    Error e = statusError(rc, where);
+    if (rc == AMQP_STATUS_SOCKET_ERROR || rc == AMQP_STATUS_TCP_ERROR)
+      e.message += " (" + tcpFailureReason(url.host, url.port, options.connectTimeout) + ")";
+    return e;
   }
   amqp_set_handshake_timeout(conn, &connectTimeout);
   timeval rpcTimeout = toTimeval(options.rpcTimeout);
