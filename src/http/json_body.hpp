@@ -13,7 +13,7 @@
 namespace orders::http {
 
 /// Checks Content-Type (application/json or any +json, charset utf-8 only) and parses the body
-/// as a JSON object. On failure returns the ready-to-send problem response (415 / 400 / 422).
+/// as a JSON object. On failure returns the ready-to-send problem response (415 or 400).
 std::optional<Response> parseJsonObject(const Request& request, nlohmann::json& out);
 
 /// A JSON object being read field by field. Each getter returns an Error naming the full path of

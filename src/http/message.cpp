@@ -10,7 +10,7 @@ int hexValue(char c) {
   return -1;
 }
 
-bool percentDecode(const std::string& in, std::string& out) {
+bool percentDecode(const std::string& in, std::string& out, bool plusIsSpace) {
   out.clear();
   for (std::size_t i = 0; i < in.size(); ++i) {
     if (in[i] == '%') {
@@ -20,7 +20,7 @@ bool percentDecode(const std::string& in, std::string& out) {
       if (high < 0 || low < 0) return false;
       out.push_back(static_cast<char>(high * 16 + low));
       i += 2;
-    } else if (in[i] == '+') {
+    } else if (plusIsSpace && in[i] == '+') {
       out.push_back(' ');
     } else {
       out.push_back(in[i]);
@@ -40,7 +40,7 @@ std::optional<std::string> Request::header(const std::string& name) const {
 bool parseTarget(const std::string& target, std::string& path,
                  std::map<std::string, std::string>& query) {
   const auto questionMark = target.find('?');
-  if (!percentDecode(target.substr(0, questionMark), path)) return false;
+  if (!percentDecode(target.substr(0, questionMark), path, /*plusIsSpace=*/false)) return false;
   if (questionMark == std::string::npos) return true;
   const std::string rest = target.substr(questionMark + 1);
   std::size_t start = 0;
@@ -51,8 +51,8 @@ bool parseTarget(const std::string& target, std::string& path,
     if (!pair.empty()) {
       const auto equals = pair.find('=');
       std::string key, value;
-      if (!percentDecode(pair.substr(0, equals), key)) return false;
-      if (equals != std::string::npos && !percentDecode(pair.substr(equals + 1), value)) {
+      if (!percentDecode(pair.substr(0, equals), key, true)) return false;
+      if (equals != std::string::npos && !percentDecode(pair.substr(equals + 1), value, true)) {
         return false;
       }
       query[key] = value;

@@ -10,6 +10,7 @@
 #include "http/json_body.hpp"
 #include "http/order_representation.hpp"
 #include "http/problem.hpp"
+#include "orders/validation.hpp"
 
 namespace orders::http {
 namespace {
@@ -18,6 +19,11 @@ using nlohmann::json;
 
 constexpr std::size_t kMaxListLimit = 100;
 constexpr std::size_t kDefaultListLimit = 20;
+
+std::string toLowerAscii(std::string text) {
+  for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
 
 std::vector<std::string> splitPath(const std::string& path) {
   std::vector<std::string> segments;
@@ -119,7 +125,7 @@ Result<NewOrder> readNewOrder(const json& body) {
   NewOrder order;
   auto userId = reader.string("userId");
   if (!userId) return userId.error();
-  order.userId = std::move(userId).value();
+  order.userId = toLowerAscii(std::move(userId).value());
   auto currencyText = reader.string("currency");
   if (!currencyText) return currencyText.error();
   order.currency = std::move(currencyText).value();
@@ -212,7 +218,7 @@ void OrderApi::handle(Request request, Responder respond) {
         return reply(problemResponse(400, "invalid-parameter", "Invalid query parameter",
                                      "userId must be a UUID", "userId"));
       }
-      query.userId = it->second;
+      query.userId = toLowerAscii(it->second);
     }
     if (auto it = request.query.find("status"); it != request.query.end()) {
       query.status = parseOrderStatus(it->second);
@@ -257,7 +263,8 @@ void OrderApi::handle(Request request, Responder respond) {
                                    "no order " + segments[2] + " (order ids are UUIDs)",
                                    "orderId"));
     }
-    orderId = OrderId(segments[2]);
+    // Ids are stored in lower case; UUIDs are case-insensitive (RFC 9562).
+    orderId = OrderId(toLowerAscii(segments[2]));
   }
   const std::string subresource = segments.size() >= 4 ? segments[3] : "";
 
@@ -327,6 +334,8 @@ void OrderApi::handle(Request request, Responder respond) {
     route = Route::kRefunds, allow = "POST";
   } else if (segments.size() == 6 && subresource == "refunds" && segments[5] == "processed") {
     route = Route::kRefundProcessed, allow = "POST";
+  } else if (segments.size() == 5 && (subresource == "shipments" || subresource == "refunds")) {
+    return methodNotAllowed("GET");
   } else {
     return reply(
         problemResponse(404, "not-found", "Not found", "no such resource: " + request.path, ""));
@@ -464,7 +473,12 @@ void OrderApi::handle(Request request, Responder respond) {
       change.reason = reason->value_or("");
       auto initiatedBy = reader.optionalString("initiatedBy");
       if (!initiatedBy) return fail(initiatedBy.error());
-      if (*initiatedBy) context.initiatedBy = **initiatedBy;
+      if (*initiatedBy) {
+        if (auto valid = checkText(**initiatedBy, "initiatedBy", 200); !valid) {
+          return fail(valid.error());
+        }
+        context.initiatedBy = **initiatedBy;
+      }
       if (const auto* changeContext = reader.raw("changeContext")) {
         if (!changeContext->is_object()) {
           return fail(invalid("changeContext", "must be an object of key-value pairs"));

@@ -32,7 +32,7 @@ Response problemFromError(const Error& error) {
                                       error.message, error.field);
       auto body = nlohmann::json::parse(response.body);
       body["currentStatus"] = error.currentStatus;
-      response.body = body.dump();
+      response.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
       return response;
     }
     case ErrorCode::kConflict:

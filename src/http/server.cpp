@@ -118,13 +118,15 @@ class Session : public std::enable_shared_from_this<Session> {
     message->version(11);
     message->result(static_cast<unsigned>(response.status));
     message->set(bhttp::field::server, "order-service");
-    if (!response.body.empty() || response.status != 204) {
-      message->set(bhttp::field::content_type, response.contentType);
-    }
+    // 204 and 304 carry no content, so no Content-Type and no Content-Length (RFC 9110 8.6).
+    const bool noContent = response.status == 204 || response.status == 304;
+    if (!noContent) message->set(bhttp::field::content_type, response.contentType);
     for (const auto& [name, value] : response.headers) message->set(name, value);
-    message->body() = std::move(response.body);
     message->keep_alive(keepAlive);
-    message->prepare_payload();
+    if (!noContent) {
+      message->body() = std::move(response.body);
+      message->prepare_payload();
+    }
     stream_.expires_after(kIdleTimeout);
     bhttp::async_write(
         stream_, *message,

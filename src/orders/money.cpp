@@ -3,9 +3,21 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <string_view>
 
 namespace orders {
 namespace {
+
+// Active ISO 4217 alphabetic codes (funds and precious metals excluded, they are not prices).
+constexpr std::string_view kCurrencyCodes =
+    "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BOV BRL BSD BTN "
+    "BWP BYN BZD CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN "
+    "ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD "
+    "JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT "
+    "MOP MRU MUR MVR MWK MXN MXV MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG "
+    "QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT "
+    "TND TOP TRY TTD TWD TZS UAH UGX USD USN UYI UYU UYW UZS VED VES VND VUV WST XAF XCD XOF XPF "
+    "YER ZAR ZMW ZWG";
 
 struct MinorUnitException {
   const char* code;
@@ -13,11 +25,19 @@ struct MinorUnitException {
 };
 
 // ISO 4217 currencies whose minor unit is not 1/100.
-constexpr std::array<MinorUnitException, 23> kExceptions{{
-    {"BHD", 3}, {"BIF", 0}, {"CLP", 0}, {"DJF", 0}, {"GNF", 0}, {"IQD", 3}, {"ISK", 0}, {"JOD", 3},
-    {"JPY", 0}, {"KMF", 0}, {"KRW", 0}, {"KWD", 3}, {"LYD", 3}, {"OMR", 3}, {"PYG", 0}, {"RWF", 0},
-    {"TND", 3}, {"UGX", 0}, {"UYI", 0}, {"VND", 0}, {"VUV", 0}, {"XAF", 0}, {"XOF", 0},
+constexpr std::array<MinorUnitException, 25> kExceptions{{
+    {"BHD", 3}, {"BIF", 0}, {"CLF", 4}, {"CLP", 0}, {"DJF", 0}, {"GNF", 0}, {"IQD", 3},
+    {"ISK", 0}, {"JOD", 3}, {"JPY", 0}, {"KMF", 0}, {"KRW", 0}, {"KWD", 3}, {"LYD", 3},
+    {"OMR", 3}, {"PYG", 0}, {"RWF", 0}, {"TND", 3}, {"UGX", 0}, {"UYI", 0}, {"UYW", 4},
+    {"VND", 0}, {"VUV", 0}, {"XAF", 0}, {"XOF", 0},
 }};
+
+bool isActiveCurrency(std::string_view code) {
+  for (std::size_t i = 0; i + 3 <= kCurrencyCodes.size(); i += 4) {
+    if (kCurrencyCodes.substr(i, 3) == code) return true;
+  }
+  return false;
+}
 
 std::int64_t powerOfTen(int exponent) {
   std::int64_t value = 1;
@@ -35,6 +55,9 @@ Result<Currency> Currency::parse(std::string_view code) {
     if (c < 'A' || c > 'Z') {
       return invalid("currency", "must be an ISO 4217 code of three upper-case letters");
     }
+  }
+  if (!isActiveCurrency(code)) {
+    return invalid("currency", "is not an active ISO 4217 currency code: " + std::string(code));
   }
   int decimals = 2;
   for (const auto& exception : kExceptions) {
@@ -61,6 +84,17 @@ Result<std::int64_t> toMinorUnits(double amount, const Currency& currency,
 
 double toDecimal(std::int64_t minor, const Currency& currency) {
   return static_cast<double>(minor) / static_cast<double>(powerOfTen(currency.decimals()));
+}
+
+std::string formatAmount(std::int64_t minor, const Currency& currency) {
+  const std::int64_t scale = powerOfTen(currency.decimals());
+  std::string text = std::to_string(minor / scale);
+  if (currency.decimals() > 0) {
+    std::string fraction = std::to_string(minor % scale);
+    fraction.insert(0, static_cast<std::size_t>(currency.decimals()) - fraction.size(), '0');
+    text += "." + fraction;
+  }
+  return text + " " + currency.code();
 }
 
 std::optional<std::int64_t> addMinor(std::int64_t a, std::int64_t b) {

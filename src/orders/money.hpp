@@ -14,7 +14,8 @@ namespace orders {
 /// An ISO 4217 alphabetic code with the number of decimals of its minor unit.
 class Currency {
  public:
-  /// Accepts three upper-case ASCII letters; the decimals come from ISO 4217 (2 unless listed).
+  /// Accepts the active ISO 4217 alphabetic codes; the decimals of the minor unit come from
+  /// ISO 4217 too.
   static Result<Currency> parse(std::string_view code);
   const std::string& code() const { return code_; }
   int decimals() const { return decimals_; }
@@ -38,6 +39,9 @@ Result<std::int64_t> toMinorUnits(double amount, const Currency& currency,
 /// The decimal value of minor units, for rendering as a JSON number (149.99). Exact: every value
 /// up to kMaxMinorUnits has a shortest round-trip representation equal to its decimal text.
 double toDecimal(std::int64_t minor, const Currency& currency);
+
+/// "124.99 USD": minor units as decimal text with the currency's decimals, for messages.
+std::string formatAmount(std::int64_t minor, const Currency& currency);
 
 /// Checked arithmetic: nullopt on overflow beyond kMaxMinorUnits.
 std::optional<std::int64_t> addMinor(std::int64_t a, std::int64_t b);

@@ -16,7 +16,8 @@ TEST(Money, CurrencyCodesAndTheirDecimals) {
   EXPECT_EQ(usd().decimals(), 2);
   EXPECT_EQ(Currency::parse("JPY")->decimals(), 0);
   EXPECT_EQ(Currency::parse("KWD")->decimals(), 3);
-  for (const char* bad : {"usd", "US", "USDX", "U$D", ""}) {
+  EXPECT_EQ(Currency::parse("CLF")->decimals(), 4);
+  for (const char* bad : {"usd", "US", "USDX", "U$D", "", "XYZ", "ABC"}) {
     auto currency = Currency::parse(bad);
     ASSERT_FALSE(currency.ok()) << bad;
     EXPECT_EQ(currency.error().field, "currency");
@@ -47,6 +48,13 @@ TEST(Money, RendersMinorUnitsAsTheExactDecimal) {
   EXPECT_EQ(toDecimal(5000, usd()), 50.0);
   EXPECT_EQ(toDecimal(1, usd()), 0.01);
   EXPECT_EQ(toDecimal(1500, Currency::parse("JPY").value()), 1500.0);
+}
+
+TEST(Money, FormatsAmountsForMessages) {
+  EXPECT_EQ(formatAmount(12499, usd()), "124.99 USD");
+  EXPECT_EQ(formatAmount(5, usd()), "0.05 USD");
+  EXPECT_EQ(formatAmount(1500, Currency::parse("JPY").value()), "1500 JPY");
+  EXPECT_EQ(formatAmount(1234567, Currency::parse("KWD").value()), "1234.567 KWD");
 }
 
 TEST(Money, CheckedArithmeticRefusesOverflow) {

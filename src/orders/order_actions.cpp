@@ -24,9 +24,10 @@ Status checkAddress(const Address& address, const std::string& prefix) {
 }
 
 Error notAllowed(const Order& order, const std::string& action) {
-  return Error{ErrorCode::kTransitionNotAllowed,
-               "cannot " + action + " an order in status " + std::string(toString(order.status)),
-               "", std::string(toString(order.status))};
+  return Error{
+      ErrorCode::kTransitionNotAllowed,
+      "cannot " + action + ": the order is in status " + std::string(toString(order.status)), "",
+      std::string(toString(order.status))};
 }
 
 DomainEvent event(DomainEventData data, const ActionContext& context) {
@@ -104,7 +105,7 @@ Result<Change> updateOrder(const Order& order, const OrderPatch& patch,
     case OrderStatus::kAwaitingFulfillment:
       break;
     default:
-      return notAllowed(order, "update the details of");
+      return notAllowed(order, "update the order details");
   }
   if (!patch.customer && !patch.shippingAddress) {
     return invalid("", "give customerDetails and/or shippingAddress to update");
@@ -134,7 +135,7 @@ Result<Change> updateOrder(const Order& order, const OrderPatch& patch,
 
 Result<Change> startPayment(const Order& order, const ActionContext& context) {
   if (!triggerAllowedFrom(Trigger::kStartPayment, order.status)) {
-    return notAllowed(order, "start payment for");
+    return notAllowed(order, "start payment");
   }
   Order next = nextVersion(order, context);
   next.status = OrderStatus::kPaymentProcessing;
@@ -160,7 +161,7 @@ Result<Change> applyPaymentResult(const Order& order, const PaymentResult& resul
   if (auto s = checkOptionalText(result.message, "message"); !s) return s.error();
   const Trigger trigger = completed ? Trigger::kPaymentCompleted : Trigger::kPaymentFailed;
   if (!triggerAllowedFrom(trigger, order.status)) {
-    return notAllowed(order, completed ? "complete payment of" : "fail payment of");
+    return notAllowed(order, completed ? "complete the payment" : "fail the payment");
   }
   Order next = nextVersion(order, context);
   next.payment.paymentTransactionId = result.paymentTransactionId;
@@ -300,7 +301,7 @@ Result<Change> deliverOrder(const Order& order, const DeliveryRequest& request,
   if (request.pickup) {
     if (!triggerAllowedFrom(Trigger::kDelivery, order.status) ||
         order.status != OrderStatus::kAwaitingPickup) {
-      return notAllowed(order, "hand over (pickup)");
+      return notAllowed(order, "hand the order over (pickup)");
     }
     Order next = nextVersion(order, context);
     next.status = OrderStatus::kDelivered;
@@ -340,12 +341,12 @@ Result<Change> deliverOrder(const Order& order, const DeliveryRequest& request,
 Result<Change> requestRefund(const Order& order, std::int64_t amount, const std::string& reason,
                              const ActionContext& context) {
   if (auto s = checkText(reason, "reason"); !s) return s.error();
-  if (order.payment.paidAmount == 0) return notAllowed(order, "refund an unpaid order in");
+  if (order.payment.paidAmount == 0) return notAllowed(order, "refund an unpaid order");
   if (amount <= 0) return invalid("amount", "must be greater than 0");
   const auto refundable = order.refundableAmount();
   if (amount > refundable) {
-    return invalid("amount", "exceeds what can still be refunded (" + std::to_string(refundable) +
-                                 " minor units of " + order.currency.code() + ")");
+    return invalid("amount", "exceeds what can still be refunded (" +
+                                 formatAmount(refundable, order.currency) + ")");
   }
   Order next = nextVersion(order, context);
   Refund refund{RefundId(context.ids.uuid()),

@@ -140,14 +140,6 @@ std::string describe(const HttpResponse& response) {
   return std::to_string(response.status) + " " + response.body;
 }
 
-/// The GET-only sub-resources answer 404 (not 405) to other methods today: order_api.cpp routes
-/// commands by a table that has no entry for them, so they fall through to "no such resource".
-/// See DISABLED_GetOnlySubResourcesAnswer405ToOtherMethods; remove from here once that passes.
-const std::set<std::string> kKnown404InsteadOf405{
-    "/v1/orders/{orderId}/shipments/{shipmentId}",
-    "/v1/orders/{orderId}/refunds/{refundId}",
-};
-
 class OpenApiTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -313,7 +305,6 @@ TEST_F(OpenApiTest, UndocumentedMethodsOnDocumentedPathsAnswer405WithTheDocument
       SCOPED_TRACE(method + " " + path + " as " + target);
       const auto response = http.request(method, target, "", {});
       ++checked;
-      if (kKnown404InsteadOf405.count(path) && response.status == 404) continue;
       ASSERT_EQ(response.status, 405) << describe(response);
       EXPECT_EQ(response.header("content-type"), "application/problem+json");
       EXPECT_EQ(json::parse(response.body).at("type"),
@@ -326,12 +317,12 @@ TEST_F(OpenApiTest, UndocumentedMethodsOnDocumentedPathsAnswer405WithTheDocument
   EXPECT_GT(checked, 50);
 }
 
-// Fails today (404 instead of 405): the code is wrong, not the document. Enable it when
-// src/http/order_api.cpp answers 405 with "Allow: GET" here, and empty kKnown404InsteadOf405.
-TEST_F(OpenApiTest, DISABLED_GetOnlySubResourcesAnswer405ToOtherMethods) {
+// The GET-only sub-resources refuse every other method with 405 and "Allow: GET".
+TEST_F(OpenApiTest, GetOnlySubResourcesAnswer405ToOtherMethods) {
   HttpClient http("127.0.0.1", service_->port());
   const auto ids = makeOrderWithShipmentAndRefund(http);
-  for (const auto& path : kKnown404InsteadOf405) {
+  for (const std::string path : {"/v1/orders/{orderId}/shipments/{shipmentId}",
+                                 "/v1/orders/{orderId}/refunds/{refundId}"}) {
     for (const auto& method : {"POST", "PUT", "PATCH", "DELETE"}) {
       const auto response = http.request(method, concrete(path, ids), "", {});
       EXPECT_EQ(response.status, 405) << method << " " << path << ": " << describe(response);

@@ -61,6 +61,7 @@ CREATE TABLE idempotency_keys (
   response TEXT NOT NULL,
   created_at INTEGER NOT NULL
 );
+CREATE INDEX idempotency_keys_by_age ON idempotency_keys(created_at);
 
 CREATE TABLE inbox (
   consumer TEXT NOT NULL,
@@ -102,6 +103,7 @@ const std::string kSelectPending =
 const std::string kCountPending =
     "SELECT COUNT(*), MIN(occurred_at) FROM outbox WHERE published_at IS NULL";
 const std::string kCountPublished = "SELECT COUNT(*) FROM outbox WHERE published_at IS NOT NULL";
+const std::string kDeleteIdempotency = "DELETE FROM idempotency_keys WHERE created_at < ?1";
 constexpr std::int64_t kRetentionChunk = 10000;
 const std::string kDeletePublished =
     "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE published_at IS NOT NULL AND "
@@ -238,11 +240,23 @@ SqliteStore::SqliteStore(std::string path, SqliteOptions options,
 
 void SqliteStore::checkpointLoop() {
   std::unique_ptr<Connection> connection;
+  auto nextPurge = std::chrono::steady_clock::now();
   std::unique_lock lock(queueMutex_);
   while (!closing_) {
     checkpointWake_.wait_for(lock, options_.checkpointInterval);
     if (closing_) break;
     lock.unlock();
+    if (std::chrono::steady_clock::now() >= nextPurge) {
+      nextPurge = std::chrono::steady_clock::now() + options_.idempotencyPurgeInterval;
+      const auto cutoff = nowMillis() - std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            options_.idempotencyRetention);
+      if (auto purged = deleteIdempotencyRecordsBefore(cutoff); !purged) {
+        spdlog::warn("sqlite: expiring idempotency records failed (will retry): {}",
+                     purged.error().message);
+      } else if (purged.value() > 0) {
+        spdlog::info("sqlite: expired {} idempotency records", purged.value());
+      }
+    }
     try {
       if (!connection) connection = std::make_unique<Connection>(path_);
       // PASSIVE never blocks the writer or readers; it copies what it can and tries again later.
@@ -602,6 +616,19 @@ Result<OutboxStats> SqliteStore::outboxStats() {
   } catch (const SqliteError& e) {
     return unavailable("cannot read outbox statistics", e);
   }
+}
+
+Result<std::int64_t> SqliteStore::deleteIdempotencyRecordsBefore(Timestamp cutoff) {
+  auto deleted = std::make_shared<std::int64_t>(0);
+  std::promise<Status> finished;
+  auto apply = [cutoff, deleted](Connection& db) {
+    db.prepare(kDeleteIdempotency).bind(1, millis(cutoff)).run();
+    *deleted = db.changes();
+  };
+  enqueue(Job{Job::Task{std::move(apply), [&finished](Status s) { finished.set_value(s); }}});
+  Status status = finished.get_future().get();
+  if (!status) return status.error();
+  return *deleted;
 }
 
 Result<std::int64_t> SqliteStore::deletePublishedBefore(Timestamp cutoff) {

@@ -30,6 +30,10 @@ struct SqliteOptions {
   std::size_t maxBatch = 1024;
   /// How often the background checkpointer copies the WAL into the database file.
   std::chrono::milliseconds checkpointInterval{200};
+  /// Idempotency records older than this are deleted (a client retries within minutes, not
+  /// days); checked every `idempotencyPurgeInterval` by the same background thread.
+  std::chrono::hours idempotencyRetention{24};
+  std::chrono::minutes idempotencyPurgeInterval{10};
 };
 
 class SqliteStore final : public OrderStore, public OutboxStore {
@@ -42,6 +46,10 @@ class SqliteStore final : public OrderStore, public OutboxStore {
 
   /// Finishes every queued write, then stops the writer. Later writes fail with kUnavailable.
   void close();
+
+  /// Deletes idempotency records created before `cutoff`; returns how many. Runs through the
+  /// writer. Called periodically by the store itself (see SqliteOptions).
+  Result<std::int64_t> deleteIdempotencyRecordsBefore(Timestamp cutoff);
 
   // OrderStore
   Result<std::optional<StoredOrder>> findOrder(const OrderId& id) override;
@@ -85,7 +93,7 @@ class SqliteStore final : public OrderStore, public OutboxStore {
   std::mutex listenerMutex_;
   std::function<void()> outboxListener_;
 
-  // WAL checkpoints run here, not in the writer's commits (see checkpointLoop).
+  // WAL checkpoints and idempotency-record expiry run here, not in the writer's commits.
   void checkpointLoop();
   std::condition_variable checkpointWake_;  // only for closing; never shares queueChanged_
   std::thread checkpointThread_;

@@ -276,6 +276,20 @@ TEST(SqliteStore, MarksPublishedNotifiesAndPurgesByRetention) {
   EXPECT_EQ(store->outboxStats()->pending, 1);
 }
 
+TEST(SqliteStore, IdempotencyRecordsExpire) {
+  TempDir dir;
+  auto store = SqliteStore::open(dir.file("orders.db")).value();
+  WriteSet writes;
+  writes.idempotency = IdempotencyRecord{"key-old", "fp", "response"};
+  ASSERT_EQ(writeNow(*store, writes).value(), WriteOutcome::kCommitted);
+  const auto now =
+      std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  EXPECT_EQ(store->deleteIdempotencyRecordsBefore(now - std::chrono::hours(1)).value(), 0);
+  EXPECT_TRUE(store->findIdempotencyRecord("key-old")->has_value());
+  EXPECT_EQ(store->deleteIdempotencyRecordsBefore(now + std::chrono::seconds(1)).value(), 1);
+  EXPECT_FALSE(store->findIdempotencyRecord("key-old")->has_value());
+}
+
 TEST(SqliteStore, WritesAfterCloseFailCleanly) {
   TempDir dir;
   auto store = SqliteStore::open(dir.file("orders.db")).value();
