@@ -70,7 +70,9 @@ struct RelayOptions {
   /// stop() waits this long for in-flight confirms and pending marks before giving up (what is
   /// left is republished by the next start: a duplicate, not a loss).
   std::chrono::milliseconds drainTimeout{5000};
-  /// How often the backlog (pending rows) shown by status() is recounted from the store.
+  /// How often the backlog (pending rows) shown by status() is recounted from the store; never
+  /// more often than every 20x the duration of the last count (counting a large backlog is not
+  /// free).
   std::chrono::milliseconds statsInterval{1000};
   /// Published-row retention; nullopt disables the job (e.g. when another process runs it).
   std::optional<RetentionOptions> retention = RetentionOptions{};
