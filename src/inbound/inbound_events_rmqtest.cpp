@@ -352,7 +352,8 @@ TEST_F(InboundEventsRmqTest, ShipmentsDeliveriesAndRefundsFollowTheLifecycle) {
            {"processedAt", "2024-05-04T08:00:00.000Z"}},
           id.str());
   ASSERT_TRUE(waitFor([&] {
-    const Refund* r = order(id).findRefund(refundId);
+    const Order current = order(id);
+    const Refund* r = current.findRefund(refundId);
     return r != nullptr && r->status == RefundStatus::kProcessed;
   }));
   EXPECT_EQ(order(id).findRefund(refundId)->refundTransactionId, "refund-tx-9");
