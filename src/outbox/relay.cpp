@@ -315,7 +315,7 @@ void Relay::run() {
   };
 
   // Drops the connection; the next connection republishes from the first unconfirmed row.
-  auto fail = [&](const std::string& reason, RelayStatus::State state) {
+  auto fail = [&](const std::string& reason, RelayStatus::State state, bool timedOut = false) {
     flushMarks();
     std::int64_t firstUnconfirmed = 0;
     std::uint64_t unconfirmed = 0;
@@ -346,6 +346,7 @@ void Relay::run() {
     s.status.lastErrorAt = now;
     s.status.inFlight = 0;
     s.status.republishedCount += unconfirmed;
+    if (timedOut) ++s.status.timeoutCount;  // with lastError, so snapshots are consistent
   };
 
   while (true) {
@@ -482,6 +483,7 @@ void Relay::run() {
 
     std::optional<std::string> failure;
     RelayStatus::State failureState = RelayStatus::State::kDegraded;
+    bool timedOut = false;
     for (const auto& r : events.returns) {
       // Mandatory + alternate exchange: a return means even the alternate exchange could not
       // take the message (missing or misconfigured). The ack that follows it is not a delivery.
@@ -556,10 +558,9 @@ void Relay::run() {
       failure = "no confirm within " + std::to_string(options_.confirmTimeout.count()) +
                 " ms for message " + window.front().messageId + " (outbox row " +
                 std::to_string(window.front().id) + ")";
-      std::lock_guard lock(s.mutex);
-      ++s.status.timeoutCount;
+      timedOut = true;
     }
-    if (failure) fail(*failure, failureState);
+    if (failure) fail(*failure, failureState, timedOut);
   }
 
   // --- shut down -------------------------------------------------------------------------------
