@@ -6,6 +6,8 @@
 #include <set>
 #include <sstream>
 
+#include "orders/domain_event.hpp"
+
 namespace orders {
 namespace {
 
@@ -47,21 +49,7 @@ std::string joined(const std::vector<std::string>& items) {
 }  // namespace
 
 const std::vector<std::string>& knownMessageTypes() {
-  static const std::vector<std::string> types = {
-      "OrderCreatedEvent",
-      "OrderUpdatedEvent",
-      "OrderStatusChangedEvent",
-      "OrderCancelledEvent",
-      "OrderPaymentCompletedEvent",
-      "OrderPaymentFailedEvent",
-      "OrderRefundRequestedEvent",
-      "OrderRefundProcessedEvent",
-      "OrderShippedEvent",
-      "OrderDeliveredEvent",
-      "OrderPaymentProcessingInitiatedEvent",
-      "OrderConfirmationNotificationRequestedEvent",
-      "OrderPlacedForAnalyticsEvent",
-  };
+  static const std::vector<std::string> types(kOrderEventTypes.begin(), kOrderEventTypes.end());
   return types;
 }
 

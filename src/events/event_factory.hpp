@@ -24,22 +24,8 @@ inline constexpr const char* kEventExchange = "order.events";
 /// The messageVersion of every event we publish.
 inline constexpr const char* kEventVersion = "1.0";
 
-/// Every messageType the Order Service publishes.
-inline constexpr std::array<std::string_view, 13> kPublishedMessageTypes{
-    "OrderCreatedEvent",
-    "OrderUpdatedEvent",
-    "OrderStatusChangedEvent",
-    "OrderCancelledEvent",
-    "OrderPaymentCompletedEvent",
-    "OrderPaymentFailedEvent",
-    "OrderRefundRequestedEvent",
-    "OrderRefundProcessedEvent",
-    "OrderShippedEvent",
-    "OrderDeliveredEvent",
-    "OrderPaymentProcessingInitiatedEvent",
-    "OrderConfirmationNotificationRequestedEvent",
-    "OrderPlacedForAnalyticsEvent",
-};
+/// Every messageType the Order Service publishes (defined with the domain events).
+inline constexpr const auto& kPublishedMessageTypes = kOrderEventTypes;
 
 /// Fails (kInvalidArgument, naming the first missing type) unless `schemas` has a schema for the
 /// version we publish of every type in kPublishedMessageTypes. Call it at start-up, so a missing

@@ -2,8 +2,10 @@
 // What happened to an order, in domain terms. The event library (src/events) turns each of these,
 // together with the order as it is after the change, into a StandardMessage of the matching type.
 
+#include <array>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -79,5 +81,23 @@ struct DomainEvent {
 
 /// The messageType of the event, e.g. "OrderStatusChangedEvent".
 std::string_view messageTypeOf(const DomainEventData& data);
+
+/// Every messageType of DomainEventData, in the seed's order: the events the service publishes.
+inline constexpr std::array<std::string_view, std::variant_size_v<DomainEventData>>
+    kOrderEventTypes{
+        "OrderCreatedEvent",
+        "OrderUpdatedEvent",
+        "OrderStatusChangedEvent",
+        "OrderCancelledEvent",
+        "OrderPaymentCompletedEvent",
+        "OrderPaymentFailedEvent",
+        "OrderRefundRequestedEvent",
+        "OrderRefundProcessedEvent",
+        "OrderShippedEvent",
+        "OrderDeliveredEvent",
+        "OrderPaymentProcessingInitiatedEvent",
+        "OrderConfirmationNotificationRequestedEvent",
+        "OrderPlacedForAnalyticsEvent",
+    };
 
 }  // namespace orders

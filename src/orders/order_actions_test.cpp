@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 namespace orders {
 namespace {
 
@@ -98,6 +100,18 @@ TEST_F(OrderActionsTest, CreateRejectsInvalidInputNamingTheField) {
     EXPECT_EQ(change.error().code, ErrorCode::kInvalidArgument) << c.field;
     EXPECT_EQ(change.error().field, c.field);
   }
+}
+
+TEST(DomainEvents, EveryEventTypeIsListedOnce) {
+  std::set<std::string_view> listed(kOrderEventTypes.begin(), kOrderEventTypes.end());
+  EXPECT_EQ(listed.size(), kOrderEventTypes.size());
+  // One value of each alternative of the variant: its type name must be in the list.
+  std::set<std::string_view> named;
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    (named.insert(messageTypeOf(DomainEventData(std::in_place_index<I>))), ...);
+  }
+  (std::make_index_sequence<std::variant_size_v<DomainEventData>>());
+  EXPECT_EQ(named, listed);
 }
 
 TEST_F(OrderActionsTest, UnicodeNamesAreAccepted) {
