@@ -266,6 +266,7 @@ void Relay::run() {
   std::optional<SteadyTime> drainDeadline;
   std::vector<std::int64_t> toMark;
   BrokerMessage message;  // reused for every publish
+  SteadyTime firstUnmarkedAt = SteadyClock::now();
   Backoff backoff(options_.backoffInitial, options_.backoffMax);
 
   auto setPublisher = [&](std::unique_ptr<ConfirmedPublisher> p) {
@@ -520,6 +521,7 @@ void Relay::run() {
           break;
         }
         f.acked = true;
+        if (toMark.empty()) firstUnmarkedAt = SteadyClock::now();
         toMark.push_back(f.id);
       }
     }
@@ -535,7 +537,8 @@ void Relay::run() {
       progressed = true;
     }
     if (progressed) backoff.reset();
-    if (toMark.size() >= options_.fetchBatch || window.empty() || failure || events.failure)
+    if (toMark.size() >= options_.markBatch || window.empty() || failure || events.failure ||
+        (!toMark.empty() && SteadyClock::now() - firstUnmarkedAt >= options_.markDelay))
       flushMarks();
 
     if (events.flow == PublisherEvents::Flow::kBlocked) {

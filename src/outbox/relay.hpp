@@ -58,6 +58,12 @@ struct RelayOptions {
   std::size_t windowBytes = 8u << 20;
   /// Most rows read from the store at once.
   std::size_t fetchBatch = 500;
+  /// Confirmed rows are marked published in batches of up to markBatch ids, at the latest
+  /// markDelay after the first of them was confirmed (or at once when nothing is in flight).
+  /// Bigger batches mean fewer store transactions; a crash re-publishes confirmed-but-unmarked
+  /// rows (duplicates), so the delay bounds how many.
+  std::size_t markBatch = 2000;
+  std::chrono::milliseconds markDelay{200};
   /// A publish with neither ack nor nack after this long counts as failed (reconnect and
   /// republish). Also bounds how long a single publish call may block.
   std::chrono::milliseconds confirmTimeout{5000};
