@@ -100,8 +100,12 @@ const std::string kSelectPending =
     "SELECT id, message_id, message_type, message_version, partition_key, sequence, "
     "correlation_id, source, occurred_at, body FROM outbox WHERE published_at IS NULL AND id > ?1 "
     "ORDER BY id LIMIT ?2";
+// Both answered from the partial index outbox_pending: COUNT(*) walks the index only, and the
+// oldest pending row is the one with the smallest id (rows are written in time order), so
+// neither reads the pending rows themselves.
 const std::string kCountPending =
-    "SELECT COUNT(*), MIN(occurred_at) FROM outbox WHERE published_at IS NULL";
+    "SELECT COUNT(*), (SELECT occurred_at FROM outbox WHERE published_at IS NULL ORDER BY id "
+    "LIMIT 1) FROM outbox WHERE published_at IS NULL";
 const std::string kCountPublished = "SELECT COUNT(*) FROM outbox WHERE published_at IS NOT NULL";
 const std::string kDeleteIdempotency = "DELETE FROM idempotency_keys WHERE created_at < ?1";
 constexpr std::int64_t kRetentionChunk = 10000;
