@@ -1,7 +1,7 @@
 // The raw database limit the order benchmark is compared with: the same rows a created order
-// writes (one ~1 KB order row and three ~0.8 KB outbox rows, with the service's indexes), in WAL
-// mode with synchronous=FULL, committed (a) one order per transaction and (b) 64 orders per
-// transaction. Nothing else: no HTTP, no JSON, no validation.
+// writes (one ~1 KB order row, three ~0.8 KB outbox rows and their publication rows, with the
+// service's tables and indexes), in WAL mode with synchronous=FULL, committed (a) one order per
+// transaction and (b) 64 orders per transaction. Nothing else: no HTTP, no JSON, no validation.
 //
 //   sqlite_commit_baseline DIR SECONDS   -> prints "BASELINE single_tps=...
 //   batched_orders_per_s=..."
@@ -57,10 +57,15 @@ double run(const std::string& path, int ordersPerCommit, double seconds) {
       "CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, message_id TEXT NOT NULL,"
       " message_type TEXT NOT NULL, message_version TEXT NOT NULL, partition_key TEXT NOT NULL,"
       " sequence INTEGER NOT NULL, correlation_id TEXT, source TEXT NOT NULL, occurred_at INTEGER"
-      " NOT NULL, body TEXT NOT NULL CHECK (body <> ''), published_at INTEGER);"
-      "CREATE INDEX outbox_pending ON outbox(id) WHERE published_at IS NULL;");
+      " NOT NULL, body TEXT NOT NULL CHECK (body <> ''));"
+      "CREATE TABLE outbox_publication (id INTEGER PRIMARY KEY, published_at INTEGER);"
+      "CREATE INDEX outbox_publication_pending ON outbox_publication(id)"
+      " WHERE published_at IS NULL;"
+      "CREATE INDEX outbox_publication_published ON outbox_publication(published_at)"
+      " WHERE published_at IS NOT NULL;");
   sqlite3_stmt* insertOrder = nullptr;
   sqlite3_stmt* insertEvent = nullptr;
+  sqlite3_stmt* insertPublication = nullptr;
   sqlite3_prepare_v2(db, "INSERT INTO orders VALUES (?1, ?2, 'PENDING_PAYMENT', 1, 3, ?3, ?3, ?4)",
                      -1, &insertOrder, nullptr);
   sqlite3_prepare_v2(db,
@@ -68,6 +73,8 @@ double run(const std::string& path, int ordersPerCommit, double seconds) {
                      " sequence, source, occurred_at, body) VALUES (?1, 'OrderCreatedEvent', '1.0',"
                      " ?2, ?3, 'OrderService', ?4, ?5)",
                      -1, &insertEvent, nullptr);
+  sqlite3_prepare_v2(db, "INSERT INTO outbox_publication (id) VALUES (last_insert_rowid())", -1,
+                     &insertPublication, nullptr);
   const std::string document(1000, 'd');
   const std::string body(800, 'b');
   std::mt19937_64 random(42);
@@ -93,6 +100,8 @@ double run(const std::string& path, int ordersPerCommit, double seconds) {
         sqlite3_bind_text(insertEvent, 5, body.c_str(), -1, SQLITE_STATIC);
         sqlite3_step(insertEvent);
         sqlite3_reset(insertEvent);
+        sqlite3_step(insertPublication);
+        sqlite3_reset(insertPublication);
       }
     }
     exec(db, "COMMIT");
@@ -100,6 +109,7 @@ double run(const std::string& path, int ordersPerCommit, double seconds) {
   }
   sqlite3_finalize(insertOrder);
   sqlite3_finalize(insertEvent);
+  sqlite3_finalize(insertPublication);
   sqlite3_close(db);
   std::remove(path.c_str());
   return orders / elapsed;

@@ -17,7 +17,7 @@ using sqlite::Connection;
 using sqlite::SqliteError;
 
 // Each entry migrates the schema from version i to i+1. Never edit an applied entry; append.
-constexpr std::array<const char*, 1> kMigrations{
+constexpr std::array<const char*, 2> kMigrations{
     R"sql(
 CREATE TABLE orders (
   order_id TEXT PRIMARY KEY,
@@ -70,6 +70,23 @@ CREATE TABLE inbox (
   PRIMARY KEY (consumer, message_id)
 );
 )sql",
+    // Publication state moves out of the outbox row into a narrow table: marking a confirmed
+    // event published then rewrites a few bytes instead of its ~1 KB row (and its page, twice:
+    // in the WAL and again at checkpoint), which was the relay's main cost. Outbox rows are
+    // written once and never updated.
+    R"sql(
+CREATE TABLE outbox_publication (
+  id INTEGER PRIMARY KEY,  -- outbox.id; inserted with the outbox row, deleted with it
+  published_at INTEGER     -- NULL until the broker confirmed the event
+);
+INSERT INTO outbox_publication (id, published_at) SELECT id, published_at FROM outbox;
+DROP INDEX outbox_pending;
+DROP INDEX outbox_published;
+ALTER TABLE outbox DROP COLUMN published_at;
+CREATE INDEX outbox_publication_pending ON outbox_publication(id) WHERE published_at IS NULL;
+CREATE INDEX outbox_publication_published ON outbox_publication(published_at)
+  WHERE published_at IS NOT NULL;
+)sql",
 };
 
 // Prepared once: a batch runs these for every write.
@@ -89,29 +106,35 @@ const std::string kInsertIdempotency =
     "INSERT INTO idempotency_keys (key, fingerprint, response, created_at) VALUES (?1, ?2, ?3, ?4)";
 const std::string kInsertInbox =
     "INSERT INTO inbox (consumer, message_id, processed_at) VALUES (?1, ?2, ?3)";
+const std::string kInsertPublication =
+    "INSERT INTO outbox_publication (id) VALUES (last_insert_rowid())";
 const std::string kMarkPublished =
-    "UPDATE outbox SET published_at = ?2 WHERE id = ?1 AND published_at IS NULL";
+    "UPDATE outbox_publication SET published_at = ?2 WHERE id = ?1 AND published_at IS NULL";
 const std::string kSelectOrder =
     "SELECT document, last_event_sequence FROM orders WHERE order_id = ?1";
 const std::string kSelectIdempotency =
     "SELECT fingerprint, response FROM idempotency_keys WHERE key = ?1";
 const std::string kSelectInbox = "SELECT 1 FROM inbox WHERE consumer = ?1 AND message_id = ?2";
+// Pending ids come from the partial index outbox_publication_pending, then each row by its id.
 const std::string kSelectPending =
-    "SELECT id, message_id, message_type, message_version, partition_key, sequence, "
-    "correlation_id, source, occurred_at, body FROM outbox WHERE published_at IS NULL AND id > ?1 "
-    "ORDER BY id LIMIT ?2";
-// Both answered from the partial index outbox_pending: COUNT(*) walks the index only, and the
-// oldest pending row is the one with the smallest id (rows are written in time order), so
-// neither reads the pending rows themselves.
+    "SELECT o.id, o.message_id, o.message_type, o.message_version, o.partition_key, o.sequence, "
+    "o.correlation_id, o.source, o.occurred_at, o.body FROM outbox_publication p "
+    "JOIN outbox o ON o.id = p.id WHERE p.published_at IS NULL AND p.id > ?1 ORDER BY p.id "
+    "LIMIT ?2";
+// Both answered from the partial indexes: COUNT(*) walks an index only, and the oldest pending
+// row is the one with the smallest id (rows are written in time order).
 const std::string kCountPending =
-    "SELECT COUNT(*), (SELECT occurred_at FROM outbox WHERE published_at IS NULL ORDER BY id "
-    "LIMIT 1) FROM outbox WHERE published_at IS NULL";
-const std::string kCountPublished = "SELECT COUNT(*) FROM outbox WHERE published_at IS NOT NULL";
+    "SELECT COUNT(*), (SELECT occurred_at FROM outbox WHERE id = (SELECT MIN(id) FROM "
+    "outbox_publication WHERE published_at IS NULL)) FROM outbox_publication "
+    "WHERE published_at IS NULL";
+const std::string kCountPublished =
+    "SELECT COUNT(*) FROM outbox_publication WHERE published_at IS NOT NULL";
 const std::string kDeleteIdempotency = "DELETE FROM idempotency_keys WHERE created_at < ?1";
 constexpr std::int64_t kRetentionChunk = 10000;
-const std::string kDeletePublished =
-    "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE published_at IS NOT NULL AND "
-    "published_at < ?1 LIMIT 10000)";
+const std::string kDeletePublications =
+    "DELETE FROM outbox_publication WHERE id IN (SELECT id FROM outbox_publication WHERE "
+    "published_at IS NOT NULL AND published_at < ?1 LIMIT 10000) RETURNING id";
+const std::string kDeleteOutboxRow = "DELETE FROM outbox WHERE id = ?1";
 
 std::int64_t millis(Timestamp t) {
   return t.time_since_epoch().count();
@@ -381,6 +404,7 @@ WriteOutcome applyWrite(Connection& db, const WriteSet& writes, const std::strin
           .bind(8, millis(event.timestamp))
           .bind(9, event.body)
           .run();
+      db.prepare(kInsertPublication).run();
       addedOutboxRows = true;
     }
   }
@@ -642,8 +666,11 @@ Result<std::int64_t> SqliteStore::deletePublishedBefore(Timestamp cutoff) {
     auto deleted = std::make_shared<std::int64_t>(0);
     std::promise<Status> finished;
     auto apply = [cutoff, deleted](Connection& db) {
-      db.prepare(kDeletePublished).bind(1, millis(cutoff)).run();
-      *deleted = db.changes();
+      std::vector<std::int64_t> ids;
+      auto& publications = db.prepare(kDeletePublications).bind(1, millis(cutoff));
+      while (publications.step()) ids.push_back(publications.columnInt(0));
+      for (auto id : ids) db.prepare(kDeleteOutboxRow).bind(1, id).run();
+      *deleted = static_cast<std::int64_t>(ids.size());
     };
     enqueue(Job{Job::Task{std::move(apply), [&finished](Status s) { finished.set_value(s); }}});
     Status status = finished.get_future().get();

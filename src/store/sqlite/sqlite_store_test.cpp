@@ -9,6 +9,8 @@
 #include <future>
 #include <thread>
 
+#include "store/sqlite/sqlite_connection.hpp"
+
 namespace orders {
 namespace {
 
@@ -106,6 +108,50 @@ TEST(SqliteStore, ReopeningMigratesOnceAndKeepsData) {
   auto store = SqliteStore::open(dir.file("orders.db"));
   ASSERT_TRUE(store.ok()) << store.error().message;
   EXPECT_TRUE((*store)->findOrder(OrderId(kOrderA))->has_value());
+}
+
+std::int64_t countRows(const std::string& path, const std::string& table) {
+  sqlite::Connection db(path);
+  auto& count = db.prepare("SELECT COUNT(*) FROM " + table);
+  count.step();
+  const auto rows = count.columnInt(0);
+  count.reset();
+  return rows;
+}
+
+TEST(SqliteStore, MigratesAVersion1OutboxKeepingWhatWasPublished) {
+  TempDir dir;
+  const auto path = dir.file("orders.db");
+  {
+    // The outbox as schema version 1 left it: publication state inside the row.
+    sqlite::Connection db(path);
+    db.exec(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);"
+        "INSERT INTO schema_migrations VALUES (1, 0);"
+        "CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, message_id TEXT NOT NULL,"
+        " message_type TEXT NOT NULL, message_version TEXT NOT NULL, partition_key TEXT NOT NULL,"
+        " sequence INTEGER NOT NULL, correlation_id TEXT, source TEXT NOT NULL, occurred_at "
+        "INTEGER NOT NULL, body TEXT NOT NULL CHECK (body <> ''), published_at INTEGER);"
+        "CREATE INDEX outbox_pending ON outbox(id) WHERE published_at IS NULL;"
+        "CREATE INDEX outbox_published ON outbox(published_at) WHERE published_at IS NOT NULL;"
+        "INSERT INTO outbox (message_id, message_type, message_version, partition_key, sequence,"
+        " source, occurred_at, body, published_at) VALUES"
+        " ('m1', 'OrderCreatedEvent', '1.0', 'o', 1, 'OrderService', 1000, '{}', 2000),"
+        " ('m2', 'OrderCreatedEvent', '1.0', 'o', 2, 'OrderService', 1001, '{}', NULL);");
+  }
+  auto store = SqliteStore::open(path);
+  ASSERT_TRUE(store.ok()) << store.error().message;
+  auto pending = (*store)->fetchUnpublished(0, 10).value();
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_EQ(pending[0].messageId, "m2");
+  EXPECT_EQ(pending[0].sequence, 2);
+  auto stats = (*store)->outboxStats().value();
+  EXPECT_EQ(stats.pending, 1);
+  EXPECT_EQ(stats.published, 1);
+  ASSERT_TRUE(stats.oldestPendingAt.has_value());
+  EXPECT_EQ(*stats.oldestPendingAt, at(1001));
+  EXPECT_EQ((*store)->deletePublishedBefore(at(3000)).value(), 1);
+  EXPECT_EQ(countRows(path, "outbox"), 1);
 }
 
 TEST(SqliteStore, OpenFailureNamesTheFile) {
@@ -274,6 +320,8 @@ TEST(SqliteStore, MarksPublishedNotifiesAndPurgesByRetention) {
   EXPECT_EQ(store->deletePublishedBefore(at(6000)).value(), 1);
   EXPECT_EQ(store->outboxStats()->published, 0);
   EXPECT_EQ(store->outboxStats()->pending, 1);
+  EXPECT_EQ(countRows(dir.file("orders.db"), "outbox"), 1);  // the row itself, not only its mark
+  EXPECT_EQ(store->fetchUnpublished(0, 10)->front().messageId, "m2");
 }
 
 TEST(SqliteStore, IdempotencyRecordsExpire) {
