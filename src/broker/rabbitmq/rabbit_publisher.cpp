@@ -12,6 +12,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "broker/rabbitmq/detail/amqp_fields.hpp"
 #include "broker/rabbitmq/detail/connection.hpp"
 
 namespace orders {
@@ -42,52 +43,8 @@ class RabbitPublisher final : public ConfirmedPublisher {
 
   Result<std::uint64_t> publish(const BrokerMessage& m) override {
     if (failure_) return *failure_;
-    amqp_basic_properties_t props{};
-    props._flags = AMQP_BASIC_DELIVERY_MODE_FLAG;
-    props.delivery_mode = m.persistent ? AMQP_DELIVERY_PERSISTENT : AMQP_DELIVERY_NONPERSISTENT;
-    if (!m.contentType.empty()) {
-      props._flags |= AMQP_BASIC_CONTENT_TYPE_FLAG;
-      props.content_type = bytes(m.contentType);
-    }
-    if (!m.messageId.empty()) {
-      props._flags |= AMQP_BASIC_MESSAGE_ID_FLAG;
-      props.message_id = bytes(m.messageId);
-    }
-    if (!m.type.empty()) {
-      props._flags |= AMQP_BASIC_TYPE_FLAG;
-      props.type = bytes(m.type);
-    }
-    if (!m.appId.empty()) {
-      props._flags |= AMQP_BASIC_APP_ID_FLAG;
-      props.app_id = bytes(m.appId);
-    }
-    if (!m.correlationId.empty()) {
-      props._flags |= AMQP_BASIC_CORRELATION_ID_FLAG;
-      props.correlation_id = bytes(m.correlationId);
-    }
-    if (m.timestampSeconds) {
-      props._flags |= AMQP_BASIC_TIMESTAMP_FLAG;
-      props.timestamp = static_cast<std::uint64_t>(*m.timestampSeconds);
-    }
-    headerEntries_.clear();
-    for (const auto& h : m.headers) {
-      amqp_table_entry_t e{};
-      e.key = bytes(h.name);
-      if (const auto* s = std::get_if<std::string>(&h.value)) {
-        e.value.kind = AMQP_FIELD_KIND_UTF8;
-        e.value.value.bytes = bytes(*s);
-      } else {
-        e.value.kind = AMQP_FIELD_KIND_I64;
-        e.value.value.i64 = std::get<std::int64_t>(h.value);
-      }
-      headerEntries_.push_back(e);
-    }
-    if (!headerEntries_.empty()) {
-      props._flags |= AMQP_BASIC_HEADERS_FLAG;
-      props.headers = amqp_table_t{static_cast<int>(headerEntries_.size()), headerEntries_.data()};
-    }
     const int rc = amqp_basic_publish(conn_, channel_, bytes(m.exchange), bytes(m.routingKey),
-                                      m.mandatory ? 1 : 0, 0, &props, bytes(m.body));
+                                      m.mandatory ? 1 : 0, 0, properties_.set(m), bytes(m.body));
     if (rc != AMQP_STATUS_OK) {
       fail(rabbitmq::statusError(rc, "basic.publish to " + connection_->url().redacted()));
       return *failure_;
@@ -256,7 +213,7 @@ class RabbitPublisher final : public ConfirmedPublisher {
   int sockFd_;
   std::uint64_t nextTag_ = 1;
   std::optional<Error> failure_;
-  std::vector<amqp_table_entry_t> headerEntries_;
+  rabbitmq::PublishProperties properties_;  // reused: no allocation per publish
 };
 
 }  // namespace

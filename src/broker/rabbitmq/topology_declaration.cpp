@@ -1,49 +1,15 @@
 #include "broker/rabbitmq/topology_declaration.hpp"
 
-#include <variant>
 #include <vector>
 
+#include "broker/rabbitmq/detail/amqp_fields.hpp"
 #include "broker/rabbitmq/detail/connection.hpp"
 
 namespace orders {
 namespace {
 
+using rabbitmq::ArgumentTable;
 using rabbitmq::bytes;
-
-/// An AMQP argument table that owns its strings.
-class Arguments {
- public:
-  Arguments& text(std::string key, std::string value) {
-    items_.push_back({std::move(key), std::move(value)});
-    return *this;
-  }
-  Arguments& number(std::string key, std::int64_t value) {
-    items_.push_back({std::move(key), value});
-    return *this;
-  }
-  /// Valid until this object changes or dies.
-  amqp_table_t table() {
-    entries_.clear();
-    for (const auto& [key, value] : items_) {
-      amqp_table_entry_t e{};
-      e.key = bytes(key);
-      if (const auto* s = std::get_if<std::string>(&value)) {
-        e.value.kind = AMQP_FIELD_KIND_UTF8;
-        e.value.value.bytes = bytes(*s);
-      } else {
-        e.value.kind = AMQP_FIELD_KIND_I64;
-        e.value.value.i64 = std::get<std::int64_t>(value);
-      }
-      entries_.push_back(e);
-    }
-    return entries_.empty() ? amqp_empty_table
-                            : amqp_table_t{static_cast<int>(entries_.size()), entries_.data()};
-  }
-
- private:
-  std::vector<std::pair<std::string, std::variant<std::string, std::int64_t>>> items_;
-  std::vector<amqp_table_entry_t> entries_;
-};
 
 class Declarer {
  public:
@@ -57,14 +23,14 @@ class Declarer {
   }
 
   /// false = a conflict was recorded (the caller skips what depends on it); error = give up.
-  Result<bool> exchange(const std::string& name, const char* type, Arguments args = {}) {
+  Result<bool> exchange(const std::string& name, const char* type, ArgumentTable args = {}) {
     amqp_table_t table = args.table();
     amqp_exchange_declare(c_.raw(), channel_, bytes(name), amqp_cstring_bytes(type), 0, 1, 0, 0,
                           table);
     return outcome("exchange '" + name + "'", "exchange.declare '" + name + "'");
   }
 
-  Result<bool> queue(const std::string& name, Arguments args) {
+  Result<bool> queue(const std::string& name, ArgumentTable args) {
     amqp_table_t table = args.table();
     amqp_queue_declare(c_.raw(), channel_, bytes(name), 0, 1, 0, 0, table);
     return outcome("queue '" + name + "'", "queue.declare '" + name + "'");
@@ -113,7 +79,7 @@ Status declareTopology(const RabbitConnectionOptions& options, const TopologyCon
     // Dead letters: anything a consumer rejects or that exceeds its delivery limit.
     auto dlx = d.exchange(topology.deadLetterExchange, "fanout");
     if (!dlx) return dlx.error();
-    auto dlq = d.queue(topology.deadLetterQueue, Arguments().text("x-queue-type", "quorum"));
+    auto dlq = d.queue(topology.deadLetterQueue, ArgumentTable().text("x-queue-type", "quorum"));
     if (!dlq) return dlq.error();
     if (*dlx && *dlq) {
       if (auto b = d.bind(topology.deadLetterQueue, topology.deadLetterExchange, ""); !b)
@@ -124,19 +90,20 @@ Status declareTopology(const RabbitConnectionOptions& options, const TopologyCon
     // kept in the unrouted queue instead of being dropped.
     auto ae = d.exchange(topology.alternateExchange, "fanout");
     if (!ae) return ae.error();
-    auto unrouted = d.queue(topology.unroutedQueue, Arguments().text("x-queue-type", "quorum"));
+    auto unrouted = d.queue(topology.unroutedQueue, ArgumentTable().text("x-queue-type", "quorum"));
     if (!unrouted) return unrouted.error();
     if (*ae && *unrouted) {
       if (auto b = d.bind(topology.unroutedQueue, topology.alternateExchange, ""); !b)
         return b.error();
     }
 
-    auto events = d.exchange(topology.exchange, "direct",
-                             Arguments().text("alternate-exchange", topology.alternateExchange));
+    auto events =
+        d.exchange(topology.exchange, "direct",
+                   ArgumentTable().text("alternate-exchange", topology.alternateExchange));
     if (!events) return events.error();
 
     for (const auto& q : topology.queues) {
-      Arguments args;
+      ArgumentTable args;
       args.text("x-queue-type", toString(q.type));
       args.text("x-dead-letter-exchange", topology.deadLetterExchange);
       if (q.deliveryLimit) args.number("x-delivery-limit", *q.deliveryLimit);

@@ -8,6 +8,7 @@
 
 #include "broker/rabbitmq/amqp_url.hpp"
 #include "broker/rabbitmq/consumer/detail/amqp_fields.hpp"
+#include "broker/rabbitmq/detail/amqp_fields.hpp"
 #include "broker/rabbitmq/detail/connection.hpp"
 #include "consumer/message_processor.hpp"  // header names
 
@@ -188,7 +189,7 @@ struct DeadLetterAdmin::Impl {
     if (read.reply_type != AMQP_RESPONSE_NORMAL)
       return connection->replyError(read, "reading a message of '" + queue + "'", ch);
     f.delivery.body = str(message.body);
-    rabbitmq::readProperties(message.properties, f.delivery);
+    rabbitmq::readDeliveryProperties(message.properties, f.delivery);
     amqp_destroy_message(&message);
     f.letter = toDeadLetter(f.delivery, queue);
     return std::optional<Fetched>(std::move(f));

@@ -16,6 +16,7 @@
 
 #include "broker/rabbitmq/amqp_url.hpp"
 #include "broker/rabbitmq/consumer/detail/amqp_fields.hpp"
+#include "broker/rabbitmq/detail/amqp_fields.hpp"
 #include "broker/rabbitmq/detail/connection.hpp"
 
 namespace orders {
@@ -483,7 +484,7 @@ class RabbitConsumerTransport final : public ConsumerTransport {
       case AMQP_FRAME_HEADER: {
         const auto bodySize = frame.payload.properties.body_size;
         if (frame.channel == consumeChannel_ && assembling_) {
-          rabbitmq::readProperties(
+          rabbitmq::readDeliveryProperties(
               *static_cast<amqp_basic_properties_t*>(frame.payload.properties.decoded),
               *assembling_);
           expectedBody_ = bodySize;
