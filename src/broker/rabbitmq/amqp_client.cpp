@@ -2,6 +2,7 @@
 
 #include <sys/time.h>
 
+#include "broker/rabbitmq/detail/amqp_fields.hpp"
 #include "broker/rabbitmq/detail/connection.hpp"
 
 namespace orders {
@@ -9,77 +10,6 @@ namespace {
 
 using rabbitmq::bytes;
 using rabbitmq::str;
-
-std::string fieldText(const amqp_field_value_t& v) {
-  switch (v.kind) {
-    case AMQP_FIELD_KIND_BOOLEAN:
-      return v.value.boolean ? "true" : "false";
-    case AMQP_FIELD_KIND_F32:
-      return std::to_string(v.value.f32);
-    case AMQP_FIELD_KIND_F64:
-      return std::to_string(v.value.f64);
-    case AMQP_FIELD_KIND_VOID:
-      return "";
-    case AMQP_FIELD_KIND_TIMESTAMP:
-      return std::to_string(v.value.u64);
-    default:
-      return "<unsupported field kind " + std::to_string(v.kind) + ">";
-  }
-}
-
-MessageHeader toHeader(const amqp_table_entry_t& e) {
-  MessageHeader h;
-  h.name = str(e.key);
-  const amqp_field_value_t& v = e.value;
-  switch (v.kind) {
-    case AMQP_FIELD_KIND_UTF8:
-    case AMQP_FIELD_KIND_BYTES:
-      h.value = str(v.value.bytes);
-      break;
-    case AMQP_FIELD_KIND_I8:
-      h.value = std::int64_t{v.value.i8};
-      break;
-    case AMQP_FIELD_KIND_U8:
-      h.value = std::int64_t{v.value.u8};
-      break;
-    case AMQP_FIELD_KIND_I16:
-      h.value = std::int64_t{v.value.i16};
-      break;
-    case AMQP_FIELD_KIND_U16:
-      h.value = std::int64_t{v.value.u16};
-      break;
-    case AMQP_FIELD_KIND_I32:
-      h.value = std::int64_t{v.value.i32};
-      break;
-    case AMQP_FIELD_KIND_U32:
-      h.value = std::int64_t{v.value.u32};
-      break;
-    case AMQP_FIELD_KIND_I64:
-      h.value = std::int64_t{v.value.i64};
-      break;
-    case AMQP_FIELD_KIND_U64:
-      h.value = static_cast<std::int64_t>(v.value.u64);
-      break;
-    default:
-      h.value = fieldText(v);
-  }
-  return h;
-}
-
-void copyProperties(const amqp_basic_properties_t& p, Delivery& d) {
-  if (p._flags & AMQP_BASIC_CONTENT_TYPE_FLAG) d.contentType = str(p.content_type);
-  if (p._flags & AMQP_BASIC_DELIVERY_MODE_FLAG) d.deliveryMode = p.delivery_mode;
-  if (p._flags & AMQP_BASIC_MESSAGE_ID_FLAG) d.messageId = str(p.message_id);
-  if (p._flags & AMQP_BASIC_TYPE_FLAG) d.type = str(p.type);
-  if (p._flags & AMQP_BASIC_APP_ID_FLAG) d.appId = str(p.app_id);
-  if (p._flags & AMQP_BASIC_CORRELATION_ID_FLAG) d.correlationId = str(p.correlation_id);
-  if (p._flags & AMQP_BASIC_TIMESTAMP_FLAG)
-    d.timestampSeconds = static_cast<std::int64_t>(p.timestamp);
-  if (p._flags & AMQP_BASIC_HEADERS_FLAG) {
-    for (int i = 0; i < p.headers.num_entries; ++i)
-      d.headers.push_back(toHeader(p.headers.entries[i]));
-  }
-}
 
 timeval toTimeval(std::chrono::milliseconds ms) {
   timeval tv{};
@@ -161,19 +91,11 @@ Result<std::string> AmqpClient::declareTemporaryQueue(const std::string& exchang
 Status AmqpClient::declareQueue(const std::string& name, QueueType type,
                                 const std::string& deadLetterExchange) {
   if (auto s = impl_->ensureChannel(); !s) return s;
-  amqp_table_entry_t entries[2];
-  entries[0].key = amqp_cstring_bytes("x-queue-type");
-  entries[0].value.kind = AMQP_FIELD_KIND_UTF8;
-  entries[0].value.value.bytes = amqp_cstring_bytes(toString(type));
-  int n = 1;
-  if (!deadLetterExchange.empty()) {
-    entries[1].key = amqp_cstring_bytes("x-dead-letter-exchange");
-    entries[1].value.kind = AMQP_FIELD_KIND_UTF8;
-    entries[1].value.value.bytes = bytes(deadLetterExchange);
-    n = 2;
-  }
+  rabbitmq::ArgumentTable arguments;
+  arguments.text("x-queue-type", toString(type));
+  if (!deadLetterExchange.empty()) arguments.text("x-dead-letter-exchange", deadLetterExchange);
   if (amqp_queue_declare(impl_->raw(), impl_->channel, bytes(name), 0, 1, 0, 0,
-                         amqp_table_t{n, entries}) == nullptr)
+                         arguments.table()) == nullptr)
     return impl_->fail("queue.declare '" + name + "'");
   return okStatus();
 }
@@ -210,7 +132,7 @@ Result<std::optional<Delivery>> AmqpClient::next(std::chrono::milliseconds timeo
     d.deliveryTag = envelope.delivery_tag;
     d.redelivered = envelope.redelivered != 0;
     d.body = str(envelope.message.body);
-    copyProperties(envelope.message.properties, d);
+    d.deliveryMode = rabbitmq::readProperties(envelope.message.properties, d);
     amqp_destroy_envelope(&envelope);
     return std::optional<Delivery>(std::move(d));
   }
@@ -279,7 +201,7 @@ Result<std::optional<Delivery>> AmqpClient::get(const std::string& queue) {
     return e;
   }
   d.body = str(message.body);
-  copyProperties(message.properties, d);
+  d.deliveryMode = rabbitmq::readProperties(message.properties, d);
   amqp_destroy_message(&message);
   return std::optional<Delivery>(std::move(d));
 }
@@ -315,23 +237,9 @@ Status AmqpClient::deleteExchange(const std::string& exchange) {
 
 Status AmqpClient::publish(const BrokerMessage& m) {
   if (auto s = impl_->ensureChannel(); !s) return s;
-  amqp_basic_properties_t props{};
-  props._flags = AMQP_BASIC_DELIVERY_MODE_FLAG;
-  props.delivery_mode = m.persistent ? AMQP_DELIVERY_PERSISTENT : AMQP_DELIVERY_NONPERSISTENT;
-  if (!m.contentType.empty()) {
-    props._flags |= AMQP_BASIC_CONTENT_TYPE_FLAG;
-    props.content_type = bytes(m.contentType);
-  }
-  if (!m.messageId.empty()) {
-    props._flags |= AMQP_BASIC_MESSAGE_ID_FLAG;
-    props.message_id = bytes(m.messageId);
-  }
-  if (!m.type.empty()) {
-    props._flags |= AMQP_BASIC_TYPE_FLAG;
-    props.type = bytes(m.type);
-  }
+  rabbitmq::PublishProperties props(m);
   const int rc = amqp_basic_publish(impl_->raw(), impl_->channel, bytes(m.exchange),
-                                    bytes(m.routingKey), 0, 0, &props, bytes(m.body));
+                                    bytes(m.routingKey), 0, 0, props.get(), bytes(m.body));
   if (rc != AMQP_STATUS_OK) return rabbitmq::statusError(rc, "basic.publish");
   return okStatus();
 }

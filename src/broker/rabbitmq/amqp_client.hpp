@@ -36,7 +36,8 @@ struct Delivery {
   std::string appId;
   std::string correlationId;
   std::optional<std::int64_t> timestampSeconds;
-  /// Strings and integers as such; other field kinds (booleans, floats, tables...) as text.
+  /// Strings and integers as such; any other field kind (boolean, float, timestamp, and tables
+  /// and arrays such as x-death) as its JSON text, the same reading the consumer runtime uses.
   std::vector<MessageHeader> headers;
 
   /// The header's value, if present.
@@ -75,7 +76,9 @@ class AmqpClient {
   Status deleteQueue(const std::string& queue);
   Status deleteExchange(const std::string& exchange);
 
-  /// Fire-and-forget publish (no confirm): for tests and tools only.
+  /// Fire-and-forget publish (no confirm): for tests and tools only. Carries every property and
+  /// header of `message` exactly as the confirmed publisher does; `message.mandatory` is ignored
+  /// (never mandatory), since this client does not read basic.return.
   Status publish(const BrokerMessage& message);
 
  private:
