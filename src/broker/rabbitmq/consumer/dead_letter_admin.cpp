@@ -7,7 +7,6 @@
 #include <thread>
 
 #include "broker/rabbitmq/amqp_url.hpp"
-#include "broker/rabbitmq/consumer/detail/amqp_fields.hpp"
 #include "broker/rabbitmq/detail/amqp_fields.hpp"
 #include "broker/rabbitmq/detail/connection.hpp"
 #include "consumer/message_processor.hpp"  // header names
@@ -189,7 +188,8 @@ struct DeadLetterAdmin::Impl {
     if (read.reply_type != AMQP_RESPONSE_NORMAL)
       return connection->replyError(read, "reading a message of '" + queue + "'", ch);
     f.delivery.body = str(message.body);
-    rabbitmq::readDeliveryProperties(message.properties, f.delivery);
+    if (auto mode = rabbitmq::readProperties(message.properties, f.delivery))
+      f.delivery.persistent = *mode == AMQP_DELIVERY_PERSISTENT;
     amqp_destroy_message(&message);
     f.letter = toDeadLetter(f.delivery, queue);
     return std::optional<Fetched>(std::move(f));

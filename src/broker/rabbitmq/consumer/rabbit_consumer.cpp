@@ -15,7 +15,6 @@
 #include <thread>
 
 #include "broker/rabbitmq/amqp_url.hpp"
-#include "broker/rabbitmq/consumer/detail/amqp_fields.hpp"
 #include "broker/rabbitmq/detail/amqp_fields.hpp"
 #include "broker/rabbitmq/detail/connection.hpp"
 
@@ -484,9 +483,10 @@ class RabbitConsumerTransport final : public ConsumerTransport {
       case AMQP_FRAME_HEADER: {
         const auto bodySize = frame.payload.properties.body_size;
         if (frame.channel == consumeChannel_ && assembling_) {
-          rabbitmq::readDeliveryProperties(
-              *static_cast<amqp_basic_properties_t*>(frame.payload.properties.decoded),
-              *assembling_);
+          const auto& properties =
+              *static_cast<amqp_basic_properties_t*>(frame.payload.properties.decoded);
+          if (auto mode = rabbitmq::readProperties(properties, *assembling_))
+            assembling_->persistent = *mode == AMQP_DELIVERY_PERSISTENT;
           expectedBody_ = bodySize;
           assembling_->body.reserve(bodySize);
           if (bodySize == 0) deliver();
