@@ -8,7 +8,7 @@ PACKAGES=(
   g++ cmake make pkg-config
   # libraries (docs/architecture.md, "Dependencies", says why each one)
   libboost-dev nlohmann-json3-dev libvalijson-dev libspdlog-dev libfmt-dev libcli11-dev
-  libsqlite3-dev librabbitmq-dev libssl-dev
+  libsqlite3-dev librabbitmq-dev libssl-dev libgoogle-perftools-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev rabbitmq-server wrk sqlite3 curl procps
 )
