@@ -477,10 +477,22 @@ int main(int argc, char** argv) {
   std::cerr << "  " << num(events / raw2.seconds) << " msg/s\n";
   freshQueue();
 
-  // Deleting a queue of `events` messages keeps the broker busy for a while (segment files,
-  // WAL): wait until single-message round trips are fast again before measuring latency.
+  // Deleting queues of `events` messages keeps the broker busy for a while (segment files, the
+  // quorum WAL) and put 300 ms stalls into the latency phase in 2 of 4 runs. A private broker is
+  // restarted so the phase measures the steady state (the relay reconnects on its own); then wait
+  // until single-message round trips are fast.
+  bool brokerRestarted = false;
+  if (broker) {
+    std::cerr << "restarting the broker...\n";
+    broker->restart();
+    brokerRestarted = true;
+    client = AmqpClient::connect(amqpUrl);
+    if (!client) throw std::runtime_error(client.error().message);
+  }
   std::cerr << "waiting for the broker to settle...\n";
   const auto settleStart = Steady::now();
+  while (!relay.status().ready() && secondsSince(settleStart) < 120)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   {
     auto probe = openRabbitPublisher(RabbitConnectionOptions{.url = amqpUrl});
     if (!probe) throw std::runtime_error(probe.error().message);
@@ -594,8 +606,12 @@ int main(int argc, char** argv) {
      << " ms, p99 " << num(percentile(latencies, 0.99), 1) << " ms, max "
      << num(percentile(latencies, 1.0), 1)
      << " ms (from the store's commit callback to the broker's ack, measured by a publisher "
-        "decorator; measured after waiting "
-     << num(settleSeconds, 1) << " s for the broker to settle from deleting the big queue).\n";
+        "decorator; "
+     << (brokerRestarted ? "on the broker restarted after the rate phases, so that deleting "
+                           "their 600,000 queued messages does not stall this phase; "
+                         : "")
+     << "measured once the relay was connected and single round trips were fast, "
+     << num(settleSeconds, 1) << " s later).\n";
   if (queued.ok())
     md << "- The queue held " << withThousands(*queued) << " messages after the relay's drain.\n";
 
