@@ -133,7 +133,7 @@ const std::string kDeleteIdempotency = "DELETE FROM idempotency_keys WHERE creat
 constexpr std::int64_t kRetentionChunk = 10000;
 const std::string kDeletePublications =
     "DELETE FROM outbox_publication WHERE id IN (SELECT id FROM outbox_publication WHERE "
-    "published_at IS NOT NULL AND published_at < ?1 LIMIT 10000) RETURNING id";
+    "published_at IS NOT NULL AND published_at < ?1 LIMIT ?2) RETURNING id";
 const std::string kDeleteOutboxRow = "DELETE FROM outbox WHERE id = ?1";
 
 std::int64_t millis(Timestamp t) {
@@ -490,11 +490,13 @@ void SqliteStore::commitBatch(std::vector<Job>& batch) {
     }
     addedOutboxRows = false;
   }
-  for (auto& job : batch) job.finish(batchError);
+  // The relay is woken before the requests complete: a caller that saw its write commit can rely
+  // on the listener having run (and the relay gets a head start on the responses).
   if (addedOutboxRows) {
     std::lock_guard lock(listenerMutex_);
     if (outboxListener_) outboxListener_();
   }
+  for (auto& job : batch) job.finish(batchError);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -667,7 +669,8 @@ Result<std::int64_t> SqliteStore::deletePublishedBefore(Timestamp cutoff) {
     std::promise<Status> finished;
     auto apply = [cutoff, deleted](Connection& db) {
       std::vector<std::int64_t> ids;
-      auto& publications = db.prepare(kDeletePublications).bind(1, millis(cutoff));
+      auto& publications =
+          db.prepare(kDeletePublications).bind(1, millis(cutoff)).bind(2, kRetentionChunk);
       while (publications.step()) ids.push_back(publications.columnInt(0));
       for (auto id : ids) db.prepare(kDeleteOutboxRow).bind(1, id).run();
       *deleted = static_cast<std::int64_t>(ids.size());
