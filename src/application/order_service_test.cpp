@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "store/sqlite/sqlite_store.hpp"
+#include "support/temp_dir.hpp"
 
 namespace orders {
 namespace {
@@ -20,10 +21,7 @@ class FixedClock final : public Clock {
 class OrderServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "order-service-XXXXXX").string();
-    dir_ = mkdtemp(pattern.data());
-    store_ = SqliteStore::open((dir_ / "orders.db").string()).value();
+    store_ = SqliteStore::open(dir_.file("orders.db")).value();
     schemas_ =
         std::make_unique<SchemaRegistry>(SchemaRegistry::load(ORDER_SERVICE_SCHEMA_DIR).value());
     events_ = std::make_unique<EventFactory>(*schemas_, ids_);
@@ -32,7 +30,6 @@ class OrderServiceTest : public ::testing::Test {
   void TearDown() override {
     service_.reset();
     store_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   static NewOrder newOrder() {
@@ -58,7 +55,7 @@ class OrderServiceTest : public ::testing::Test {
     return service_->executeAndWait(order.id, std::move(action), std::move(context));
   }
 
-  std::filesystem::path dir_;
+  testing::TempDir dir_{"order-service"};
   FixedClock clock_;
   RandomIdGenerator ids_;
   std::unique_ptr<SqliteStore> store_;

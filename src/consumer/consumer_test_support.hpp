@@ -15,29 +15,9 @@
 #include <thread>
 
 #include "common/ids.hpp"
+#include "support/temp_dir.hpp"
 
 namespace orders::testing {
-
-/// A directory removed at destruction.
-class TempDir {
- public:
-  explicit TempDir(const std::string& prefix = "consumer-test") {
-    std::string pattern = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);  // best effort: a leftover temp dir is harmless
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
 
 inline void writeFile(const std::filesystem::path& path, const std::string& text) {
   std::filesystem::create_directories(path.parent_path());

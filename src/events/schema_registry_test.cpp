@@ -12,6 +12,7 @@
 
 #include "events/event_factory.hpp"
 #include "events/event_test_support.hpp"
+#include "support/temp_dir.hpp"
 
 namespace orders {
 namespace {
@@ -60,31 +61,12 @@ Error rejection(const json& message) {
   return status.error();
 }
 
-/// A scratch directory, removed at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = fs::temp_directory_path() /
-            ("order-events-test-" + std::to_string(::getpid()) + "-" + std::to_string(++counter));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);  // best effort: a leftover scratch dir harms nothing
-  }
-  const fs::path& path() const { return path_; }
-  void write(const std::string& relative, const std::string& text) const {
-    fs::create_directories((path_ / relative).parent_path());
-    std::ofstream(path_ / relative) << text;
-  }
-  void copySchemas() const {
-    fs::copy(ORDER_SERVICE_SCHEMA_DIR, path_, fs::copy_options::recursive);
-  }
+using testing::TempDir;
 
- private:
-  fs::path path_;
-};
+/// The project's schemas in `dir`, for a test to break one of them.
+void copySchemas(const TempDir& dir) {
+  fs::copy(ORDER_SERVICE_SCHEMA_DIR, dir.path(), fs::copy_options::recursive);
+}
 
 TEST(SchemaRegistry, LoadsEveryPublishedEventSchema) {
   for (const auto type : kPublishedMessageTypes) {
@@ -287,7 +269,7 @@ TEST(SchemaRegistryLoad, FailsForAMissingDirectory) {
 
 TEST(SchemaRegistryLoad, FailsWithoutTheEnvelopeSchema) {
   TempDir dir;
-  dir.copySchemas();
+  copySchemas(dir);
   fs::remove(dir.path() / "envelope/StandardMessage.v1.json");
   const auto result = SchemaRegistry::load(dir.path().string());
   ASSERT_FALSE(result.ok());
@@ -297,7 +279,7 @@ TEST(SchemaRegistryLoad, FailsWithoutTheEnvelopeSchema) {
 
 TEST(SchemaRegistryLoad, NamesAFileThatIsNotJson) {
   TempDir dir;
-  dir.copySchemas();
+  copySchemas(dir);
   dir.write("events/OrderCreatedEvent/1.1.json", "{ \"type\": ");
   const auto result = SchemaRegistry::load(dir.path().string());
   ASSERT_FALSE(result.ok());
@@ -307,7 +289,7 @@ TEST(SchemaRegistryLoad, NamesAFileThatIsNotJson) {
 
 TEST(SchemaRegistryLoad, NamesAFileThatIsNotAValidSchema) {
   TempDir dir;
-  dir.copySchemas();
+  copySchemas(dir);
   dir.write("events/OrderCreatedEvent/1.1.json", R"({"type": 42})");
   const auto result = SchemaRegistry::load(dir.path().string());
   ASSERT_FALSE(result.ok());
@@ -317,14 +299,14 @@ TEST(SchemaRegistryLoad, NamesAFileThatIsNotAValidSchema) {
 TEST(SchemaRegistryLoad, RejectsOtherDraftsAndMisplacedFiles) {
   {
     TempDir dir;
-    dir.copySchemas();
+    copySchemas(dir);
     dir.write("events/OrderCreatedEvent/1.1.json",
               R"({"$schema": "https://json-schema.org/draft/2020-12/schema"})");
     EXPECT_FALSE(SchemaRegistry::load(dir.path().string()).ok());
   }
   {
     TempDir dir;
-    dir.copySchemas();
+    copySchemas(dir);
     dir.write("events/OrderCreatedEvent/latest.json", "{}");
     const auto result = SchemaRegistry::load(dir.path().string());
     ASSERT_FALSE(result.ok());
@@ -332,7 +314,7 @@ TEST(SchemaRegistryLoad, RejectsOtherDraftsAndMisplacedFiles) {
   }
   {
     TempDir dir;
-    dir.copySchemas();
+    copySchemas(dir);
     dir.write("inbound/OrderCreatedEvent/1.0.json", "{}");  // same type and version twice
     const auto result = SchemaRegistry::load(dir.path().string());
     ASSERT_FALSE(result.ok());
@@ -343,7 +325,7 @@ TEST(SchemaRegistryLoad, RejectsOtherDraftsAndMisplacedFiles) {
 
 TEST(SchemaRegistryLoad, LoadsOtherFoldersAndPicksTheNewestMinor) {
   TempDir dir;
-  dir.copySchemas();
+  copySchemas(dir);
   dir.write("README.md", "ignored");
   dir.write(".git/objects/x.json", "not json, hidden, ignored");
   dir.write("inbound/payment/PaymentResultMessage/1.0.json",

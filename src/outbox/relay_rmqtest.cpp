@@ -18,6 +18,7 @@
 #include "outbox/relay.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "support/rabbitmq_server.hpp"
+#include "support/temp_dir.hpp"
 
 namespace orders {
 namespace {
@@ -34,18 +35,7 @@ bool waitUntil(const std::function<bool()>& condition, std::chrono::milliseconds
   return condition();
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "relay-rmq-XXXXXX").string();
-    path_ = mkdtemp(pattern.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using testing::TempDir;
 
 std::string orderIdFor(int n) {
   char id[37];

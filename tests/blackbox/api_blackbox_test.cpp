@@ -9,9 +9,11 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "blackbox/order_request.hpp"
 #include "events/schema_registry.hpp"
 #include "support/http_client.hpp"
 #include "support/service_process.hpp"
+#include "support/temp_dir.hpp"
 
 namespace orders {
 namespace {
@@ -19,22 +21,11 @@ namespace {
 using nlohmann::json;
 using testing::HttpClient;
 using testing::HttpResponse;
+using testing::orderRequest;
 using testing::ServiceProcess;
+using testing::TempDir;
 
 const char* kUser = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
-
-json orderRequest() {
-  return json::parse(R"({
-    "userId": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
-    "currency": "USD",
-    "items": [
-      {"productId": "prod-456", "quantity": 1, "unitPrice": 99.99},
-      {"productId": "prod-789", "quantity": 2, "unitPrice": 25.00}
-    ],
-    "customerDetails": {"name": "John Doe", "email": "john.doe@example.com"},
-    "shippingAddress": {"street": "123 Main St", "city": "Anytown", "postalCode": "12345", "country": "US"}
-  })");
-}
 
 struct OutboxRow {
   std::string messageType;
@@ -46,17 +37,16 @@ struct OutboxRow {
 class ApiTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "api-test-XXXXXX").string();
-    dir_ = mkdtemp(pattern.data());
-    service_ = new ServiceProcess(ORDER_SERVICE_BINARY,
-                                  {"--database", "sqlite:" + (dir_ / "orders.db").string(),
-                                   "--no-relay", "--log-level", "warn"});
+    dir_ = new TempDir("api-test");
+    service_ = new ServiceProcess(
+        ORDER_SERVICE_BINARY,
+        {"--database", "sqlite:" + dir_->file("orders.db"), "--no-relay", "--log-level", "warn"});
     schemas_ = new SchemaRegistry(SchemaRegistry::load(ORDER_SERVICE_SCHEMA_DIR).value());
   }
   static void TearDownTestSuite() {
     delete service_;
     delete schemas_;
-    std::filesystem::remove_all(dir_);
+    delete dir_;
   }
 
   HttpClient client() { return HttpClient("127.0.0.1", service_->port()); }
@@ -71,7 +61,7 @@ class ApiTest : public ::testing::Test {
   /// The outbox rows of one order, in sequence order, read from the service's database file.
   static std::vector<OutboxRow> outbox(const std::string& orderId) {
     sqlite3* db = nullptr;
-    sqlite3_open_v2((dir_ / "orders.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+    sqlite3_open_v2(dir_->file("orders.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
     sqlite3_stmt* stmt = nullptr;
     sqlite3_prepare_v2(
         db,
@@ -110,7 +100,7 @@ class ApiTest : public ::testing::Test {
     }
   }
 
-  static inline std::filesystem::path dir_;
+  static inline TempDir* dir_ = nullptr;
   static inline ServiceProcess* service_ = nullptr;
   static inline SchemaRegistry* schemas_ = nullptr;
 };
@@ -400,9 +390,8 @@ TEST_F(ApiTest, HealthAndReadiness) {
 }
 
 TEST(ApiLifecycle, SigtermFinishesInFlightRequestsAndExitsCleanly) {
-  std::string pattern = (std::filesystem::temp_directory_path() / "api-stop-XXXXXX").string();
-  const std::filesystem::path dir = mkdtemp(pattern.data());
-  const std::string database = "sqlite:" + (dir / "orders.db").string();
+  const TempDir dir("api-stop");
+  const std::string database = "sqlite:" + dir.file("orders.db");
   int created = 0;
   {
     ServiceProcess service(ORDER_SERVICE_BINARY, {"--database", database, "--no-relay"});
@@ -430,7 +419,7 @@ TEST(ApiLifecycle, SigtermFinishesInFlightRequestsAndExitsCleanly) {
   // Every order the clients saw confirmed is in the database, with its three events.
   ServiceProcess again(ORDER_SERVICE_BINARY, {"--database", database, "--no-relay"});
   sqlite3* db = nullptr;
-  sqlite3_open_v2((dir / "orders.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+  sqlite3_open_v2(dir.file("orders.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
   sqlite3_stmt* stmt = nullptr;
   sqlite3_prepare_v2(db, "SELECT (SELECT COUNT(*) FROM orders), (SELECT COUNT(*) FROM outbox)", -1,
                      &stmt, nullptr);
@@ -440,7 +429,6 @@ TEST(ApiLifecycle, SigtermFinishesInFlightRequestsAndExitsCleanly) {
   EXPECT_EQ(sqlite3_column_int64(stmt, 1), orders * 3);
   sqlite3_finalize(stmt);
   sqlite3_close(db);
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -24,8 +24,10 @@
 #include <string>
 #include <vector>
 
+#include "blackbox/order_request.hpp"
 #include "support/http_client.hpp"
 #include "support/service_process.hpp"
+#include "support/temp_dir.hpp"
 
 namespace orders {
 namespace {
@@ -33,7 +35,9 @@ namespace {
 using nlohmann::json;
 using testing::HttpClient;
 using testing::HttpResponse;
+using testing::orderRequest;
 using testing::ServiceProcess;
+using testing::TempDir;
 
 const char* kOpenApiPath = ORDER_SERVICE_SOURCE_DIR "/docs/openapi.yaml";
 const std::vector<std::string> kProbeMethods{"GET", "POST", "PUT", "PATCH", "DELETE"};
@@ -44,7 +48,7 @@ struct Operation {
 };
 
 struct OpenApiPaths {
-  std::string version;                                        // the `openapi:` value
+  std::string version;                                            // the `openapi:` value
   std::map<std::string, std::map<std::string, Operation>> paths;  // path -> method -> operation
 };
 
@@ -67,8 +71,8 @@ std::string keyOf(const std::string& line) {
 OpenApiPaths parseOpenApi(const std::string& file) {
   std::ifstream in(file);
   if (!in) throw std::runtime_error("cannot read " + file);
-  static const std::set<std::string> kMethods{"get",    "put",  "post",    "delete",
-                                              "patch",  "head", "options", "trace"};
+  static const std::set<std::string> kMethods{"get",   "put",  "post",    "delete",
+                                              "patch", "head", "options", "trace"};
   OpenApiPaths result;
   bool inPaths = false;
   std::string path;
@@ -143,30 +147,16 @@ std::string describe(const HttpResponse& response) {
 class OpenApiTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "openapi-test-XXXXXX").string();
-    dir_ = mkdtemp(pattern.data());
-    service_ = new ServiceProcess(ORDER_SERVICE_BINARY,
-                                  {"--database", "sqlite:" + (dir_ / "orders.db").string(),
-                                   "--no-relay", "--log-level", "warn"});
+    dir_ = new TempDir("openapi-test");
+    service_ = new ServiceProcess(
+        ORDER_SERVICE_BINARY,
+        {"--database", "sqlite:" + dir_->file("orders.db"), "--no-relay", "--log-level", "warn"});
     document_ = new OpenApiPaths(parseOpenApi(kOpenApiPath));
   }
   static void TearDownTestSuite() {
     delete service_;
     delete document_;
-    std::filesystem::remove_all(dir_);
-  }
-
-  static json orderRequest() {
-    return json::parse(R"({
-      "userId": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
-      "currency": "USD",
-      "items": [
-        {"productId": "prod-456", "quantity": 1, "unitPrice": 99.99},
-        {"productId": "prod-789", "quantity": 2, "unitPrice": 25.00}
-      ],
-      "customerDetails": {"name": "John Doe", "email": "john.doe@example.com"},
-      "shippingAddress": {"street": "123 Main St", "city": "Anytown", "postalCode": "12345", "country": "US"}
-    })");
+    delete dir_;
   }
 
   /// Real ids for the path parameters: a paid order with one partial shipment and one refund.
@@ -197,7 +187,7 @@ class OpenApiTest : public ::testing::Test {
     return target;
   }
 
-  static inline std::filesystem::path dir_;
+  static inline TempDir* dir_ = nullptr;
   static inline ServiceProcess* service_ = nullptr;
   static inline OpenApiPaths* document_ = nullptr;
 };
@@ -248,8 +238,7 @@ TEST_F(OpenApiTest, EveryDocumentedOperationIsAnsweredWithADocumentedStatus) {
       {"POST /v1/orders/{orderId}/status", R"({"newStatus":"PROCESSING"})"},
       {"POST /v1/orders/{orderId}/cancel", R"({"reason":"changed my mind"})"},
       {"POST /v1/orders/{orderId}/shipments", R"({"carrier":"UPS","trackingNumber":"T2"})"},
-      {"POST /v1/orders/{orderId}/deliveries",
-       json{{"shipmentId", ids.at("{shipmentId}")}}.dump()},
+      {"POST /v1/orders/{orderId}/deliveries", json{{"shipmentId", ids.at("{shipmentId}")}}.dump()},
       {"POST /v1/orders/{orderId}/refunds", R"({"amount":5.00,"reason":"late"})"},
       {"POST /v1/orders/{orderId}/refunds/{refundId}/processed",
        R"({"refundTransactionId":"rtx-1"})"},
@@ -321,8 +310,8 @@ TEST_F(OpenApiTest, UndocumentedMethodsOnDocumentedPathsAnswer405WithTheDocument
 TEST_F(OpenApiTest, GetOnlySubResourcesAnswer405ToOtherMethods) {
   HttpClient http("127.0.0.1", service_->port());
   const auto ids = makeOrderWithShipmentAndRefund(http);
-  for (const std::string path : {"/v1/orders/{orderId}/shipments/{shipmentId}",
-                                 "/v1/orders/{orderId}/refunds/{refundId}"}) {
+  for (const std::string path :
+       {"/v1/orders/{orderId}/shipments/{shipmentId}", "/v1/orders/{orderId}/refunds/{refundId}"}) {
     for (const auto& method : {"POST", "PUT", "PATCH", "DELETE"}) {
       const auto response = http.request(method, concrete(path, ids), "", {});
       EXPECT_EQ(response.status, 405) << method << " " << path << ": " << describe(response);

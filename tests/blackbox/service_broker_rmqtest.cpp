@@ -16,6 +16,7 @@
 #include "support/http_client.hpp"
 #include "support/rabbitmq_server.hpp"
 #include "support/service_process.hpp"
+#include "support/temp_dir.hpp"
 
 namespace orders {
 namespace {
@@ -30,18 +31,7 @@ const std::string kOrder = R"({"userId":"3fa85f64-5717-4562-b3fc-2c963f66afa6","
   "customerDetails":{"name":"Ada","email":"ada@example.com"},
   "shippingAddress":{"street":"1 Rue","city":"Paris","postalCode":"75001","country":"FR"}})";
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "svc-rmq-XXXXXX").string();
-    path_ = mkdtemp(pattern.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using testing::TempDir;
 
 /// messageId -> partitionKey of every row in the outbox (committed events).
 std::map<std::string, std::string> committedEvents(const std::string& databasePath) {

@@ -10,22 +10,12 @@
 #include <thread>
 
 #include "store/sqlite/sqlite_connection.hpp"
+#include "support/temp_dir.hpp"
 
 namespace orders {
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "sqlite-store-XXXXXX").string();
-    path_ = mkdtemp(pattern.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using testing::TempDir;
 
 Timestamp at(std::int64_t ms) {
   return Timestamp(std::chrono::milliseconds(ms));

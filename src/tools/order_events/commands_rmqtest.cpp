@@ -15,6 +15,7 @@
 #include "broker/rabbitmq/amqp_client.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "support/rabbitmq_server.hpp"
+#include "support/temp_dir.hpp"
 #include "tools/order_events/commands.hpp"
 
 namespace orders {
@@ -50,18 +51,7 @@ std::string topologyFile() {
   return std::string(ORDER_SERVICE_SOURCE_DIR) + "/config/topology.json";
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "order-events-XXXXXX").string();
-    path_ = mkdtemp(pattern.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using testing::TempDir;
 
 TEST(OrderEventsCli, HelpListsCommandsAndEnvironmentVariables) {
   auto run = cli({"--help"});
