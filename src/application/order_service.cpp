@@ -1,5 +1,6 @@
 #include "application/order_service.hpp"
 
+#include <algorithm>
 #include <future>
 
 namespace orders {
@@ -8,6 +9,21 @@ namespace {
 // Concurrent changes of one order are rare (one customer, one payment callback); a handful of
 // re-reads resolves them. Past this something is wrong and the caller should see it.
 constexpr int kMaxAttempts = 8;
+
+/// If-Match (RFC 9110 §13.1.1): the change may only be made from a version the client named.
+std::optional<Error> checkPrecondition(const RequestContext& context, const Order& order) {
+  const auto& accepted = context.acceptedVersions;
+  if (!accepted ||
+      std::find(accepted->begin(), accepted->end(), order.version) != accepted->end()) {
+    return std::nullopt;
+  }
+  std::string names;
+  for (auto version : *accepted) names += (names.empty() ? "" : ", ") + std::to_string(version);
+  return Error{
+      ErrorCode::kPreconditionFailed,
+      "the order is at version " + std::to_string(order.version) +
+          (names.empty() ? "; If-Match names no version of it" : "; If-Match accepts " + names)};
+}
 
 }  // namespace
 
@@ -66,12 +82,8 @@ void OrderService::run(std::shared_ptr<Attempt> attempt) {
       return attempt->done(Error{ErrorCode::kNotFound, "no order " + attempt->target->str()});
     }
     current = std::move(found).value();
-    const auto& expected = attempt->context.expectedVersion;
-    if (expected && *expected != current->order.version) {
-      return attempt->done(
-          Error{ErrorCode::kPreconditionFailed, "the order is at version " +
-                                                    std::to_string(current->order.version) +
-                                                    ", not " + std::to_string(*expected)});
+    if (auto failed = checkPrecondition(attempt->context, current->order)) {
+      return attempt->done(std::move(*failed));
     }
   }
 
@@ -115,11 +127,8 @@ void OrderService::committed(std::shared_ptr<Attempt> attempt, Result<WriteOutco
     case WriteOutcome::kCommitted:
       return attempt->done(CommandOutcome{std::move(attempt->change)});
     case WriteOutcome::kVersionConflict:
-      if (attempt->context.expectedVersion) {
-        return attempt->done(Error{ErrorCode::kPreconditionFailed,
-                                   "the order changed since version " +
-                                       std::to_string(*attempt->context.expectedVersion)});
-      }
+      // Re-read and re-apply; with If-Match the re-read order fails the precondition unless
+      // its new version is one the client also accepted.
       return run(std::move(attempt));
     case WriteOutcome::kDuplicateIdempotencyKey:
       // A concurrent request with the same key won the race: answer what it answered.

@@ -10,6 +10,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/clock.hpp"
 #include "common/ids.hpp"
@@ -27,8 +28,10 @@ struct RequestContext {
   /// with the same key and fingerprint gets the first response back instead of acting twice.
   std::string idempotencyKey;
   std::string requestFingerprint;
-  /// If-Match: the version the client saw; a mismatch is kPreconditionFailed, never a retry.
-  std::optional<std::int64_t> expectedVersion;
+  /// If-Match: the versions the client accepts the change to be made from (empty: none can
+  /// match). The order at any other version is kPreconditionFailed, never a retry onto a version
+  /// the client did not see; nullopt = no precondition.
+  std::optional<std::vector<std::int64_t>> acceptedVersions;
   /// Consumer inbox mark (consumer name, messageId): a message that was already applied has no
   /// second effect (the outcome says `duplicate`).
   std::optional<std::pair<std::string, std::string>> inboxMessage;

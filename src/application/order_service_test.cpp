@@ -115,17 +115,22 @@ TEST_F(OrderServiceTest, UnknownOrderIsNotFound) {
 
 TEST_F(OrderServiceTest, IfMatchMismatchIsPreconditionFailed) {
   const Order order = create();
+  auto pay = [](const Order* o, const ActionContext& c) { return startPayment(*o, c); };
   RequestContext context;
-  context.expectedVersion = 7;
-  auto result = act(
-      order, [](const Order* o, const ActionContext& c) { return startPayment(*o, c); }, context);
+  context.acceptedVersions = std::vector<std::int64_t>{7};
+  auto result = act(order, pay, context);
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error().code, ErrorCode::kPreconditionFailed);
-  context.expectedVersion = 1;
-  EXPECT_TRUE(act(
-                  order, [](const Order* o, const ActionContext& c) { return startPayment(*o, c); },
-                  context)
-                  .ok());
+  EXPECT_EQ(result.error().message, "the order is at version 1; If-Match accepts 7");
+  // A tag list that names no version of this API ("bogus") matches nothing.
+  context.acceptedVersions = std::vector<std::int64_t>{};
+  result = act(order, pay, context);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().code, ErrorCode::kPreconditionFailed);
+  EXPECT_EQ(result.error().message, "the order is at version 1; If-Match names no version of it");
+  // Any listed version matches.
+  context.acceptedVersions = std::vector<std::int64_t>{5, 1};
+  EXPECT_TRUE(act(order, pay, context).ok());
 }
 
 TEST_F(OrderServiceTest, IdempotencyKeyReplaysTheFirstResponse) {

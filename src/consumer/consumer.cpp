@@ -139,11 +139,13 @@ void Consumer::onDelivery(TransportDelivery delivery) {
   }
   if (stopping_) return;  // not acked: the broker gives it back when the channel closes
   // Parsed here once: the partition key picks the worker, and the worker reuses the document.
-  auto parsed = nlohmann::json::parse(delivery.body, nullptr, false);
-  WorkItem item{std::move(delivery), std::move(parsed)};
+  auto parsed = parseExactJson(delivery.body);
+  WorkItem item{std::move(delivery),
+                parsed ? std::optional<ExactJson>(std::move(parsed).value()) : std::nullopt};
   std::size_t index = 0;
-  if (workers_.size() > 1 && !item.parsed.is_discarded()) {
-    index = std::hash<std::string>{}(MessageProcessor::partitionKey(item.parsed)) % workers_.size();
+  if (workers_.size() > 1 && item.parsed) {
+    index = std::hash<std::string>{}(MessageProcessor::partitionKey(item.parsed->value)) %
+            workers_.size();
   }
   Worker& worker = *workers_[index];
   {
@@ -204,7 +206,7 @@ void Consumer::workerLoop(Worker& worker) {
 
 void Consumer::handle(WorkItem& item) {
   const TransportDelivery& d = item.delivery;
-  Decision decision = processor_.process(d, &item.parsed);
+  Decision decision = processor_.process(d, item.parsed ? &*item.parsed : nullptr);
   const Outcome outcome = decision.outcome;
   switch (outcome) {
     case Outcome::kApplied:

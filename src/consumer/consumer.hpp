@@ -109,7 +109,7 @@ class Consumer {
  private:
   struct WorkItem {
     TransportDelivery delivery;
-    nlohmann::json parsed;  // discarded (is_discarded()) when the body is not JSON
+    std::optional<ExactJson> parsed;  // nullopt when the body is not JSON
   };
   struct Worker {
     std::mutex mutex;

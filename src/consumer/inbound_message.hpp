@@ -4,7 +4,9 @@
 #include <cstdint>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -27,6 +29,9 @@ struct InboundMessage {
   std::string correlationId;  // empty when the envelope had none
   std::string partitionKey;   // the entity the message is about (an orderId)
   nlohmann::json payload;     // validated against <messageType>/<major>.<newest minor>.json
+  /// The text of each payload number held as a double, by JSON pointer into the payload
+  /// ("/amount" -> "149.99"); read numbers with writtenNumber(), never through the double.
+  std::unordered_map<std::string, std::string> payloadNumberText;
 
   // Where it came from.
   std::string consumerName;  // this consumer's name (the inbox key's first half)
@@ -37,6 +42,10 @@ struct InboundMessage {
   bool redelivered = false;  // the broker delivered it before without an ack (a crash, a
                              // connection loss): it may have been applied already
   std::vector<MessageHeader> headers;
+
+  /// The payload's number at `pointer` ("/amount") as written (common/decimal.hpp reads it
+  /// exactly); nullopt when there is no number there.
+  std::optional<std::string> writtenNumber(const std::string& pointer) const;
 
   /// (consumer name, messageId): what an inbox records, e.g. RequestContext::inboxMessage.
   std::pair<std::string, std::string> inboxKey() const { return {consumerName, messageId}; }

@@ -206,7 +206,7 @@ Decision MessageProcessor::retryOrDeadLetter(const TransportDelivery& d, Decisio
   return decision;
 }
 
-Decision MessageProcessor::process(const TransportDelivery& d, const nlohmann::json* parsed) {
+Decision MessageProcessor::process(const TransportDelivery& d, const ExactJson* parsed) {
   Decision decision;
   decision.attempt =
       static_cast<int>(std::max<std::int64_t>(
@@ -214,17 +214,18 @@ Decision MessageProcessor::process(const TransportDelivery& d, const nlohmann::j
       1;
   decision.messageId = d.messageId;
 
-  json doc;
-  if (parsed != nullptr && !parsed->is_discarded()) {
-    doc = *parsed;
+  ExactJson document;
+  if (parsed != nullptr) {
+    document = *parsed;
   } else {
-    try {
-      doc = json::parse(d.body);
-    } catch (const json::exception& e) {
-      decision.reason = clip(std::string("the body is not JSON: ") + e.what());
+    auto fresh = parseExactJson(d.body);
+    if (!fresh) {
+      decision.reason = clip("the body is not JSON: " + fresh.error().message);
       return deadLetter(d, std::move(decision), "invalid-message");
     }
+    document = std::move(fresh).value();
   }
+  json& doc = document.value;
   if (auto id = text(doc, "messageId"); !id.empty()) decision.messageId = id;
   decision.messageType = text(doc, "messageType");
   const std::string version = text(doc, "messageVersion");
@@ -279,6 +280,12 @@ Decision MessageProcessor::process(const TransportDelivery& d, const nlohmann::j
   message.correlationId = text(doc, "correlationId");
   message.partitionKey = text(doc, "partitionKey");
   message.payload = std::move(doc["payload"]);
+  for (auto& [pointer, text] : document.numberText) {
+    if (pointer.starts_with("/payload/")) {
+      message.payloadNumberText.emplace(pointer.substr(std::string_view("/payload").size()),
+                                        std::move(text));
+    }
+  }
   message.consumerName = options_.name();
   message.queue = options_.subscription.queue;
   message.exchange = stringHeader(d, kHeaderOriginalExchange, d.exchange);

@@ -30,6 +30,7 @@
 #include "consumer/inbound_message.hpp"
 #include "consumer/inbox.hpp"
 #include "consumer/transport.hpp"
+#include "events/exact_json.hpp"
 #include "events/schema_registry.hpp"
 
 namespace orders {
@@ -85,7 +86,7 @@ class MessageProcessor {
 
   /// The decision for one delivery. Runs the handler (catching exceptions). Thread-safe: may be
   /// called from several workers at once (handlers then run concurrently too).
-  Decision process(const TransportDelivery& delivery, const nlohmann::json* parsed = nullptr);
+  Decision process(const TransportDelivery& delivery, const ExactJson* parsed = nullptr);
 
   /// The partition a delivery belongs to (its envelope's partitionKey; empty when unreadable).
   static std::string partitionKey(const nlohmann::json& parsed);

@@ -1,7 +1,8 @@
 #include "http/json_body.hpp"
 
-#include <cmath>
+#include <cstdint>
 
+#include "common/decimal.hpp"
 #include "http/problem.hpp"
 
 namespace orders::http {
@@ -33,37 +34,37 @@ const char* typeName(const nlohmann::json& value) {
 
 }  // namespace
 
-std::optional<Response> parseJsonObject(const Request& request, nlohmann::json& out) {
+std::optional<Response> parseJsonObject(const Request& request, ExactJson& out) {
   const auto contentType = request.header("content-type");
   if (!contentType || !isJsonMediaType(*contentType)) {
     return problemResponse(415, "unsupported-media-type", "Unsupported media type",
                            "send the body as application/json (UTF-8)", "Content-Type");
   }
-  try {
-    out = nlohmann::json::parse(request.body);
-  } catch (const nlohmann::json::parse_error& e) {
+  auto parsed = parseExactJson(request.body);
+  if (!parsed) {
     return problemResponse(400, "malformed-json", "Malformed JSON",
-                           "the body is not valid JSON: " + std::string(e.what()), "");
+                           "the body is not valid JSON: " + parsed.error().message, "");
   }
-  if (!out.is_object()) {
-    return problemResponse(400, "malformed-json", "Malformed JSON",
-                           std::string("the body must be a JSON object, not ") + typeName(out), "");
+  if (!parsed->value.is_object()) {
+    return problemResponse(
+        400, "malformed-json", "Malformed JSON",
+        std::string("the body must be a JSON object, not ") + typeName(parsed->value), "");
   }
+  out = std::move(parsed).value();
   return std::nullopt;
 }
 
 std::string JsonReader::fieldPath(const std::string& key) const {
-  return path_.empty() ? key : path_ + "/" + key;
+  return appendPointer(pointer_, key).substr(1);
 }
 
 bool JsonReader::has(const std::string& key) const {
-  auto it = object_.find(key);
-  return it != object_.end() && !it->is_null();
+  return raw(key) != nullptr;
 }
 
 const nlohmann::json* JsonReader::raw(const std::string& key) const {
-  auto it = object_.find(key);
-  return it == object_.end() || it->is_null() ? nullptr : &*it;
+  auto it = object_->find(key);
+  return it == object_->end() || it->is_null() ? nullptr : &*it;
 }
 
 Result<std::string> JsonReader::string(const std::string& key) const {
@@ -85,31 +86,32 @@ Result<std::optional<std::string>> JsonReader::optionalString(const std::string&
 Result<std::int64_t> JsonReader::integer(const std::string& key) const {
   const auto* value = raw(key);
   if (!value) return invalid(fieldPath(key), "is required");
-  if (value->is_number_integer()) {
-    if (value->is_number_unsigned() &&
-        value->get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)) {
+  const auto written = document_->writtenNumber(*value, appendPointer(pointer_, key));
+  if (!written) {
+    return invalid(fieldPath(key), std::string("must be an integer, not ") + typeName(*value));
+  }
+  const auto decimal = parseDecimalText(*written);
+  const auto whole =
+      decimal ? scaleToInteger(*decimal, 0, INT64_MAX) : ScaledInteger{ScaleFailure::kNotWhole, 0};
+  switch (whole.failure) {
+    case ScaleFailure::kNone:
+      return whole.value;
+    case ScaleFailure::kTooLarge:
       return invalid(fieldPath(key), "is too large");
-    }
-    return value->get<std::int64_t>();
+    case ScaleFailure::kNotWhole:
+      break;
   }
-  if (value->is_number_float()) {
-    const double number = value->get<double>();
-    // 2.0 is an integer written as a float; 2.5 or 1e300 is not one we accept.
-    if (std::isfinite(number) && number == std::floor(number) && std::fabs(number) < 9e15) {
-      return static_cast<std::int64_t>(number);
-    }
-    return invalid(fieldPath(key), "must be a whole number in range");
-  }
-  return invalid(fieldPath(key), std::string("must be an integer, not ") + typeName(*value));
+  return invalid(fieldPath(key), "must be a whole number, not " + *written);
 }
 
-Result<double> JsonReader::number(const std::string& key) const {
+Result<std::string> JsonReader::number(const std::string& key) const {
   const auto* value = raw(key);
   if (!value) return invalid(fieldPath(key), "is required");
-  if (!value->is_number()) {
+  auto written = document_->writtenNumber(*value, appendPointer(pointer_, key));
+  if (!written) {
     return invalid(fieldPath(key), std::string("must be a number, not ") + typeName(*value));
   }
-  return value->get<double>();
+  return std::move(*written);
 }
 
 Result<std::optional<bool>> JsonReader::optionalBool(const std::string& key) const {
@@ -127,7 +129,23 @@ Result<JsonReader> JsonReader::object(const std::string& key) const {
   if (!value->is_object()) {
     return invalid(fieldPath(key), std::string("must be an object, not ") + typeName(*value));
   }
-  return JsonReader(*value, fieldPath(key));
+  return JsonReader(*document_, *value, appendPointer(pointer_, key));
+}
+
+Result<std::optional<std::vector<JsonReader>>> JsonReader::optionalObjects(
+    const std::string& key) const {
+  const auto* value = raw(key);
+  if (!value) return std::optional<std::vector<JsonReader>>();
+  if (!value->is_array()) return invalid(fieldPath(key), "must be an array");
+  std::vector<JsonReader> elements;
+  elements.reserve(value->size());
+  const std::string pointer = appendPointer(pointer_, key);
+  for (std::size_t i = 0; i < value->size(); ++i) {
+    const std::string elementPointer = pointer + "/" + std::to_string(i);
+    if (!(*value)[i].is_object()) return invalid(elementPointer.substr(1), "must be an object");
+    elements.push_back(JsonReader(*document_, (*value)[i], elementPointer));
+  }
+  return std::optional<std::vector<JsonReader>>(std::move(elements));
 }
 
 }  // namespace orders::http

@@ -1,5 +1,7 @@
 #include "http/message.hpp"
 
+#include <algorithm>
+
 namespace orders::http {
 namespace {
 
@@ -37,10 +39,26 @@ std::optional<std::string> Request::header(const std::string& name) const {
   return it->second;
 }
 
-bool parseTarget(const std::string& target, std::string& path,
-                 std::map<std::string, std::string>& query) {
+bool parseTarget(Request& request) {
+  const std::string& target = request.target;
+  if (target.empty() || target.front() != '/') return false;
   const auto questionMark = target.find('?');
-  if (!percentDecode(target.substr(0, questionMark), path, /*plusIsSpace=*/false)) return false;
+  request.path = target.substr(0, questionMark);
+  request.segments.clear();
+  request.query.clear();
+  std::vector<std::string> rawSegments;
+  for (std::size_t start = 1;;) {
+    const auto end = std::min(request.path.find('/', start), request.path.size());
+    rawSegments.push_back(request.path.substr(start, end - start));
+    if (end == request.path.size()) break;
+    start = end + 1;
+  }
+  if (rawSegments.back().empty()) rawSegments.pop_back();  // "/" and "/v1/orders/"
+  for (const auto& raw : rawSegments) {
+    std::string segment;
+    if (!percentDecode(raw, segment, /*plusIsSpace=*/false)) return false;
+    request.segments.push_back(std::move(segment));
+  }
   if (questionMark == std::string::npos) return true;
   const std::string rest = target.substr(questionMark + 1);
   std::size_t start = 0;
@@ -55,7 +73,7 @@ bool parseTarget(const std::string& target, std::string& path,
       if (equals != std::string::npos && !percentDecode(pair.substr(equals + 1), value, true)) {
         return false;
       }
-      query[key] = value;
+      request.query[key] = value;
     }
     start = end + 1;
   }

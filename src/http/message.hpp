@@ -12,11 +12,15 @@
 namespace orders::http {
 
 struct Request {
-  std::string method;                          // "GET", "POST"...
-  std::string target;                          // "/v1/orders?userId=..."
-  std::string path;                            // "/v1/orders"
-  std::map<std::string, std::string> query;    // decoded query parameters
-  std::map<std::string, std::string> headers;  // names lower-cased
+  std::string method;  // "GET", "POST"...
+  std::string target;  // "/v1/orders/a%2Fb?userId=..." as sent
+  std::string path;    // "/v1/orders/a%2Fb": the target's path as sent, still percent-encoded
+  /// The path split at "/" first, then each segment decoded: {"v1", "orders", "a/b"}. An encoded
+  /// slash is data, never a separator (RFC 3986 §2.2). A trailing "/" adds no segment.
+  std::vector<std::string> segments;
+  std::map<std::string, std::string> query;  // decoded query parameters
+  /// Names lower-cased; repeated field lines joined with ", " (RFC 9110 §5.3).
+  std::map<std::string, std::string> headers;
   std::string body;
 
   /// The header's value, or nullopt. `name` must be lower case.
@@ -32,8 +36,9 @@ struct Response {
 
 using Responder = std::function<void(Response)>;
 
-/// Splits "/a/b?x=1&y=%20" into path and decoded parameters. False for malformed escapes.
-bool parseTarget(const std::string& target, std::string& path,
-                 std::map<std::string, std::string>& query);
+/// Fills path, segments and query of `request` from its target ("/a/b%2Fc?x=1&y=%20" -> path
+/// "/a/b%2Fc", segments {"a", "b/c"}, query {x: "1", y: " "}). False for a target that is not a
+/// path (origin-form, RFC 9112 §3.2.1) or has a malformed percent-escape.
+bool parseTarget(Request& request);
 
 }  // namespace orders::http

@@ -7,9 +7,11 @@
 #include <vector>
 
 #include "events/domain_json.hpp"
+#include "http/header_rules.hpp"
 #include "http/json_body.hpp"
 #include "http/order_representation.hpp"
 #include "http/problem.hpp"
+#include "http/request_bodies.hpp"
 #include "orders/validation.hpp"
 
 namespace orders::http {
@@ -23,19 +25,6 @@ constexpr std::size_t kDefaultListLimit = 20;
 std::string toLowerAscii(std::string text) {
   for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return text;
-}
-
-std::vector<std::string> splitPath(const std::string& path) {
-  std::vector<std::string> segments;
-  std::size_t start = 1;
-  while (start <= path.size()) {
-    auto end = path.find('/', start);
-    if (end == std::string::npos) end = path.size();
-    segments.push_back(path.substr(start, end - start));
-    start = end + 1;
-  }
-  if (!segments.empty() && segments.back().empty()) segments.pop_back();
-  return segments;
 }
 
 std::string sha256Hex(const std::string& data) {
@@ -71,16 +60,24 @@ std::string encodeStoredResponse(const Response& response) {
       .dump();
 }
 
-Response decodeStoredResponse(const std::string& stored) {
-  const json value = json::parse(stored);
-  Response response;
-  response.status = value.at("status").get<int>();
-  for (const auto& header : value.at("headers")) {
-    response.headers.emplace_back(header.at(0).get<std::string>(), header.at(1).get<std::string>());
+/// The stored first answer of an idempotent request. It was written by encodeStoredResponse,
+/// but it comes back from disk: a damaged record is a 500 for this request, never a crash.
+Result<Response> decodeStoredResponse(const std::string& stored) {
+  try {
+    const json value = json::parse(stored);
+    Response response;
+    response.status = value.at("status").get<int>();
+    for (const auto& header : value.at("headers")) {
+      response.headers.emplace_back(header.at(0).get<std::string>(),
+                                    header.at(1).get<std::string>());
+    }
+    response.contentType = value.at("contentType").get<std::string>();
+    response.body = value.at("body").get<std::string>();
+    return response;
+  } catch (const json::exception& e) {
+    return Error{ErrorCode::kInternal,
+                 std::string("the stored answer of this idempotency key is damaged: ") + e.what()};
   }
-  response.contentType = value.at("contentType").get<std::string>();
-  response.body = value.at("body").get<std::string>();
-  return response;
 }
 
 Response jsonResponse(int status, const json& body) {
@@ -95,77 +92,6 @@ Response orderResponse(int status, const Order& order) {
   response.headers.emplace_back("ETag", etagOf(order));
   return response;
 }
-
-Result<CustomerDetails> readCustomer(const JsonReader& body) {
-  auto object = body.object("customerDetails");
-  if (!object) return object.error();
-  auto name = object->string("name");
-  if (!name) return name.error();
-  auto email = object->string("email");
-  if (!email) return email.error();
-  return CustomerDetails{std::move(name).value(), std::move(email).value()};
-}
-
-Result<Address> readAddress(const JsonReader& body) {
-  auto object = body.object("shippingAddress");
-  if (!object) return object.error();
-  Address address;
-  for (auto [key, target] :
-       {std::pair{"street", &address.street}, std::pair{"city", &address.city},
-        std::pair{"postalCode", &address.postalCode}, std::pair{"country", &address.country}}) {
-    auto value = object->string(key);
-    if (!value) return value.error();
-    *target = std::move(value).value();
-  }
-  return address;
-}
-
-Result<NewOrder> readNewOrder(const json& body) {
-  const JsonReader reader(body);
-  NewOrder order;
-  auto userId = reader.string("userId");
-  if (!userId) return userId.error();
-  order.userId = toLowerAscii(std::move(userId).value());
-  auto currencyText = reader.string("currency");
-  if (!currencyText) return currencyText.error();
-  order.currency = std::move(currencyText).value();
-  auto currency = Currency::parse(order.currency);
-  if (!currency) return currency.error();
-  const auto* items = reader.raw("items");
-  if (!items) return invalid("items", "is required");
-  if (!items->is_array()) return invalid("items", "must be an array");
-  for (std::size_t i = 0; i < items->size(); ++i) {
-    const std::string path = "items/" + std::to_string(i);
-    if (!(*items)[i].is_object()) return invalid(path, "must be an object");
-    const JsonReader item((*items)[i], path);
-    LineItem line;
-    auto productId = item.string("productId");
-    if (!productId) return productId.error();
-    line.productId = std::move(productId).value();
-    auto quantity = item.integer("quantity");
-    if (!quantity) return quantity.error();
-    line.quantity = quantity.value();
-    auto unitPrice = item.number("unitPrice");
-    if (!unitPrice) return unitPrice.error();
-    auto minor = toMinorUnits(unitPrice.value(), currency.value(), item.fieldPath("unitPrice"));
-    if (!minor) return minor.error();
-    line.unitPrice = minor.value();
-    order.items.push_back(std::move(line));
-  }
-  auto customer = readCustomer(reader);
-  if (!customer) return customer.error();
-  order.customer = std::move(customer).value();
-  auto address = readAddress(reader);
-  if (!address) return address.error();
-  order.shippingAddress = std::move(address).value();
-  return order;
-}
-
-/// Everything a mutating request shares: correlation id, idempotency, If-Match, actor.
-struct Mutation {
-  RequestContext context;
-  std::string correlationId;
-};
 
 }  // namespace
 
@@ -187,7 +113,7 @@ void OrderApi::handle(Request request, Responder respond) {
     respond(std::move(response));
   };
 
-  const auto segments = splitPath(request.path);
+  const auto& segments = request.segments;
   const std::string& method = request.method;
   auto methodNotAllowed = [&](const std::string& allow) {
     Response response = problemResponse(405, "method-not-allowed", "Method not allowed",
@@ -345,7 +271,7 @@ void OrderApi::handle(Request request, Responder respond) {
   if (!methodMatches) return methodNotAllowed(allow);
 
   // Bodies: every command takes a JSON object, except POST /payment whose body may be empty.
-  json body = json::object();
+  ExactJson body{json::object(), {}};
   const bool bodyOptional = route == Route::kPayment;
   if (!(bodyOptional && request.body.empty())) {
     if (auto problem = parseJsonObject(request, body)) return reply(std::move(*problem));
@@ -369,18 +295,14 @@ void OrderApi::handle(Request request, Responder respond) {
     context.idempotencyKey = method + " " + request.path + "|" + *key;
     context.requestFingerprint = sha256Hex(method + "\n" + request.path + "\n" + request.body);
   }
-  if (auto ifMatch = request.header("if-match"); ifMatch && *ifMatch != "*") {
-    std::string value = *ifMatch;
-    std::int64_t version = 0;
-    const bool quoted = value.size() >= 3 && value.front() == '"' && value.back() == '"';
-    const auto [end, ec] =
-        quoted ? std::from_chars(value.data() + 1, value.data() + value.size() - 1, version)
-               : std::from_chars_result{value.data(), std::errc::invalid_argument};
-    if (!quoted || ec != std::errc() || end != value.data() + value.size() - 1) {
+  if (auto ifMatch = request.header("if-match")) {
+    const auto accepted = parseIfMatch(*ifMatch);
+    if (!accepted) {
       return reply(problemResponse(400, "invalid-header", "Invalid header",
-                                   "If-Match must be an ETag of this API, like \"3\"", "If-Match"));
+                                   "If-Match must be \"*\" or a list of entity tags, like \"3\"",
+                                   "If-Match"));
     }
-    context.expectedVersion = version;
+    if (!accepted->any) context.acceptedVersions = accepted->versions;
   }
   auto defaultActor = [&context](const char* actor) {
     if (context.initiatedBy.empty()) context.initiatedBy = actor;
@@ -397,7 +319,7 @@ void OrderApi::handle(Request request, Responder respond) {
     case Route::kNone:
       return;
     case Route::kCreate: {
-      auto newOrder = readNewOrder(body);
+      auto newOrder = readNewOrder(reader);
       if (!newOrder) return fail(newOrder.error());
       defaultActor(("user:" + newOrder->userId).c_str());
       action = [newOrder = std::move(newOrder).value()](const Order*, const ActionContext& ctx) {
@@ -411,19 +333,10 @@ void OrderApi::handle(Request request, Responder respond) {
       break;
     }
     case Route::kPatch: {
-      OrderPatch patch;
-      if (reader.has("customerDetails")) {
-        auto customer = readCustomer(reader);
-        if (!customer) return fail(customer.error());
-        patch.customer = std::move(customer).value();
-      }
-      if (reader.has("shippingAddress")) {
-        auto address = readAddress(reader);
-        if (!address) return fail(address.error());
-        patch.shippingAddress = std::move(address).value();
-      }
+      auto patch = readOrderPatch(reader);
+      if (!patch) return fail(patch.error());
       defaultActor("api");
-      action = [patch](const Order* order, const ActionContext& ctx) {
+      action = [patch = std::move(patch).value()](const Order* order, const ActionContext& ctx) {
         return updateOrder(*order, patch, ctx);
       };
       break;
@@ -435,64 +348,26 @@ void OrderApi::handle(Request request, Responder respond) {
       };
       break;
     case Route::kPaymentResult: {
-      PaymentResult result;
-      auto outcome = reader.string("outcome");
-      if (!outcome) return fail(outcome.error());
-      if (outcome.value() == "COMPLETED") {
-        result.outcome = PaymentOutcome::kCompleted;
-      } else if (outcome.value() == "FAILED") {
-        result.outcome = PaymentOutcome::kFailed;
-      } else {
-        return fail(invalid("outcome", "must be \"COMPLETED\" or \"FAILED\""));
-      }
-      auto transaction = reader.string("paymentTransactionId");
-      if (!transaction) return fail(transaction.error());
-      result.paymentTransactionId = std::move(transaction).value();
-      auto failureCode = reader.optionalString("failureCode");
-      if (!failureCode) return fail(failureCode.error());
-      result.failureCode = failureCode->value_or("");
-      auto message = reader.optionalString("message");
-      if (!message) return fail(message.error());
-      result.message = message->value_or("");
+      auto result = readPaymentResult(reader);
+      if (!result) return fail(result.error());
       defaultActor("PaymentService");
-      action = [result](const Order* order, const ActionContext& ctx) {
+      action = [result = std::move(result).value()](const Order* order, const ActionContext& ctx) {
         return applyPaymentResult(*order, result, ctx);
       };
       break;
     }
     case Route::kStatus: {
-      StatusChangeRequest change;
-      auto newStatus = reader.string("newStatus");
-      if (!newStatus) return fail(newStatus.error());
-      const auto status = parseOrderStatus(newStatus.value());
-      if (!status)
-        return fail(invalid("newStatus", "is not an order status: " + newStatus.value()));
-      change.newStatus = *status;
-      auto reason = reader.optionalString("reason");
-      if (!reason) return fail(reason.error());
-      change.reason = reason->value_or("");
-      auto initiatedBy = reader.optionalString("initiatedBy");
-      if (!initiatedBy) return fail(initiatedBy.error());
-      if (*initiatedBy) {
-        if (auto valid = checkText(**initiatedBy, "initiatedBy", 200); !valid) {
-          return fail(valid.error());
-        }
-        context.initiatedBy = **initiatedBy;
-      }
-      if (const auto* changeContext = reader.raw("changeContext")) {
-        if (!changeContext->is_object()) {
-          return fail(invalid("changeContext", "must be an object of key-value pairs"));
-        }
-        change.changeContext = ChangeContext{changeContext->dump(), {}};
-      }
+      auto status = readStatusChange(reader);
+      if (!status) return fail(status.error());
+      if (status->initiatedBy) context.initiatedBy = *status->initiatedBy;
       defaultActor("api");
-      action = [change](const Order* order, const ActionContext& ctx) {
+      action = [change = std::move(status->change)](const Order* order, const ActionContext& ctx) {
         return changeStatus(*order, change, ctx);
       };
       break;
     }
     case Route::kCancel: {
-      auto reason = reader.string("reason");
+      auto reason = readCancellation(reader);
       if (!reason) return fail(reason.error());
       defaultActor("api");
       action = [reason = std::move(reason).value()](const Order* order, const ActionContext& ctx) {
@@ -501,31 +376,11 @@ void OrderApi::handle(Request request, Responder respond) {
       break;
     }
     case Route::kShipments: {
-      ShipmentRequest shipment;
-      auto carrier = reader.string("carrier");
-      if (!carrier) return fail(carrier.error());
-      shipment.carrier = std::move(carrier).value();
-      auto tracking = reader.string("trackingNumber");
-      if (!tracking) return fail(tracking.error());
-      shipment.trackingNumber = std::move(tracking).value();
-      if (const auto* items = reader.raw("items")) {
-        if (!items->is_array()) return fail(invalid("items", "must be an array"));
-        if (items->empty()) {
-          return fail(invalid("items", "must not be empty; omit it to ship everything left"));
-        }
-        for (std::size_t i = 0; i < items->size(); ++i) {
-          const std::string path = "items/" + std::to_string(i);
-          if (!(*items)[i].is_object()) return fail(invalid(path, "must be an object"));
-          const JsonReader item((*items)[i], path);
-          auto productId = item.string("productId");
-          if (!productId) return fail(productId.error());
-          auto quantity = item.integer("quantity");
-          if (!quantity) return fail(quantity.error());
-          shipment.items.push_back({std::move(productId).value(), quantity.value()});
-        }
-      }
+      auto shipment = readShipment(reader);
+      if (!shipment) return fail(shipment.error());
       defaultActor("FulfillmentService");
-      action = [shipment](const Order* order, const ActionContext& ctx) {
+      action = [shipment = std::move(shipment).value()](const Order* order,
+                                                        const ActionContext& ctx) {
         return shipOrder(*order, shipment, ctx);
       };
       render = [](const Change& change) {
@@ -539,31 +394,25 @@ void OrderApi::handle(Request request, Responder respond) {
       break;
     }
     case Route::kDeliveries: {
-      DeliveryRequest delivery;
-      auto shipmentId = reader.optionalString("shipmentId");
-      if (!shipmentId) return fail(shipmentId.error());
-      if (*shipmentId) delivery.shipmentId = ShipmentId(**shipmentId);
-      auto pickup = reader.optionalBool("pickup");
-      if (!pickup) return fail(pickup.error());
-      delivery.pickup = pickup->value_or(false);
+      auto delivery = readDelivery(reader);
+      if (!delivery) return fail(delivery.error());
       defaultActor("FulfillmentService");
-      action = [delivery](const Order* order, const ActionContext& ctx) {
+      action = [delivery = std::move(delivery).value()](const Order* order,
+                                                        const ActionContext& ctx) {
         return deliverOrder(*order, delivery, ctx);
       };
       break;
     }
     case Route::kRefunds: {
-      auto reason = reader.string("reason");
-      if (!reason) return fail(reason.error());
-      auto amount = reader.number("amount");
-      if (!amount) return fail(amount.error());
+      auto refund = readRefundRequest(reader);
+      if (!refund) return fail(refund.error());
       defaultActor("api");
       // The amount's decimals depend on the order's currency, known only once it is loaded.
-      action = [amount = amount.value(), reason = std::move(reason).value()](
-                   const Order* order, const ActionContext& ctx) -> Result<Change> {
-        auto minor = toMinorUnits(amount, order->currency, "amount");
+      action = [refund = std::move(refund).value()](const Order* order,
+                                                    const ActionContext& ctx) -> Result<Change> {
+        auto minor = toMinorUnits(refund.amount, order->currency, "amount");
         if (!minor) return minor.error();
-        return requestRefund(*order, minor.value(), reason, ctx);
+        return requestRefund(*order, minor.value(), refund.reason, ctx);
       };
       render = [](const Change& change) {
         const Refund& created = change.order.refunds.back();
@@ -576,7 +425,7 @@ void OrderApi::handle(Request request, Responder respond) {
       break;
     }
     case Route::kRefundProcessed: {
-      auto transaction = reader.string("refundTransactionId");
+      auto transaction = readRefundProcessed(reader);
       if (!transaction) return fail(transaction.error());
       const RefundId refundId(segments[4]);
       defaultActor("PaymentService");
@@ -599,9 +448,10 @@ void OrderApi::handle(Request request, Responder respond) {
                    [reply, render](Result<CommandOutcome> outcome) {
                      if (!outcome) return reply(problemFromError(outcome.error()));
                      if (outcome->replayedResponse) {
-                       Response replayed = decodeStoredResponse(*outcome->replayedResponse);
-                       replayed.headers.emplace_back("Idempotent-Replayed", "true");
-                       return reply(std::move(replayed));
+                       auto replayed = decodeStoredResponse(*outcome->replayedResponse);
+                       if (!replayed) return reply(problemFromError(replayed.error()));
+                       replayed->headers.emplace_back("Idempotent-Replayed", "true");
+                       return reply(std::move(replayed).value());
                      }
                      reply(render(outcome->change));
                    });

@@ -9,10 +9,12 @@
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 #include <vector>
 
+#include "http/header_rules.hpp"
 #include "http/problem.hpp"
 
 namespace orders::http {
@@ -56,17 +58,89 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
  private:
+  /// Reads the header first: framing, Host and Expect are judged before any body byte is read,
+  /// so a request we refuse never has its body parsed (or executed) as the next request.
   void read() {
     parser_.emplace();
     parser_->body_limit(server_.options.maxBodyBytes);
     parser_->header_limit(16 * 1024);
     stream_.expires_after(kIdleTimeout);
+    bhttp::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->onHeader(ec); });
+  }
+
+  void onHeader(beast::error_code ec) {
+    if (ec) return onReadError(ec);
+    if (auto refusal = refuseHeader(parser_->get())) {
+      // The connection's framing is no longer trustworthy: answer, then close.
+      return reply(std::move(*refusal), /*keepAlive=*/false);
+    }
+    if (expectsContinue_) {
+      // RFC 9110 §10.1.1: tell the client to send the body now rather than after its timeout.
+      auto interim =
+          std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, 11);
+      return bhttp::async_write(
+          stream_, *interim,
+          [self = shared_from_this(), interim](beast::error_code ec, std::size_t) {
+            if (ec) return self->close();
+            self->readBody();
+          });
+    }
+    readBody();
+  }
+
+  void readBody() {
     bhttp::async_read(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->onRead(ec); });
   }
 
-  void onRead(beast::error_code ec) {
+  /// The header-level refusals, or nullopt to go on reading the body.
+  std::optional<Response> refuseHeader(const bhttp::request<bhttp::string_body>& message) {
+    expectsContinue_ = false;
+    if (message.count(bhttp::field::transfer_encoding) > 0) {
+      std::string codings;
+      for (auto [it, end] = message.equal_range(bhttp::field::transfer_encoding); it != end; ++it) {
+        codings += std::string(it->value()) + ",";
+      }
+      switch (judgeTransferEncoding(codings)) {
+        case TransferCoding::kChunked:
+          break;
+        case TransferCoding::kChunkedNotFinal:
+          return problemResponse(400, "malformed-request", "Malformed HTTP request",
+                                 "Transfer-Encoding without chunked as the final coding: the "
+                                 "body length cannot be determined (RFC 9112 6.3)",
+                                 "Transfer-Encoding");
+        case TransferCoding::kUnsupportedCoding:
+          return problemResponse(501, "not-implemented", "Not implemented",
+                                 "only the chunked transfer coding is supported",
+                                 "Transfer-Encoding");
+      }
+    }
+    const auto hosts = message.count(bhttp::field::host);
+    if (hosts > 1 || (hosts == 0 && message.version() >= 11) ||
+        (hosts == 1 && !isValidHost(std::string(message[bhttp::field::host])))) {
+      return problemResponse(400, "malformed-request", "Malformed HTTP request",
+                             hosts > 1    ? "more than one Host header"
+                             : hosts == 0 ? "an HTTP/1.1 request needs a Host header"
+                                          : "the Host header is not host[:port]",
+                             "Host");
+    }
+    // An HTTP/1.0 client cannot wait for 100 Continue: its expectations are ignored (§10.1.1).
+    if (message.count(bhttp::field::expect) > 0 && message.version() >= 11) {
+      const bool onlyContinue = message.count(bhttp::field::expect) == 1 &&
+                                beast::iequals(message[bhttp::field::expect], "100-continue");
+      if (!onlyContinue) {
+        return problemResponse(417, "expectation-failed", "Expectation failed",
+                               "the only expectation supported is 100-continue", "Expect");
+      }
+      expectsContinue_ = true;
+    }
+    return std::nullopt;
+  }
+
+  void onReadError(beast::error_code ec) {
     if (ec == bhttp::error::body_limit) {
       return reply(problemResponse(413, "payload-too-large", "Payload Too Large",
                                    "the request body exceeds " +
@@ -78,12 +152,13 @@ class Session : public std::enable_shared_from_this<Session> {
         ec == asio::error::operation_aborted || ec == asio::error::connection_reset) {
       return close();
     }
-    if (ec) {
-      // Malformed HTTP: answer 400 and close, the stream position is unknown.
-      return reply(
-          problemResponse(400, "malformed-request", "Malformed HTTP request", ec.message(), ""),
+    // Malformed HTTP: answer 400 and close, the stream position is unknown.
+    reply(problemResponse(400, "malformed-request", "Malformed HTTP request", ec.message(), ""),
           false);
-    }
+  }
+
+  void onRead(beast::error_code ec) {
+    if (ec) return onReadError(ec);
     auto message = parser_->release();
     keepAlive_ = message.keep_alive() && !closing_;
     Request request;
@@ -92,12 +167,15 @@ class Session : public std::enable_shared_from_this<Session> {
     for (const auto& field : message) {
       std::string name(field.name_string());
       for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      request.headers[name] = std::string(field.value());
+      // Repeated field lines are one list (RFC 9110 §5.3); for a singleton field the joined
+      // value is invalid, which the field's reader refuses.
+      auto [it, inserted] = request.headers.try_emplace(std::move(name), field.value());
+      if (!inserted) it->second += ", " + std::string(field.value());
     }
     request.body = std::move(message.body());
-    if (!parseTarget(request.target, request.path, request.query)) {
+    if (!parseTarget(request)) {
       return reply(problemResponse(400, "malformed-request", "Malformed request target",
-                                   "the URL has an invalid percent-escape", ""),
+                                   "the target must be a path with valid percent-escapes", ""),
                    keepAlive_);
     }
     busy_ = true;
@@ -132,7 +210,8 @@ class Session : public std::enable_shared_from_this<Session> {
         stream_, *message,
         [self = shared_from_this(), message, keepAlive](beast::error_code ec, std::size_t) {
           self->busy_ = false;
-          if (ec || !keepAlive || self->closing_) return self->close();
+          if (ec) return self->close();
+          if (!keepAlive || self->closing_) return self->lingeringClose();
           self->read();
         });
   }
@@ -169,6 +248,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::array<char, 16384> drainBuffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   bool keepAlive_ = true;
+  bool expectsContinue_ = false;
   bool busy_ = false;
   bool closing_ = false;
 };

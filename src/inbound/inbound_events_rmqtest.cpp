@@ -133,7 +133,8 @@ class InboundEventsRmqTest : public ::testing::Test {
     http::OrderApi api(service_, ids_, [] { return http::Readiness{}; });
     http::Request request;
     request.method = "POST";
-    request.target = request.path = path;
+    request.target = path;
+    http::parseTarget(request);
     request.headers = {{"content-type", "application/json"}, {"x-correlation-id", correlationId}};
     request.body = body.dump();
     std::promise<http::Response> answered;

@@ -12,17 +12,26 @@ std::string text(const json& payload, const char* key) {
   return it != payload.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
-/// amount + currency of a payload in minor units, checked against what the order expects.
-Status checkAmount(const json& payload, const Order& order, std::int64_t expectedMinor,
+/// A payload's amount and currency, as written.
+struct WrittenAmount {
+  std::string currency;
+  std::optional<std::string> amount;
+};
+
+WrittenAmount writtenAmount(const InboundMessage& message) {
+  return {text(message.payload, "currency"), message.writtenNumber("/amount")};
+}
+
+/// The amount in minor units, checked against what the order expects; converted from the text
+/// as written, so an amount the currency cannot express is refused rather than rounded.
+Status checkAmount(const WrittenAmount& written, const Order& order, std::int64_t expectedMinor,
                    const std::string& what) {
-  const std::string currencyCode = text(payload, "currency");
-  if (currencyCode != order.currency.code()) {
-    return invalid("currency", what + " is in " + currencyCode + " but the order is in " +
+  if (written.currency != order.currency.code()) {
+    return invalid("currency", what + " is in " + written.currency + " but the order is in " +
                                    order.currency.code());
   }
-  auto it = payload.find("amount");
-  if (it == payload.end() || !it->is_number()) return invalid("amount", "amount is missing");
-  auto minor = toMinorUnits(it->get<double>(), order.currency, "amount");
+  if (!written.amount) return invalid("amount", "amount is missing");
+  auto minor = toMinorUnits(*written.amount, order.currency, "amount");
   if (!minor) return minor.error();
   if (*minor != expectedMinor) {
     return invalid("amount", what + " of " + std::to_string(*minor) + " minor units of " +
@@ -62,9 +71,10 @@ Result<InboundCommand> toCommand(const InboundMessage& message) {
     const bool completed = type == "PaymentCompletedEvent";
     if (completed) {
       result.outcome = PaymentOutcome::kCompleted;
-      command.action = [result, p](const Order* order, const ActionContext& ctx) -> Result<Change> {
+      command.action = [result, paid = writtenAmount(message)](
+                           const Order* order, const ActionContext& ctx) -> Result<Change> {
         // What the payment captured must be what the order costs: a mismatch is for a human.
-        if (auto s = checkAmount(p, *order, order->totalAmount, "the payment"); !s)
+        if (auto s = checkAmount(paid, *order, order->totalAmount, "the payment"); !s)
           return s.error();
         return applyPaymentResult(*order, result, ctx);
       };
@@ -82,10 +92,11 @@ Result<InboundCommand> toCommand(const InboundMessage& message) {
     command.context.initiatedBy = kPaymentService;
     const RefundId refundId(text(p, "refundId"));
     const std::string transaction = text(p, "refundTransactionId");
-    command.action = [refundId, transaction, p](const Order* order,
-                                                const ActionContext& ctx) -> Result<Change> {
+    command.action = [refundId, transaction, refunded = writtenAmount(message)](
+                         const Order* order, const ActionContext& ctx) -> Result<Change> {
       if (const Refund* refund = order->findRefund(refundId)) {
-        if (auto s = checkAmount(p, *order, refund->amount, "the refund"); !s) return s.error();
+        if (auto s = checkAmount(refunded, *order, refund->amount, "the refund"); !s)
+          return s.error();
       }  // an unknown refund is reported by the action itself (kNotFound)
       return markRefundProcessed(*order, refundId, transaction, ctx);
     };

@@ -2,8 +2,9 @@
 
 #include <algorithm>
 #include <array>
-#include <cmath>
 #include <string_view>
+
+#include "common/decimal.hpp"
 
 namespace orders {
 namespace {
@@ -66,20 +67,23 @@ Result<Currency> Currency::parse(std::string_view code) {
   return Currency(std::string(code), decimals);
 }
 
-Result<std::int64_t> toMinorUnits(double amount, const Currency& currency,
+Result<std::int64_t> toMinorUnits(std::string_view writtenAmount, const Currency& currency,
                                   const std::string& field) {
-  if (!std::isfinite(amount)) return invalid(field, "must be a finite number");
-  if (amount < 0) return invalid(field, "must not be negative");
-  const double scaled = amount * static_cast<double>(powerOfTen(currency.decimals()));
-  if (scaled > static_cast<double>(kMaxMinorUnits)) return invalid(field, "is too large");
-  const double rounded = std::round(scaled);
-  // The JSON text "149.99" arrives as the double nearest to it; scaling it lands within a tiny
-  // relative error of an integer. Anything further away had more decimals than the currency has.
-  if (std::fabs(scaled - rounded) > std::max(1e-6, scaled * 1e-15)) {
-    return invalid(field, "has more decimals than " + currency.code() + " allows (" +
-                              std::to_string(currency.decimals()) + ")");
+  const auto number = parseDecimalText(writtenAmount);
+  if (!number) return invalid(field, "must be a number");
+  if (number->negative && !number->isZero()) return invalid(field, "must not be negative");
+  const auto minor = scaleToInteger(*number, currency.decimals(), kMaxMinorUnits);
+  switch (minor.failure) {
+    case ScaleFailure::kNone:
+      return minor.value;
+    case ScaleFailure::kTooLarge:
+      return invalid(field,
+                     "is too large (at most " + formatAmount(kMaxMinorUnits, currency) + ")");
+    case ScaleFailure::kNotWhole:
+      break;
   }
-  return static_cast<std::int64_t>(rounded);
+  return invalid(field, "has more decimals than " + currency.code() + " allows (" +
+                            std::to_string(currency.decimals()) + ")");
 }
 
 double toDecimal(std::int64_t minor, const Currency& currency) {

@@ -31,9 +31,11 @@ class Currency {
 /// the range where a JSON number (a double for most consumers) keeps every minor unit exact.
 inline constexpr std::int64_t kMaxMinorUnits = 10'000'000'000'000;
 
-/// Converts a decimal amount as written in JSON into minor units. Fails when the value is
-/// negative, not finite, too large, or has more decimals than the currency allows.
-Result<std::int64_t> toMinorUnits(double amount, const Currency& currency,
+/// Converts an amount as written (JSON number text: "149.99", "1.5e2", "-0") into minor units,
+/// exactly. Fails, naming `field`, when the text is not a JSON number, the value is negative or
+/// above kMaxMinorUnits, or it is not a whole number of the currency's minor unit (1e-400 and
+/// 10.0000000000000001 are refused in USD, never rounded).
+Result<std::int64_t> toMinorUnits(std::string_view writtenAmount, const Currency& currency,
                                   const std::string& field);
 
 /// The decimal value of minor units, for rendering as a JSON number (149.99). Exact: every value

@@ -2,9 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <cmath>
-#include <limits>
-
 namespace orders {
 namespace {
 
@@ -24,23 +21,55 @@ TEST(Money, CurrencyCodesAndTheirDecimals) {
   }
 }
 
-TEST(Money, DecimalAmountsBecomeExactMinorUnits) {
-  EXPECT_EQ(toMinorUnits(149.99, usd(), "x").value(), 14999);
-  EXPECT_EQ(toMinorUnits(0.1 + 0.2, usd(), "x").value(), 30);  // 0.30000000000000004
-  EXPECT_EQ(toMinorUnits(50.0, usd(), "x").value(), 5000);
-  EXPECT_EQ(toMinorUnits(0, usd(), "x").value(), 0);
-  EXPECT_EQ(toMinorUnits(1234.567, Currency::parse("KWD").value(), "x").value(), 1234567);
-  EXPECT_EQ(toMinorUnits(99999999999.99, usd(), "x").value(), 9999999999999);
+TEST(Money, AmountsAsWrittenBecomeExactMinorUnits) {
+  EXPECT_EQ(toMinorUnits("149.99", usd(), "x").value(), 14999);
+  EXPECT_EQ(toMinorUnits("50", usd(), "x").value(), 5000);
+  EXPECT_EQ(toMinorUnits("50.0", usd(), "x").value(), 5000);
+  EXPECT_EQ(toMinorUnits("1.50", usd(), "x").value(), 150);
+  EXPECT_EQ(toMinorUnits("1e2", usd(), "x").value(), 10000);
+  EXPECT_EQ(toMinorUnits("0.1e1", usd(), "x").value(), 100);
+  EXPECT_EQ(toMinorUnits("1E-2", usd(), "x").value(), 1);
+  EXPECT_EQ(toMinorUnits("1e-2", usd(), "x").value(), 1);
+  EXPECT_EQ(toMinorUnits("12.3400000000000000000000", usd(), "x").value(), 1234);
+  EXPECT_EQ(toMinorUnits("0", usd(), "x").value(), 0);
+  EXPECT_EQ(toMinorUnits("-0", usd(), "x").value(), 0);  // minus zero is zero
+  EXPECT_EQ(toMinorUnits("-0.00", usd(), "x").value(), 0);
+  EXPECT_EQ(toMinorUnits("0e999999999999", usd(), "x").value(), 0);
+  EXPECT_EQ(toMinorUnits("1234.567", Currency::parse("KWD").value(), "x").value(), 1234567);
+  EXPECT_EQ(toMinorUnits("1500", Currency::parse("JPY").value(), "x").value(), 1500);
+  EXPECT_EQ(toMinorUnits("99999999999.99", usd(), "x").value(), 9999999999999);
+  EXPECT_EQ(toMinorUnits("100000000000.00", usd(), "x").value(), kMaxMinorUnits);
 }
 
-TEST(Money, RejectsWhatIsNotAnAmount) {
-  EXPECT_FALSE(toMinorUnits(-0.01, usd(), "x").ok());
-  EXPECT_FALSE(toMinorUnits(1.005, usd(), "x").ok());  // three decimals in USD
-  EXPECT_FALSE(toMinorUnits(10.5, Currency::parse("JPY").value(), "x").ok());
-  EXPECT_FALSE(toMinorUnits(1e300, usd(), "x").ok());
-  EXPECT_FALSE(toMinorUnits(std::numeric_limits<double>::infinity(), usd(), "x").ok());
-  EXPECT_FALSE(toMinorUnits(std::nan(""), usd(), "x").ok());
-  EXPECT_EQ(toMinorUnits(-1, usd(), "items/0/unitPrice").error().field, "items/0/unitPrice");
+TEST(Money, RefusesWhatDoublesWouldQuietlyChange) {
+  // Each of these is the same double as an accepted amount (0, 10.00, 1234.00): only the text
+  // tells them apart.
+  for (const char* text : {"1e-400", "10.0000000000000001", "0.001", "1.005", "1234.0000000000001",
+                           "0.30000000000000004"}) {
+    auto minor = toMinorUnits(text, usd(), "items/0/unitPrice");
+    ASSERT_FALSE(minor.ok()) << text;
+    EXPECT_EQ(minor.error().field, "items/0/unitPrice");
+    EXPECT_NE(minor.error().message.find("decimals"), std::string::npos) << text;
+  }
+  EXPECT_FALSE(toMinorUnits("10.5", Currency::parse("JPY").value(), "x").ok());
+}
+
+TEST(Money, RefusesNegativeTooLargeAndNonNumbers) {
+  EXPECT_NE(toMinorUnits("-0.01", usd(), "x").error().message.find("negative"), std::string::npos);
+  EXPECT_NE(toMinorUnits("-1e-400", usd(), "x").error().message.find("negative"),
+            std::string::npos);
+  for (const char* text : {"100000000000.01", "1e13", "1e400", "1234567890123456789",
+                           "12345678901234567890123", "1e999999999999999999999"}) {
+    auto minor = toMinorUnits(text, usd(), "x");
+    ASSERT_FALSE(minor.ok()) << text;
+    EXPECT_NE(minor.error().message.find("too large"), std::string::npos) << text;
+  }
+  for (const char* text : {"", "-", "+1", "01", ".5", "1.", "1e", "1e+", "0x10", " 1", "1 ", "NaN",
+                           "Infinity", "1,5", "١"}) {
+    auto minor = toMinorUnits(text, usd(), "x");
+    ASSERT_FALSE(minor.ok()) << text;
+    EXPECT_EQ(minor.error().message, "must be a number") << text;
+  }
 }
 
 TEST(Money, RendersMinorUnitsAsTheExactDecimal) {
