@@ -61,7 +61,7 @@ Result<TopologyConfig> parseTopology(std::string_view text) {
   json doc;
   try {
     doc = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for 1e400
     return invalid("", std::string("not valid JSON: ") + e.what());
   }
   if (!doc.is_object()) return invalid("", "the topology must be a JSON object");

@@ -119,7 +119,7 @@ int outboxStatus(const Options& o, std::ostream& out, std::ostream& err) {
         stats->oldestPendingAt ? json(formatIso8601(*stats->oldestPendingAt)) : json(nullptr);
     j["oldestPendingAgeSeconds"] =
         age ? json(std::chrono::duration_cast<std::chrono::seconds>(*age).count()) : json(nullptr);
-    out << j.dump() << "\n";
+    out << j.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
   } else {
     out << "outbox of " << path << "\n"
         << "  pending (not yet confirmed by the broker): " << stats->pending << "\n"
@@ -197,7 +197,9 @@ int tail(const Options& o, std::ostream& out, std::ostream& err,
     auto d = (*client)->next(std::chrono::milliseconds(200));
     if (!d) return fail(err, kFailed, d.error().message);
     if (!d->has_value()) continue;
-    out << deliveryJson(**d).dump() << "\n" << std::flush;
+    // A message from outside may hold any bytes: show invalid UTF-8 as U+FFFD, never throw.
+    out << deliveryJson(**d).dump(-1, ' ', false, json::error_handler_t::replace) << "\n"
+        << std::flush;
     ++received;
   }
   return kOk;

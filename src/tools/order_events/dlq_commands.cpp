@@ -84,7 +84,10 @@ void inspect(const DlqArgs& args) {
   auto admin = connect(args, "inspect");
   auto letters = admin->peek(dlqName(args.queue), args.limit);
   if (!letters) fail(args, "inspect", codeFor(letters.error()), letters.error().message);
-  for (const auto& l : *letters) *args.out << l.toJson().dump() << "\n";
+  // Dead letters hold whatever was sent: show invalid UTF-8 as U+FFFD, never throw.
+  for (const auto& l : *letters) {
+    *args.out << l.toJson().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  }
 }
 
 void replay(const DlqArgs& args) {

@@ -1,0 +1,86 @@
+#include "http/request_bodies.hpp"
+
+#include <gtest/gtest.h>
+
+namespace orders::http {
+namespace {
+
+ExactJson parse(const std::string& text) {
+  auto parsed = parseExactJson(text);
+  EXPECT_TRUE(parsed.ok()) << text;
+  return std::move(parsed).value();
+}
+
+const char* kOrder = R"({"userId":"3FA85F64-5717-4562-B3FC-2C963F66AFA6","currency":"USD",
+  "items":[{"productId":"p","quantity":2.0,"unitPrice":1.50},{"productId":"q","quantity":1e1,"unitPrice":1E-2}],
+  "customerDetails":{"name":"n","email":"e@x.example"},
+  "shippingAddress":{"street":"s","city":"c","postalCode":"1","country":"US"}})";
+
+TEST(RequestBodies, NewOrderConvertsNumbersExactly) {
+  const auto doc = parse(kOrder);
+  auto order = readNewOrder(JsonReader(doc));
+  ASSERT_TRUE(order.ok()) << order.error().message;
+  EXPECT_EQ(order->userId, "3fa85f64-5717-4562-b3fc-2c963f66afa6");
+  ASSERT_EQ(order->items.size(), 2u);
+  EXPECT_EQ(order->items[0].quantity, 2);
+  EXPECT_EQ(order->items[0].unitPrice, 150);
+  EXPECT_EQ(order->items[1].quantity, 10);
+  EXPECT_EQ(order->items[1].unitPrice, 1);
+}
+
+TEST(RequestBodies, ErrorsNameTheField) {
+  auto fieldOf = [](const std::string& text) {
+    const auto doc = parse(text);
+    auto order = readNewOrder(JsonReader(doc));
+    return order.ok() ? std::string("<ok>") : order.error().field;
+  };
+  std::string order = kOrder;
+  auto with = [&](const std::string& from, const std::string& to) {
+    std::string copy = order;
+    copy.replace(copy.find(from), from.size(), to);
+    return copy;
+  };
+  EXPECT_EQ(fieldOf(with("\"unitPrice\":1.50", "\"unitPrice\":1e-400")), "items/0/unitPrice");
+  EXPECT_EQ(fieldOf(with("\"quantity\":2.0", "\"quantity\":1.0000000000000000001")),
+            "items/0/quantity");
+  EXPECT_EQ(fieldOf(with("\"quantity\":2.0", "\"quantity\":\"2\"")), "items/0/quantity");
+  EXPECT_EQ(fieldOf(with("\"quantity\":2.0", "\"quantity\":99999999999999999999")),
+            "items/0/quantity");
+  EXPECT_EQ(fieldOf(with("\"items\":[{", "\"items\":[7,{")), "items/0");
+  EXPECT_EQ(fieldOf(with("\"email\":\"e@x.example\"", "\"email\":7")), "customerDetails/email");
+  EXPECT_EQ(fieldOf(R"({"userId":"u","currency":"USD"})"), "items");
+}
+
+TEST(RequestBodies, RefundKeepsTheAmountAsWritten) {
+  const auto doc = parse(R"({"reason":"r","amount":10.0000000000000001})");
+  auto refund = readRefundRequest(JsonReader(doc));
+  ASSERT_TRUE(refund.ok());
+  EXPECT_EQ(refund->amount, "10.0000000000000001");
+  const auto notNumber = parse(R"({"reason":"r","amount":"10"})");
+  EXPECT_EQ(readRefundRequest(JsonReader(notNumber)).error().field, "amount");
+}
+
+TEST(RequestBodies, ShipmentItemsAreOptionalButNotEmpty) {
+  const auto all = parse(R"({"carrier":"c","trackingNumber":"t"})");
+  EXPECT_TRUE(readShipment(JsonReader(all))->items.empty());
+  const auto empty = parse(R"({"carrier":"c","trackingNumber":"t","items":[]})");
+  EXPECT_EQ(readShipment(JsonReader(empty)).error().field, "items");
+  const auto some =
+      parse(R"({"carrier":"c","trackingNumber":"t","items":[{"productId":"p","quantity":1}]})");
+  EXPECT_EQ(readShipment(JsonReader(some))->items.size(), 1u);
+}
+
+TEST(RequestBodies, StatusChangeKeepsItsContextAndActor) {
+  const auto doc =
+      parse(R"({"newStatus":"PROCESSING","changeContext":{"a":[1,2]},"initiatedBy":"ops"})");
+  auto change = readStatusChange(JsonReader(doc));
+  ASSERT_TRUE(change.ok()) << change.error().message;
+  EXPECT_EQ(change->initiatedBy, "ops");
+  ASSERT_TRUE(change->change.changeContext);
+  EXPECT_EQ(change->change.changeContext->callerJsonObject, R"({"a":[1,2]})");
+  const auto notObject = parse(R"({"newStatus":"PROCESSING","changeContext":[1]})");
+  EXPECT_EQ(readStatusChange(JsonReader(notObject)).error().field, "changeContext");
+}
+
+}  // namespace
+}  // namespace orders::http
