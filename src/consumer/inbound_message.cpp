@@ -1,5 +1,7 @@
 #include "consumer/inbound_message.hpp"
 
+#include <charconv>
+
 #include "events/exact_json.hpp"
 
 namespace orders {
@@ -18,10 +20,20 @@ std::optional<std::string> InboundMessage::writtenNumber(const std::string& poin
         return std::nullopt;
       token.replace(i, 2, token[i + 1] == '0' ? "~" : "/");
     }
-    if (!node->is_object()) return std::nullopt;  // inbound payload numbers sit in objects
-    auto it = node->find(token);
-    if (it == node->end()) return std::nullopt;
-    node = &*it;
+    if (node->is_object()) {
+      auto it = node->find(token);
+      if (it == node->end()) return std::nullopt;
+      node = &*it;
+    } else if (node->is_array()) {
+      std::size_t index = 0;
+      const auto [last, ec] = std::from_chars(token.data(), token.data() + token.size(), index);
+      if (ec != std::errc() || last != token.data() + token.size() || index >= node->size()) {
+        return std::nullopt;
+      }
+      node = &(*node)[index];
+    } else {
+      return std::nullopt;
+    }
     start = end;
   }
   if (!node->is_number()) return std::nullopt;

@@ -134,6 +134,28 @@ TEST_F(MessageProcessorTest, AppliesAValidMessageAndRecordsItInTheInbox) {
   EXPECT_TRUE(inbox_.contains("svc.widgets", id).value());
 }
 
+TEST_F(MessageProcessorTest, HandlersSeePayloadNumbersAsWritten) {
+  std::string body = widget(testing::newMessageId()).dump();
+  body.replace(body.find("\"widgetId\""), 0, R"("price":10.0000000000000001,"n":2,)");
+  auto decision = processor().process(delivery(body));
+  ASSERT_EQ(decision.outcome, Outcome::kApplied) << decision.reason;
+  ASSERT_EQ(seen_.size(), 1u);
+  EXPECT_EQ(seen_[0].payload["price"].get<double>(), 10.0);  // what the double keeps
+  EXPECT_EQ(seen_[0].writtenNumber("/price"), "10.0000000000000001");
+  EXPECT_EQ(seen_[0].writtenNumber("/n"), "2");
+  EXPECT_EQ(seen_[0].writtenNumber("/widgetId"), std::nullopt);
+  EXPECT_EQ(seen_[0].writtenNumber("/missing"), std::nullopt);
+}
+
+TEST_F(MessageProcessorTest, ANumberBeyondADoubleIsDeadLetteredAsInvalid) {
+  std::string body = widget(testing::newMessageId()).dump();
+  body.replace(body.find("\"widgetId\""), 0, R"("n":1e400,)");
+  auto decision = processor().process(delivery(body));
+  EXPECT_EQ(decision.outcome, Outcome::kDeadLettered);
+  EXPECT_NE(decision.reason.find("number overflow"), std::string::npos) << decision.reason;
+  EXPECT_TRUE(seen_.empty());
+}
+
 TEST_F(MessageProcessorTest, ADuplicateIsAckedWithoutRunningTheHandler) {
   const auto body = widget(testing::newMessageId()).dump();
   EXPECT_EQ(processor().process(delivery(body)).outcome, Outcome::kApplied);

@@ -1,5 +1,6 @@
 #include "inbound/inbound_handlers.hpp"
 
+#include "common/decimal.hpp"
 #include "orders/money.hpp"
 
 namespace orders::inbound {
@@ -39,6 +40,18 @@ Status checkAmount(const WrittenAmount& written, const Order& order, std::int64_
                                  std::to_string(expectedMinor));
   }
   return okStatus();
+}
+
+/// A whole number of the payload as written: 1.0000000000000000001 is not 1.
+Result<std::int64_t> wholeNumber(const InboundMessage& message, const std::string& pointer) {
+  const std::string field = "payload" + pointer;
+  const auto written = message.writtenNumber(pointer);
+  if (!written) return invalid(field, "must be a number");
+  const auto decimal = parseDecimalText(*written);
+  const auto whole =
+      decimal ? scaleToInteger(*decimal, 0, INT64_MAX) : ScaledInteger{ScaleFailure::kNotWhole, 0};
+  if (whole.failure != ScaleFailure::kNone) return invalid(field, "must be a whole number");
+  return whole.value;
 }
 
 }  // namespace
@@ -108,9 +121,11 @@ Result<InboundCommand> toCommand(const InboundMessage& message) {
     shipment.carrier = text(p, "carrier");
     shipment.trackingNumber = text(p, "trackingNumber");
     if (auto items = p.find("items"); items != p.end() && items->is_array()) {
-      for (const auto& item : *items) {
-        shipment.items.push_back(
-            ShipmentLine{item.value("productId", ""), item.value("quantity", std::int64_t{0})});
+      for (std::size_t i = 0; i < items->size(); ++i) {
+        const std::string pointer = "/items/" + std::to_string(i);
+        auto quantity = wholeNumber(message, pointer + "/quantity");
+        if (!quantity) return quantity.error();
+        shipment.items.push_back(ShipmentLine{text((*items)[i], "productId"), *quantity});
       }
     }
     command.action = [shipment](const Order* order, const ActionContext& ctx) {

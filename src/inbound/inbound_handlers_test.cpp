@@ -191,6 +191,33 @@ TEST_F(InboundHandlersTest, AWrongAmountOrCurrencyIsRefusedAndChangesNothing) {
   EXPECT_EQ(order(id).status, OrderStatus::kPaymentProcessing);
 }
 
+TEST_F(InboundHandlersTest, AmountsAndQuantitiesAreJudgedAsWritten) {
+  const OrderId id = paymentProcessingOrder();
+  // The double of 89.980000000000000001 is the double of 89.98; the runtime hands the handler the
+  // text too (InboundMessage::payloadNumberText), and that is what counts.
+  auto almost = completed(id);
+  almost.payloadNumberText["/amount"] = "89.980000000000000001";
+  auto refused = apply(service_, almost);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().field, "amount");
+  EXPECT_EQ(order(id).status, OrderStatus::kPaymentProcessing);
+  auto exact = completed(id);
+  exact.payloadNumberText["/amount"] = "8998e-2";
+  ASSERT_EQ(apply(service_, exact).value(), Handled::kApplied);
+
+  auto shipment = message("ShipmentDispatchedEvent",
+                          {{"orderId", id.str()},
+                           {"carrier", "DHL"},
+                           {"trackingNumber", "T1"},
+                           {"items", json::array({{{"productId", "prod-456"}, {"quantity", 1.0}}})},
+                           {"dispatchedAt", "2024-05-01T10:00:00Z"}});
+  shipment.payloadNumberText["/items/0/quantity"] = "1.0000000000000000001";
+  auto notWhole = apply(service_, shipment);
+  ASSERT_FALSE(notWhole.ok());
+  EXPECT_EQ(notWhole.error().field, "payload/items/0/quantity");
+  EXPECT_EQ(order(id).status, OrderStatus::kAwaitingFulfillment);
+}
+
 TEST_F(InboundHandlersTest, PaymentFailedRecordsTheFailure) {
   const OrderId id = paymentProcessingOrder();
   auto m = message("PaymentFailedEvent", {{"orderId", id.str()},
