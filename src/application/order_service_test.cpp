@@ -8,15 +8,11 @@
 #include <thread>
 
 #include "store/sqlite/sqlite_store.hpp"
+#include "support/manual_clock.hpp"
 #include "support/temp_dir.hpp"
 
 namespace orders {
 namespace {
-
-class FixedClock final : public Clock {
- public:
-  Timestamp now() const override { return Timestamp(std::chrono::milliseconds(1700000000123)); }
-};
 
 class OrderServiceTest : public ::testing::Test {
  protected:
@@ -56,7 +52,7 @@ class OrderServiceTest : public ::testing::Test {
   }
 
   testing::TempDir dir_{"order-service"};
-  FixedClock clock_;
+  testing::ManualClock clock_{Timestamp(std::chrono::milliseconds(1700000000123))};
   RandomIdGenerator ids_;
   std::unique_ptr<SqliteStore> store_;
   std::unique_ptr<SchemaRegistry> schemas_;

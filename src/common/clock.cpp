@@ -5,6 +5,13 @@
 
 namespace orders {
 
+void Clock::sleepUntil(SteadyTime deadline) const {
+  std::mutex mutex;
+  std::condition_variable never;
+  std::unique_lock lock(mutex);
+  waitUntil(lock, never, deadline, [] { return false; });
+}
+
 std::string formatIso8601(Timestamp t) {
   const auto ms = t.time_since_epoch().count();
   std::time_t seconds = static_cast<std::time_t>(ms / 1000);

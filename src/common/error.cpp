@@ -16,6 +16,8 @@ const char* toString(ErrorCode code) {
       return "conflict";
     case ErrorCode::kUnavailable:
       return "unavailable";
+    case ErrorCode::kInDoubt:
+      return "in-doubt";
     case ErrorCode::kInternal:
       return "internal";
   }

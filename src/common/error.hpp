@@ -12,7 +12,11 @@ enum class ErrorCode {
   kTransitionNotAllowed,  // the order's current status forbids this action: 409
   kPreconditionFailed,    // If-Match version did not match: 412
   kConflict,              // e.g. an idempotency key reused for a different request: 409
-  kUnavailable,           // transient infrastructure failure; retrying may succeed: 503
+  kUnavailable,           // transient infrastructure failure, nothing was stored; retrying may
+                          // succeed: 503
+  kInDoubt,               // the outcome of a commit is unknown (the connection was lost during
+                          // COMMIT): it may or may not have been stored. Re-read before answering;
+                          // a blind retry may apply twice unless it is deduplicated: 503
   kInternal,              // a bug or an invariant broken: 500
 };
 

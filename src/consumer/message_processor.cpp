@@ -88,6 +88,8 @@ void setHeader(std::vector<MessageHeader>& headers, std::string name,
 FailureClass classify(ErrorCode code) {
   switch (code) {
     case ErrorCode::kUnavailable:
+    case ErrorCode::kInDoubt:  // the redelivery finds the inbox mark, or applies it for the 1st
+                               // time
     case ErrorCode::kInternal:
       return FailureClass::kTransient;
     case ErrorCode::kInvalidArgument:

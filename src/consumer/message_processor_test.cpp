@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "consumer/consumer_test_support.hpp"
+#include "support/manual_clock.hpp"
 
 namespace orders {
 namespace {
@@ -15,14 +16,11 @@ using nlohmann::json;
 using testing::TempDir;
 using testing::widget;
 
-class FixedClock final : public Clock {
- public:
-  Timestamp now() const override {
-    Timestamp t;
-    parseIso8601("2024-05-01T12:00:00.000Z", t);
-    return t;
-  }
-};
+Timestamp at(const char* iso) {
+  Timestamp t;
+  parseIso8601(iso, t);
+  return t;
+}
 
 class MemoryInbox final : public Inbox {
  public:
@@ -106,7 +104,7 @@ class MessageProcessorTest : public ::testing::Test {
   TempDir dir_;
   std::unique_ptr<SchemaRegistry> schemas_;
   ConsumerOptions options_;
-  FixedClock clock_;
+  testing::ManualClock clock_{at("2024-05-01T12:00:00.000Z")};
   MemoryInbox inbox_;
   std::unique_ptr<MessageProcessor> processor_;
   std::vector<InboundMessage> seen_;

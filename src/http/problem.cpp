@@ -45,6 +45,14 @@ Response problemFromError(const Error& error) {
       response.headers.emplace_back("Retry-After", "1");
       return response;
     }
+    case ErrorCode::kInDoubt: {
+      // Only when re-reading could not settle it either: a retry with the same Idempotency-Key
+      // then gets the right answer.
+      auto response = problemResponse(503, "commit-outcome-unknown", "Commit outcome unknown",
+                                      error.message, "");
+      response.headers.emplace_back("Retry-After", "1");
+      return response;
+    }
     case ErrorCode::kInternal:
       break;
   }

@@ -15,6 +15,8 @@
 #include <set>
 #include <thread>
 
+#include "support/manual_clock.hpp"
+
 namespace orders {
 namespace {
 
@@ -28,15 +30,6 @@ bool waitUntil(const std::function<bool()>& condition, std::chrono::milliseconds
   }
   return condition();
 }
-
-class FixedClock final : public Clock {
- public:
-  Timestamp now() const override { return now_.load(); }
-  void set(Timestamp t) { now_ = t; }
-
- private:
-  std::atomic<Timestamp> now_{Timestamp(std::chrono::milliseconds(1700000000000))};
-};
 
 // ---------------------------------------------------------------------------------------------
 // An in-memory outbox. markPublished completes on its own thread, like a real store.
@@ -424,7 +417,7 @@ RelayOptions fastOptions() {
 }
 
 struct RelayTest : ::testing::Test {
-  FixedClock clock;
+  testing::ManualClock clock{Timestamp(std::chrono::milliseconds(1700000000000))};
   FakeStore store;
   FakeBroker broker;
 

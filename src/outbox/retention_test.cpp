@@ -6,15 +6,12 @@
 #include <mutex>
 #include <thread>
 
+#include "support/manual_clock.hpp"
+
 namespace orders {
 namespace {
 
 using namespace std::chrono_literals;
-
-class StubClock final : public Clock {
- public:
-  Timestamp now() const override { return Timestamp(std::chrono::milliseconds(10'000'000'000)); }
-};
 
 class CutoffRecorder final : public OutboxStore {
  public:
@@ -45,7 +42,7 @@ class CutoffRecorder final : public OutboxStore {
 
 TEST(Retention, DeletesRowsPublishedBeforeNowMinusMaxAge) {
   CutoffRecorder store;
-  StubClock clock;
+  testing::ManualClock clock{Timestamp(std::chrono::milliseconds(10'000'000'000))};
   RetentionJob job(store, clock);  // default: 7 days
   auto deleted = job.runOnce();
   ASSERT_TRUE(deleted.ok());
@@ -58,7 +55,7 @@ TEST(Retention, DeletesRowsPublishedBeforeNowMinusMaxAge) {
 TEST(Retention, RunsAtStartAndThenPeriodicallyAndSurvivesFailures) {
   CutoffRecorder store;
   store.fail = true;
-  StubClock clock;
+  testing::ManualClock clock{Timestamp(std::chrono::milliseconds(10'000'000'000))};
   RetentionJob job(store, clock, RetentionOptions{1h, 10ms});
   job.start();
   const auto deadline = std::chrono::steady_clock::now() + 5s;
