@@ -12,6 +12,8 @@ int hexValue(char c) {
   return -1;
 }
 
+}  // namespace
+
 bool percentDecode(const std::string& in, std::string& out, bool plusIsSpace) {
   out.clear();
   for (std::size_t i = 0; i < in.size(); ++i) {
@@ -30,8 +32,6 @@ bool percentDecode(const std::string& in, std::string& out, bool plusIsSpace) {
   }
   return true;
 }
-
-}  // namespace
 
 std::optional<std::string> Request::header(const std::string& name) const {
   auto it = headers.find(name);
@@ -55,10 +55,10 @@ bool parseTarget(Request& request) {
   }
   if (rawSegments.back().empty()) rawSegments.pop_back();  // "/" and "/v1/orders/"
   for (const auto& raw : rawSegments) {
-    std::string segment;
-    if (!percentDecode(raw, segment, /*plusIsSpace=*/false)) return false;
-    request.segments.push_back(std::move(segment));
+    std::string decoded;  // the escapes are checked once here; the router decodes parameters
+    if (!percentDecode(raw, decoded, /*plusIsSpace=*/false)) return false;
   }
+  request.segments = std::move(rawSegments);
   if (questionMark == std::string::npos) return true;
   const std::string rest = target.substr(questionMark + 1);
   std::size_t start = 0;

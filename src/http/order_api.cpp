@@ -1,18 +1,14 @@
 #include "http/order_api.hpp"
 
 #include <openssl/evp.h>
-#include <spdlog/spdlog.h>
 
 #include <charconv>
-#include <vector>
 
-#include "events/domain_json.hpp"
 #include "http/header_rules.hpp"
 #include "http/json_body.hpp"
 #include "http/order_representation.hpp"
 #include "http/problem.hpp"
 #include "http/request_bodies.hpp"
-#include "orders/validation.hpp"
 
 namespace orders::http {
 namespace {
@@ -38,16 +34,6 @@ std::string sha256Hex(const std::string& data) {
     hex.push_back(kHex[digest[i] & 0xf]);
   }
   return hex;
-}
-
-/// Printable ASCII, at most 200 characters: what we accept in X-Correlation-Id and
-/// Idempotency-Key, so they are safe to log and to put into AMQP headers.
-bool isSafeToken(const std::string& value) {
-  if (value.empty() || value.size() > 200) return false;
-  for (char c : value) {
-    if (c < 0x21 || c > 0x7e) return false;
-  }
-  return true;
 }
 
 std::string encodeStoredResponse(const Response& response) {
@@ -93,359 +79,211 @@ Response orderResponse(int status, const Order& order) {
   return response;
 }
 
-}  // namespace
+/// A created sub-resource: 201, its Location and the ETag of the order containing it.
+Response createdResponse(const json& body, const Order& order, const std::string& location) {
+  Response response = jsonResponse(201, body);
+  response.headers.emplace_back("Location", location);
+  response.headers.emplace_back("ETag", etagOf(order));
+  return response;
+}
 
-OrderApi::OrderApi(OrderService& service, IdGenerator& ids, ReadinessCheck readiness)
-    : service_(service), ids_(ids), readiness_(std::move(readiness)) {}
+Response invalidHeader(const std::string& header, const std::string& rule) {
+  return problemResponse(400, "invalid-header", "Invalid header", header + " " + rule, header);
+}
 
-void OrderApi::handle(Request request, Responder respond) {
-  // Every answer echoes the correlation id; one is made up when the client sent none, so that
-  // the events of this request can still be traced together.
-  std::string correlationId = request.header("x-correlation-id").value_or("");
-  if (!correlationId.empty() && !isSafeToken(correlationId)) {
-    return respond(problemResponse(400, "invalid-header", "Invalid header",
-                                   "X-Correlation-Id must be 1-200 printable ASCII characters",
-                                   "X-Correlation-Id"));
-  }
-  if (correlationId.empty()) correlationId = "corr-" + ids_.uuid();
-  Responder reply = [respond = std::move(respond), correlationId](Response response) {
-    response.headers.emplace_back("X-Correlation-Id", correlationId);
-    respond(std::move(response));
-  };
+/// The path's {orderId:uuid} (the router matched only a UUID), in lower case as stored: UUIDs
+/// are case-insensitive (RFC 9562).
+OrderId orderIdOf(const RequestScope& scope) {
+  return OrderId(toLowerAscii(scope.param("orderId")));
+}
 
-  const auto& segments = request.segments;
-  const std::string& method = request.method;
-  auto methodNotAllowed = [&](const std::string& allow) {
-    Response response = problemResponse(405, "method-not-allowed", "Method not allowed",
-                                        method + " is not supported here", "");
-    response.headers.emplace_back("Allow", allow);
-    reply(std::move(response));
-  };
-
-  if (segments.size() == 1 && (segments[0] == "healthz" || segments[0] == "readyz")) {
-    if (method != "GET") return methodNotAllowed("GET");
-    if (segments[0] == "healthz") return reply(jsonResponse(200, {{"status", "ok"}}));
-    const Readiness readiness = readiness_ ? readiness_() : Readiness{};
-    json body = readiness.details;
-    if (!body.contains("status")) body["status"] = readiness.ready ? "ok" : "unavailable";
-    return reply(jsonResponse(readiness.ready ? 200 : 503, body));
-  }
-  if (segments.size() < 2 || segments[0] != "v1" || segments[1] != "orders") {
-    return reply(
-        problemResponse(404, "not-found", "Not found", "no such resource: " + request.path, ""));
-  }
-
-  // --- Queries ---------------------------------------------------------------------------------
-  if (segments.size() == 2 && method == "GET") {
-    OrderQuery query;
-    query.limit = kDefaultListLimit;
-    if (auto it = request.query.find("userId"); it != request.query.end()) {
-      if (!isUuid(it->second)) {
-        return reply(problemResponse(400, "invalid-parameter", "Invalid query parameter",
-                                     "userId must be a UUID", "userId"));
-      }
-      query.userId = toLowerAscii(it->second);
-    }
-    if (auto it = request.query.find("status"); it != request.query.end()) {
-      query.status = parseOrderStatus(it->second);
-      if (!query.status) {
-        return reply(problemResponse(
-            400, "invalid-parameter", "Invalid query parameter",
-            "status must be one of the order statuses, like PENDING_PAYMENT", "status"));
-      }
-    }
-    if (auto it = request.query.find("limit"); it != request.query.end()) {
-      std::size_t limit = 0;
-      const auto [end, ec] =
-          std::from_chars(it->second.data(), it->second.data() + it->second.size(), limit);
-      if (ec != std::errc() || end != it->second.data() + it->second.size() || limit == 0 ||
-          limit > kMaxListLimit) {
-        return reply(problemResponse(400, "invalid-parameter", "Invalid query parameter",
-                                     "limit must be a whole number from 1 to 100", "limit"));
-      }
-      query.limit = limit;
-    }
-    if (auto it = request.query.find("cursor"); it != request.query.end())
-      query.cursor = it->second;
-    auto page = service_.listOrders(query);
-    if (!page) {
-      if (page.error().field == "cursor") {
-        return reply(problemResponse(400, "invalid-parameter", "Invalid query parameter",
-                                     "cursor " + page.error().message, "cursor"));
-      }
-      return reply(problemFromError(page.error()));
-    }
-    json orders = json::array();
-    for (const auto& order : page->orders) orders.push_back(orderJson(order));
-    json body = {{"orders", std::move(orders)},
-                 {"nextCursor", page->nextCursor.empty() ? json(nullptr) : json(page->nextCursor)}};
-    return reply(jsonResponse(200, body));
-  }
-
-  std::optional<OrderId> orderId;
-  if (segments.size() >= 3) {
-    if (!isUuid(segments[2])) {
-      return reply(problemResponse(404, "not-found", "Not found",
-                                   "no order " + segments[2] + " (order ids are UUIDs)",
-                                   "orderId"));
-    }
-    // Ids are stored in lower case; UUIDs are case-insensitive (RFC 9562).
-    orderId = OrderId(toLowerAscii(segments[2]));
-  }
-  const std::string subresource = segments.size() >= 4 ? segments[3] : "";
-
-  if (method == "GET" &&
-      (segments.size() == 3 ||
-       (segments.size() == 5 && (subresource == "shipments" || subresource == "refunds")))) {
-    auto stored = service_.getOrder(*orderId);
-    if (!stored) return reply(problemFromError(stored.error()));
-    const Order& order = stored->order;
-    if (segments.size() == 3) {
-      if (auto match = request.header("if-none-match"); match && *match == etagOf(order)) {
-        Response notModified;
-        notModified.status = 304;
-        notModified.headers.emplace_back("ETag", etagOf(order));
-        return reply(std::move(notModified));
-      }
-      return reply(orderResponse(200, order));
-    }
-    if (subresource == "shipments") {
-      if (const Shipment* s = order.findShipment(ShipmentId(segments[4]))) {
-        return reply(jsonResponse(200, shipmentJson(*s, order)));
-      }
-      return reply(problemResponse(404, "not-found", "Not found", "no shipment " + segments[4],
-                                   "shipmentId"));
-    }
-    if (const Refund* r = order.findRefund(RefundId(segments[4]))) {
-      return reply(jsonResponse(200, refundJson(*r, order)));
-    }
-    return reply(
-        problemResponse(404, "not-found", "Not found", "no refund " + segments[4], "refundId"));
-  }
-
-  // --- Commands --------------------------------------------------------------------------------
-  // Which action, and whether the path exists at all (405 vs 404).
-  enum class Route {
-    kNone,
-    kCreate,
-    kPatch,
-    kPayment,
-    kPaymentResult,
-    kStatus,
-    kCancel,
-    kShipments,
-    kDeliveries,
-    kRefunds,
-    kRefundProcessed
-  };
-  Route route = Route::kNone;
-  std::string allow;
-  if (segments.size() == 2) {
-    route = method == "POST" ? Route::kCreate : Route::kNone, allow = "GET, POST";
-  } else if (segments.size() == 3) {
-    route = method == "PATCH" ? Route::kPatch : Route::kNone, allow = "GET, PATCH";
-  } else if (segments.size() == 4 && subresource == "payment") {
-    route = Route::kPayment, allow = "POST";
-  } else if (segments.size() == 5 && subresource == "payment" && segments[4] == "result") {
-    route = Route::kPaymentResult, allow = "POST";
-  } else if (segments.size() == 4 && subresource == "status") {
-    route = Route::kStatus, allow = "POST";
-  } else if (segments.size() == 4 && subresource == "cancel") {
-    route = Route::kCancel, allow = "POST";
-  } else if (segments.size() == 4 && subresource == "shipments") {
-    route = Route::kShipments, allow = "POST";
-  } else if (segments.size() == 4 && subresource == "deliveries") {
-    route = Route::kDeliveries, allow = "POST";
-  } else if (segments.size() == 4 && subresource == "refunds") {
-    route = Route::kRefunds, allow = "POST";
-  } else if (segments.size() == 6 && subresource == "refunds" && segments[5] == "processed") {
-    route = Route::kRefundProcessed, allow = "POST";
-  } else if (segments.size() == 5 && (subresource == "shipments" || subresource == "refunds")) {
-    return methodNotAllowed("GET");
-  } else {
-    return reply(
-        problemResponse(404, "not-found", "Not found", "no such resource: " + request.path, ""));
-  }
-  const bool methodMatches = (route == Route::kCreate || route == Route::kPatch) ||
-                             (route != Route::kNone && method == "POST");
-  if (!methodMatches) return methodNotAllowed(allow);
-
-  // Bodies: every command takes a JSON object, except POST /payment whose body may be empty.
-  ExactJson body{json::object(), {}};
-  const bool bodyOptional = route == Route::kPayment;
-  if (!(bodyOptional && request.body.empty())) {
-    if (auto problem = parseJsonObject(request, body)) return reply(std::move(*problem));
-  }
-  const JsonReader reader(body);
-
-  RequestContext context;
-  context.correlationId = correlationId;
+/// The headers every command reads into its RequestContext, or the 400 to answer.
+std::optional<Response> readCommandHeaders(const Request& request, const RequestScope& scope,
+                                           const char* actor, RequestContext& context) {
+  context.correlationId = scope.correlationId;
   context.initiatedBy = request.header("x-initiated-by").value_or("");
   if (!context.initiatedBy.empty() && !isSafeToken(context.initiatedBy)) {
-    return reply(problemResponse(400, "invalid-header", "Invalid header",
-                                 "X-Initiated-By must be 1-200 printable ASCII characters",
-                                 "X-Initiated-By"));
+    return invalidHeader("X-Initiated-By", "must be 1-200 printable ASCII characters");
   }
+  if (context.initiatedBy.empty()) context.initiatedBy = actor;
   if (auto key = request.header("idempotency-key")) {
     if (!isSafeToken(*key)) {
-      return reply(problemResponse(400, "invalid-header", "Invalid header",
-                                   "Idempotency-Key must be 1-200 printable ASCII characters",
-                                   "Idempotency-Key"));
+      return invalidHeader("Idempotency-Key", "must be 1-200 printable ASCII characters");
     }
-    context.idempotencyKey = method + " " + request.path + "|" + *key;
-    context.requestFingerprint = sha256Hex(method + "\n" + request.path + "\n" + request.body);
+    context.idempotencyKey = request.method + " " + request.path + "|" + *key;
+    context.requestFingerprint =
+        sha256Hex(request.method + "\n" + request.path + "\n" + request.body);
   }
   if (auto ifMatch = request.header("if-match")) {
     const auto accepted = parseIfMatch(*ifMatch);
     if (!accepted) {
-      return reply(problemResponse(400, "invalid-header", "Invalid header",
-                                   "If-Match must be \"*\" or a list of entity tags, like \"3\"",
-                                   "If-Match"));
+      return invalidHeader("If-Match", "must be \"*\" or a list of entity tags, like \"3\"");
     }
     if (!accepted->any) context.acceptedVersions = accepted->versions;
   }
-  auto defaultActor = [&context](const char* actor) {
-    if (context.initiatedBy.empty()) context.initiatedBy = actor;
+  return std::nullopt;
+}
+
+}  // namespace
+
+OrderApi::OrderApi(OrderService& service, IdGenerator& ids, ReadinessCheck readiness,
+                   const Clock& clock, ApiHooks hooks)
+    : service_(service), ids_(ids), readiness_(std::move(readiness)) {
+  std::vector<RequestObserver*> observers = std::move(hooks.observers);
+  observers.push_back(&accessLog_);
+  std::vector<std::shared_ptr<Middleware>> chain{
+      std::make_shared<TimingStep>(clock, std::move(observers)),
+      std::make_shared<RequestContextStep>(ids),
+      std::make_shared<LimitsStep>(hooks.limits),
+      std::make_shared<AuthenticationStep>(hooks.authenticator ? *hooks.authenticator : anonymous_),
+      std::make_shared<AuthorizationStep>(hooks.authorizer ? *hooks.authorizer : allowAll_),
   };
 
-  OrderAction action;
-  // How a successful change is answered (and recorded for idempotent replays).
-  std::function<Response(const Change&)> render = [](const Change& change) {
-    return orderResponse(200, change.order);
-  };
-  auto fail = [&reply](const Error& error) { reply(problemFromError(error)); };
+  pipeline_ = std::make_unique<Pipeline>(routes(), std::move(chain), clock, ids);
+}
 
-  switch (route) {
-    case Route::kNone:
-      return;
-    case Route::kCreate: {
-      auto newOrder = readNewOrder(reader);
-      if (!newOrder) return fail(newOrder.error());
-      defaultActor(("user:" + newOrder->userId).c_str());
-      action = [newOrder = std::move(newOrder).value()](const Order*, const ActionContext& ctx) {
-        return createOrder(newOrder, ctx);
-      };
-      render = [](const Change& change) {
-        Response response = orderResponse(201, change.order);
-        response.headers.emplace_back("Location", "/v1/orders/" + change.order.id.str());
-        return response;
-      };
-      break;
-    }
-    case Route::kPatch: {
-      auto patch = readOrderPatch(reader);
-      if (!patch) return fail(patch.error());
-      defaultActor("api");
-      action = [patch = std::move(patch).value()](const Order* order, const ActionContext& ctx) {
-        return updateOrder(*order, patch, ctx);
-      };
-      break;
-    }
-    case Route::kPayment:
-      defaultActor("api");
-      action = [](const Order* order, const ActionContext& ctx) {
-        return startPayment(*order, ctx);
-      };
-      break;
-    case Route::kPaymentResult: {
-      auto result = readPaymentResult(reader);
-      if (!result) return fail(result.error());
-      defaultActor("PaymentService");
-      action = [result = std::move(result).value()](const Order* order, const ActionContext& ctx) {
-        return applyPaymentResult(*order, result, ctx);
-      };
-      break;
-    }
-    case Route::kStatus: {
-      auto status = readStatusChange(reader);
-      if (!status) return fail(status.error());
-      if (status->initiatedBy) context.initiatedBy = *status->initiatedBy;
-      defaultActor("api");
-      action = [change = std::move(status->change)](const Order* order, const ActionContext& ctx) {
-        return changeStatus(*order, change, ctx);
-      };
-      break;
-    }
-    case Route::kCancel: {
-      auto reason = readCancellation(reader);
-      if (!reason) return fail(reason.error());
-      defaultActor("api");
-      action = [reason = std::move(reason).value()](const Order* order, const ActionContext& ctx) {
-        return cancelOrder(*order, reason, ctx);
-      };
-      break;
-    }
-    case Route::kShipments: {
-      auto shipment = readShipment(reader);
-      if (!shipment) return fail(shipment.error());
-      defaultActor("FulfillmentService");
-      action = [shipment = std::move(shipment).value()](const Order* order,
-                                                        const ActionContext& ctx) {
-        return shipOrder(*order, shipment, ctx);
-      };
-      render = [](const Change& change) {
-        const Shipment& created = change.order.shipments.back();
-        Response response = jsonResponse(201, shipmentJson(created, change.order));
-        response.headers.emplace_back(
-            "Location", "/v1/orders/" + change.order.id.str() + "/shipments/" + created.id.str());
-        response.headers.emplace_back("ETag", etagOf(change.order));
-        return response;
-      };
-      break;
-    }
-    case Route::kDeliveries: {
-      auto delivery = readDelivery(reader);
-      if (!delivery) return fail(delivery.error());
-      defaultActor("FulfillmentService");
-      action = [delivery = std::move(delivery).value()](const Order* order,
-                                                        const ActionContext& ctx) {
-        return deliverOrder(*order, delivery, ctx);
-      };
-      break;
-    }
-    case Route::kRefunds: {
-      auto refund = readRefundRequest(reader);
-      if (!refund) return fail(refund.error());
-      defaultActor("api");
-      // The amount's decimals depend on the order's currency, known only once it is loaded.
-      action = [refund = std::move(refund).value()](const Order* order,
-                                                    const ActionContext& ctx) -> Result<Change> {
-        auto minor = toMinorUnits(refund.amount, order->currency, "amount");
-        if (!minor) return minor.error();
-        return requestRefund(*order, minor.value(), refund.reason, ctx);
-      };
-      render = [](const Change& change) {
-        const Refund& created = change.order.refunds.back();
-        Response response = jsonResponse(201, refundJson(created, change.order));
-        response.headers.emplace_back(
-            "Location", "/v1/orders/" + change.order.id.str() + "/refunds/" + created.id.str());
-        response.headers.emplace_back("ETag", etagOf(change.order));
-        return response;
-      };
-      break;
-    }
-    case Route::kRefundProcessed: {
-      auto transaction = readRefundProcessed(reader);
-      if (!transaction) return fail(transaction.error());
-      const RefundId refundId(segments[4]);
-      defaultActor("PaymentService");
-      action = [refundId, transaction = std::move(transaction).value()](const Order* order,
-                                                                        const ActionContext& ctx) {
-        return markRefundProcessed(*order, refundId, transaction, ctx);
-      };
-      render = [refundId](const Change& change) {
-        Response response =
-            jsonResponse(200, refundJson(*change.order.findRefund(refundId), change.order));
-        response.headers.emplace_back("ETag", etagOf(change.order));
-        return response;
-      };
-      break;
+Router OrderApi::routes() {
+  Router router;
+  auto add = [&](const char* method, const char* path, auto handler, const char* permission) {
+    router.add(
+        method, path,
+        [this, handler](const Request& request, RequestScope& scope, Reply reply) {
+          (this->*handler)(request, scope, std::move(reply));
+        },
+        RouteOptions{permission});
+  };
+  const std::string order = "/v1/orders/{orderId:uuid}";
+  add("GET", "/healthz", &OrderApi::health, "");
+  add("GET", "/readyz", &OrderApi::readiness, "");
+  add("GET", "/v1/orders", &OrderApi::listOrders, "orders:list");
+  add("POST", "/v1/orders", &OrderApi::createOrder, "orders:create");
+  add("GET", order.c_str(), &OrderApi::getOrder, "orders:read");
+  add("PATCH", order.c_str(), &OrderApi::patchOrder, "orders:update");
+  add("POST", (order + "/payment").c_str(), &OrderApi::startPayment, "orders:pay");
+  add("POST", (order + "/payment/result").c_str(), &OrderApi::paymentResult, "payments:report");
+  add("POST", (order + "/status").c_str(), &OrderApi::changeStatus, "orders:status");
+  add("POST", (order + "/cancel").c_str(), &OrderApi::cancel, "orders:cancel");
+  add("POST", (order + "/shipments").c_str(), &OrderApi::ship, "fulfillment:ship");
+  add("GET", (order + "/shipments/{shipmentId}").c_str(), &OrderApi::getShipment, "orders:read");
+  add("POST", (order + "/deliveries").c_str(), &OrderApi::deliver, "fulfillment:deliver");
+  add("POST", (order + "/refunds").c_str(), &OrderApi::requestRefund, "refunds:request");
+  add("GET", (order + "/refunds/{refundId}").c_str(), &OrderApi::getRefund, "orders:read");
+  add("POST", (order + "/refunds/{refundId}/processed").c_str(), &OrderApi::refundProcessed,
+      "refunds:process");
+  return router;
+}
+
+// --- Health -------------------------------------------------------------------------------------
+
+void OrderApi::health(const Request&, RequestScope&, Reply reply) const {
+  reply(jsonResponse(200, {{"status", "ok"}}));
+}
+
+void OrderApi::readiness(const Request&, RequestScope&, Reply reply) const {
+  const Readiness readiness = readiness_ ? readiness_() : Readiness{};
+  json body = readiness.details;
+  if (!body.contains("status")) body["status"] = readiness.ready ? "ok" : "unavailable";
+  reply(jsonResponse(readiness.ready ? 200 : 503, body));
+}
+
+// --- Queries ------------------------------------------------------------------------------------
+
+void OrderApi::listOrders(const Request& request, RequestScope&, Reply reply) const {
+  auto invalidParameter = [&reply](const char* name, const std::string& rule) {
+    reply(problemResponse(400, "invalid-parameter", "Invalid query parameter",
+                          std::string(name) + " " + rule, name));
+  };
+  OrderQuery query;
+  query.limit = kDefaultListLimit;
+  if (auto it = request.query.find("userId"); it != request.query.end()) {
+    if (!isUuid(it->second)) return invalidParameter("userId", "must be a UUID");
+    query.userId = toLowerAscii(it->second);
+  }
+  if (auto it = request.query.find("status"); it != request.query.end()) {
+    query.status = parseOrderStatus(it->second);
+    if (!query.status) {
+      return invalidParameter("status", "must be one of the order statuses, like PENDING_PAYMENT");
     }
   }
+  if (auto it = request.query.find("limit"); it != request.query.end()) {
+    const std::string& text = it->second;
+    std::size_t limit = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), limit);
+    if (ec != std::errc() || end != text.data() + text.size() || limit == 0 ||
+        limit > kMaxListLimit) {
+      return invalidParameter("limit", "must be a whole number from 1 to 100");
+    }
+    query.limit = limit;
+  }
+  if (auto it = request.query.find("cursor"); it != request.query.end()) query.cursor = it->second;
+  auto page = service_.listOrders(query);
+  if (!page) {
+    if (page.error().field == "cursor") return invalidParameter("cursor", page.error().message);
+    return reply(problemFromError(page.error()));
+  }
+  json orders = json::array();
+  for (const auto& order : page->orders) orders.push_back(orderJson(order));
+  reply(jsonResponse(
+      200, {{"orders", std::move(orders)},
+            {"nextCursor", page->nextCursor.empty() ? json(nullptr) : json(page->nextCursor)}}));
+}
 
+void OrderApi::getOrder(const Request& request, RequestScope& scope, Reply reply) const {
+  auto stored = service_.getOrder(orderIdOf(scope));
+  if (!stored) return reply(problemFromError(stored.error()));
+  const Order& order = stored->order;
+  if (auto match = request.header("if-none-match"); match && *match == etagOf(order)) {
+    Response notModified;
+    notModified.status = 304;
+    notModified.headers.emplace_back("ETag", etagOf(order));
+    return reply(std::move(notModified));
+  }
+  reply(orderResponse(200, order));
+}
+
+void OrderApi::getShipment(const Request&, RequestScope& scope, Reply reply) const {
+  auto stored = service_.getOrder(orderIdOf(scope));
+  if (!stored) return reply(problemFromError(stored.error()));
+  const std::string& shipmentId = scope.param("shipmentId");
+  if (const Shipment* shipment = stored->order.findShipment(ShipmentId(shipmentId))) {
+    return reply(jsonResponse(200, shipmentJson(*shipment, stored->order)));
+  }
+  reply(problemResponse(404, "not-found", "Not found", "no shipment " + shipmentId, "shipmentId"));
+}
+
+void OrderApi::getRefund(const Request&, RequestScope& scope, Reply reply) const {
+  auto stored = service_.getOrder(orderIdOf(scope));
+  if (!stored) return reply(problemFromError(stored.error()));
+  const std::string& refundId = scope.param("refundId");
+  if (const Refund* refund = stored->order.findRefund(RefundId(refundId))) {
+    return reply(jsonResponse(200, refundJson(*refund, stored->order)));
+  }
+  reply(problemResponse(404, "not-found", "Not found", "no refund " + refundId, "refundId"));
+}
+
+// --- Commands -----------------------------------------------------------------------------------
+
+void OrderApi::runCommand(const Request& request, RequestScope& scope, Reply reply,
+                          CommandSpec spec, const CommandReader& read) const {
+  std::optional<OrderId> target;
+  if (spec.onOrder) target = orderIdOf(scope);
+  ExactJson body{json::object(), {}};
+  if (!(spec.bodyOptional && request.body.empty())) {
+    if (auto problem = parseJsonObject(request, body)) return reply(std::move(*problem));
+  }
+  RequestContext context;
+  if (auto problem = readCommandHeaders(request, scope, spec.actor, context)) {
+    return reply(std::move(*problem));
+  }
+  auto command = read(JsonReader(body), context);
+  if (!command) return reply(problemFromError(command.error()));
+  if (!command->render) {
+    command->render = [](const Change& change) { return orderResponse(200, change.order); };
+  }
+  auto render = std::move(command->render);
   auto recorder = [render](const Change& change) { return encodeStoredResponse(render(change)); };
-  service_.execute(orderId, std::move(action), std::move(context), std::move(recorder),
-                   [reply, render](Result<CommandOutcome> outcome) {
+  service_.execute(target, std::move(command->action), std::move(context), std::move(recorder),
+                   reply.guard([reply, render](Result<CommandOutcome> outcome) {
                      if (!outcome) return reply(problemFromError(outcome.error()));
                      if (outcome->replayedResponse) {
                        auto replayed = decodeStoredResponse(*outcome->replayedResponse);
@@ -454,7 +292,155 @@ void OrderApi::handle(Request request, Responder respond) {
                        return reply(std::move(replayed).value());
                      }
                      reply(render(outcome->change));
-                   });
+                   }));
+}
+
+void OrderApi::createOrder(const Request& request, RequestScope& scope, Reply reply) const {
+  runCommand(request, scope, reply, {.onOrder = false, .actor = ""},
+             [](const JsonReader& body, RequestContext& context) -> Result<Command> {
+               auto order = readNewOrder(body);
+               if (!order) return order.error();
+               if (context.initiatedBy.empty()) context.initiatedBy = "user:" + order->userId;
+               return Command{
+                   [order = std::move(order).value()](const Order*, const ActionContext& ctx) {
+                     return orders::createOrder(order, ctx);
+                   },
+                   [](const Change& change) {
+                     Response response = orderResponse(201, change.order);
+                     response.headers.emplace_back("Location",
+                                                   "/v1/orders/" + change.order.id.str());
+                     return response;
+                   }};
+             });
+}
+
+void OrderApi::patchOrder(const Request& request, RequestScope& scope, Reply reply) const {
+  runCommand(request, scope, reply, {}, [](const JsonReader& body, RequestContext&) {
+    auto patch = readOrderPatch(body);
+    if (!patch) return Result<Command>(patch.error());
+    return Result<Command>(
+        Command{[patch = std::move(patch).value()](const Order* order, const ActionContext& ctx) {
+          return updateOrder(*order, patch, ctx);
+        }});
+  });
+}
+
+void OrderApi::startPayment(const Request& request, RequestScope& scope, Reply reply) const {
+  runCommand(request, scope, reply, {.bodyOptional = true},
+             [](const JsonReader&, RequestContext&) -> Result<Command> {
+               return Command{[](const Order* order, const ActionContext& ctx) {
+                 return orders::startPayment(*order, ctx);
+               }};
+             });
+}
+
+void OrderApi::paymentResult(const Request& request, RequestScope& scope, Reply reply) const {
+  runCommand(request, scope, reply, {.actor = "PaymentService"},
+             [](const JsonReader& body, RequestContext&) -> Result<Command> {
+               auto result = readPaymentResult(body);
+               if (!result) return result.error();
+               return Command{[result = std::move(result).value()](const Order* order,
+                                                                   const ActionContext& ctx) {
+                 return applyPaymentResult(*order, result, ctx);
+               }};
+             });
+}
+
+void OrderApi::changeStatus(const Request& request, RequestScope& scope, Reply reply) const {
+  runCommand(request, scope, reply, {},
+             [](const JsonReader& body, RequestContext& context) -> Result<Command> {
+               auto status = readStatusChange(body);
+               if (!status) return status.error();
+               if (status->initiatedBy) context.initiatedBy = *status->initiatedBy;
+               return Command{[change = std::move(status->change)](const Order* order,
+                                                                   const ActionContext& ctx) {
+                 return orders::changeStatus(*order, change, ctx);
+               }};
+             });
+}
+
+void OrderApi::cancel(const Request& request, RequestScope& scope, Reply reply) const {
+  runCommand(
+      request, scope, reply, {}, [](const JsonReader& body, RequestContext&) -> Result<Command> {
+        auto reason = readCancellation(body);
+        if (!reason) return reason.error();
+        return Command{
+            [reason = std::move(reason).value()](const Order* order, const ActionContext& ctx) {
+              return cancelOrder(*order, reason, ctx);
+            }};
+      });
+}
+
+void OrderApi::ship(const Request& request, RequestScope& scope, Reply reply) const {
+  runCommand(
+      request, scope, reply, {.actor = "FulfillmentService"},
+      [](const JsonReader& body, RequestContext&) -> Result<Command> {
+        auto shipment = readShipment(body);
+        if (!shipment) return shipment.error();
+        return Command{
+            [shipment = std::move(shipment).value()](const Order* order, const ActionContext& ctx) {
+              return shipOrder(*order, shipment, ctx);
+            },
+            [](const Change& change) {
+              const Shipment& created = change.order.shipments.back();
+              return createdResponse(
+                  shipmentJson(created, change.order), change.order,
+                  "/v1/orders/" + change.order.id.str() + "/shipments/" + created.id.str());
+            }};
+      });
+}
+
+void OrderApi::deliver(const Request& request, RequestScope& scope, Reply reply) const {
+  runCommand(request, scope, reply, {.actor = "FulfillmentService"},
+             [](const JsonReader& body, RequestContext&) -> Result<Command> {
+               auto delivery = readDelivery(body);
+               if (!delivery) return delivery.error();
+               return Command{[delivery = std::move(delivery).value()](const Order* order,
+                                                                       const ActionContext& ctx) {
+                 return deliverOrder(*order, delivery, ctx);
+               }};
+             });
+}
+
+void OrderApi::requestRefund(const Request& request, RequestScope& scope, Reply reply) const {
+  runCommand(
+      request, scope, reply, {}, [](const JsonReader& body, RequestContext&) -> Result<Command> {
+        auto refund = readRefundRequest(body);
+        if (!refund) return refund.error();
+        // The amount's decimals depend on the order's currency, known once it is loaded.
+        return Command{[refund = std::move(refund).value()](
+                           const Order* order, const ActionContext& ctx) -> Result<Change> {
+                         auto minor = toMinorUnits(refund.amount, order->currency, "amount");
+                         if (!minor) return minor.error();
+                         return orders::requestRefund(*order, minor.value(), refund.reason, ctx);
+                       },
+                       [](const Change& change) {
+                         const Refund& created = change.order.refunds.back();
+                         return createdResponse(refundJson(created, change.order), change.order,
+                                                "/v1/orders/" + change.order.id.str() +
+                                                    "/refunds/" + created.id.str());
+                       }};
+      });
+}
+
+void OrderApi::refundProcessed(const Request& request, RequestScope& scope, Reply reply) const {
+  const RefundId refundId(scope.param("refundId"));
+  runCommand(request, scope, reply, {.actor = "PaymentService"},
+             [refundId](const JsonReader& body, RequestContext&) -> Result<Command> {
+               auto transaction = readRefundProcessed(body);
+               if (!transaction) return transaction.error();
+               return Command{[refundId, transaction = std::move(transaction).value()](
+                                  const Order* order, const ActionContext& ctx) {
+                                return markRefundProcessed(*order, refundId, transaction, ctx);
+                              },
+                              [refundId](const Change& change) {
+                                Response response = jsonResponse(
+                                    200,
+                                    refundJson(*change.order.findRefund(refundId), change.order));
+                                response.headers.emplace_back("ETag", etagOf(change.order));
+                                return response;
+                              }};
+             });
 }
 
 }  // namespace orders::http

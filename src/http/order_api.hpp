@@ -1,12 +1,16 @@
 #pragma once
-// The HTTP API of the Order Service (/v1, docs/openapi.yaml): thin handlers that parse and
-// validate the request, call the application layer, and render the order or the problem.
+// The HTTP API of the Order Service (/v1, docs/openapi.yaml): a routing table of small handlers,
+// one per endpoint, behind the request pipeline (http/pipeline.hpp). Handlers translate between
+// HTTP and one application call; the pipeline's steps do everything that is the same for all.
 
 #include <functional>
 #include <nlohmann/json.hpp>
 
 #include "application/order_service.hpp"
+#include "http/json_body.hpp"
 #include "http/message.hpp"
+#include "http/middlewares.hpp"
+#include "http/pipeline.hpp"
 
 namespace orders::http {
 
@@ -17,17 +21,71 @@ struct Readiness {
 };
 using ReadinessCheck = std::function<Readiness()>;
 
+/// The pipeline's hooks. Null hooks mean: anonymous callers, everything allowed, access log only.
+struct ApiHooks {
+  Authenticator* authenticator = nullptr;
+  Authorizer* authorizer = nullptr;
+  std::vector<RequestObserver*> observers;
+  RequestLimits limits;
+};
+
 class OrderApi {
  public:
-  OrderApi(OrderService& service, IdGenerator& ids, ReadinessCheck readiness);
+  /// All references must outlive the API.
+  OrderApi(OrderService& service, IdGenerator& ids, ReadinessCheck readiness, const Clock& clock,
+           ApiHooks hooks = {});
 
-  /// The Server's handler: routes and answers every request (see http/server.hpp for the contract).
-  void handle(Request request, Responder respond);
+  /// The Server's handler (see http/server.hpp for the contract): the pipeline, then the route.
+  void handle(Request request, Responder respond) const {
+    pipeline_->handle(std::move(request), respond);
+  }
+  const Router& router() const { return pipeline_->router(); }
 
  private:
+  Router routes();
+  // One handler per endpoint (docs/openapi.yaml).
+  void health(const Request&, RequestScope&, Reply) const;
+  void readiness(const Request&, RequestScope&, Reply) const;
+  void listOrders(const Request&, RequestScope&, Reply) const;
+  void getOrder(const Request&, RequestScope&, Reply) const;
+  void getShipment(const Request&, RequestScope&, Reply) const;
+  void getRefund(const Request&, RequestScope&, Reply) const;
+  void createOrder(const Request&, RequestScope&, Reply) const;
+  void patchOrder(const Request&, RequestScope&, Reply) const;
+  void startPayment(const Request&, RequestScope&, Reply) const;
+  void paymentResult(const Request&, RequestScope&, Reply) const;
+  void changeStatus(const Request&, RequestScope&, Reply) const;
+  void cancel(const Request&, RequestScope&, Reply) const;
+  void ship(const Request&, RequestScope&, Reply) const;
+  void deliver(const Request&, RequestScope&, Reply) const;
+  void requestRefund(const Request&, RequestScope&, Reply) const;
+  void refundProcessed(const Request&, RequestScope&, Reply) const;
+
+  /// A command: what the handler's body reader produced.
+  struct Command {
+    OrderAction action;
+    /// How a successful change is answered (and recorded for idempotent replays); default: the
+    /// order with 200 and its ETag.
+    std::function<Response(const Change&)> render = {};
+  };
+  using CommandReader = std::function<Result<Command>(const JsonReader& body, RequestContext&)>;
+  struct CommandSpec {
+    bool onOrder = true;        // the path names an order ({orderId})
+    bool bodyOptional = false;  // an empty body is an empty object (POST .../payment)
+    const char* actor = "api";  // initiatedBy when X-Initiated-By is absent
+  };
+  /// Everything a command shares: the order id, the body, X-Initiated-By, Idempotency-Key,
+  /// If-Match, then the application call and its answer.
+  void runCommand(const Request& request, RequestScope& scope, Reply reply, CommandSpec spec,
+                  const CommandReader& read) const;
+
   OrderService& service_;
   IdGenerator& ids_;
   ReadinessCheck readiness_;
+  AnonymousAuthenticator anonymous_;
+  AllowAll allowAll_;
+  AccessLog accessLog_;
+  std::unique_ptr<Pipeline> pipeline_;
 };
 
 }  // namespace orders::http

@@ -130,7 +130,7 @@ class InboundEventsRmqTest : public ::testing::Test {
 
   /// The POST endpoint's answer, waited for.
   http::Response post(const std::string& path, const json& body, const std::string& correlationId) {
-    http::OrderApi api(service_, ids_, [] { return http::Readiness{}; });
+    http::OrderApi api(service_, ids_, [] { return http::Readiness{}; }, clock_);
     http::Request request;
     request.method = "POST";
     request.target = path;

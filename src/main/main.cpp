@@ -162,7 +162,7 @@ int run(const orders::ServiceConfig& config) {
     readiness.details["status"] = degraded ? "degraded" : "ok";
     return readiness;
   };
-  http::OrderApi api(service, ids, readiness);
+  http::OrderApi api(service, ids, readiness, clock);
 
   // Block the termination signals in every thread we start; the main thread waits for them.
   sigset_t signals;

@@ -1,0 +1,90 @@
+#include "http/middlewares.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "http/problem.hpp"
+
+namespace orders::http {
+
+bool isSafeToken(const std::string& value) {
+  if (value.empty() || value.size() > 200) return false;
+  for (char c : value) {
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+std::optional<Response> RequestContextStep::onRequest(const Request& request, RequestScope& scope) {
+  scope.correlationId = request.header("x-correlation-id").value_or("");
+  if (!scope.correlationId.empty() && !isSafeToken(scope.correlationId)) {
+    scope.correlationId.clear();  // not echoed: it is not safe to
+    return problemResponse(400, "invalid-header", "Invalid header",
+                           "X-Correlation-Id must be 1-200 printable ASCII characters",
+                           "X-Correlation-Id");
+  }
+  if (scope.correlationId.empty()) scope.correlationId = "corr-" + ids_.uuid();
+  const auto traceparent = request.header("traceparent");
+  const auto tracestate = request.header("tracestate");
+  scope.trace =
+      continueTrace(traceparent ? std::optional<std::string_view>(*traceparent) : std::nullopt,
+                    tracestate ? std::optional<std::string_view>(*tracestate) : std::nullopt, ids_);
+  return std::nullopt;
+}
+
+void RequestContextStep::onResponse(const Request&, const RequestScope& scope, Response& response) {
+  if (!scope.correlationId.empty()) {
+    response.headers.emplace_back("X-Correlation-Id", scope.correlationId);
+  }
+  response.headers.emplace_back("X-Request-Id", scope.requestId);
+}
+
+std::optional<Response> LimitsStep::onRequest(const Request& request, RequestScope&) {
+  if (request.target.size() > limits_.maxTargetBytes) {
+    return problemResponse(
+        414, "uri-too-long", "URI too long",
+        "the request target exceeds " + std::to_string(limits_.maxTargetBytes) + " bytes", "");
+  }
+  if (request.headers.size() > limits_.maxHeaderFields) {
+    return problemResponse(
+        431, "header-fields-too-large", "Request header fields too large",
+        "more than " + std::to_string(limits_.maxHeaderFields) + " header fields", "");
+  }
+  return std::nullopt;
+}
+
+void AccessLog::requestCompleted(const CompletedRequest& request) {
+  spdlog::debug("http: {} {} {} {:.3f} ms (request {}, correlation {}, trace {})", request.method,
+                request.routeTemplate, request.status,
+                std::chrono::duration<double, std::milli>(request.duration).count(),
+                request.scope->requestId, request.scope->correlationId,
+                request.scope->trace.traceId);
+}
+
+void TimingStep::onResponse(const Request& request, const RequestScope& scope, Response& response) {
+  const CompletedRequest completed{request.method, scope.routeTemplate(), response.status,
+                                   clock_.steadyNow() - scope.started, &scope};
+  for (auto* observer : observers_) observer->requestCompleted(completed);
+}
+
+std::optional<Response> AuthenticationStep::onRequest(const Request& request, RequestScope& scope) {
+  auto principal = authenticator_.authenticate(request);
+  if (!principal) {
+    Response response = problemResponse(401, "unauthorized", "Unauthorized",
+                                        principal.error().message, "Authorization");
+    response.headers.emplace_back("WWW-Authenticate", "Bearer");
+    return response;
+  }
+  scope.principal = std::move(principal).value();
+  return std::nullopt;
+}
+
+std::optional<Response> AuthorizationStep::onRequest(const Request&, RequestScope& scope) {
+  if (scope.route == nullptr || authorizer_.allows(scope.principal, scope.route->options)) {
+    return std::nullopt;
+  }
+  return problemResponse(
+      403, "forbidden", "Forbidden",
+      "this caller may not use " + scope.route->method + " " + scope.route->pathTemplate, "");
+}
+
+}  // namespace orders::http

@@ -1,0 +1,130 @@
+#pragma once
+// The standard steps of the request pipeline (http/pipeline.hpp), in the order the service
+// chains them: timing, context, limits, authentication, authorisation. Each is small and owns one
+// concern; the interfaces at the bottom are the hooks later issues implement (tokens, roles,
+// metrics).
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+#include "http/pipeline.hpp"
+
+namespace orders::http {
+
+/// Request id, X-Correlation-Id (validated, or made up so that the events of the request can be
+/// traced together) and W3C trace context (continued from traceparent/tracestate, or new).
+/// Echoes X-Correlation-Id and X-Request-Id on every answer.
+class RequestContextStep final : public Middleware {
+ public:
+  explicit RequestContextStep(IdGenerator& ids) : ids_(ids) {}
+  std::optional<Response> onRequest(const Request& request, RequestScope& scope) override;
+  void onResponse(const Request& request, const RequestScope& scope, Response& response) override;
+
+ private:
+  IdGenerator& ids_;
+};
+
+struct RequestLimits {
+  std::size_t maxTargetBytes = 8 * 1024;  // longer targets: 414
+  std::size_t maxHeaderFields = 100;      // more distinct header fields: 431
+};
+
+/// Limits on what one request may ask of the service before any work is done for it. (Body and
+/// header bytes are bounded by the server itself, http/server.hpp.)
+class LimitsStep final : public Middleware {
+ public:
+  explicit LimitsStep(RequestLimits limits) : limits_(limits) {}
+  std::optional<Response> onRequest(const Request& request, RequestScope& scope) override;
+
+ private:
+  RequestLimits limits_;
+};
+
+/// One finished request, for metrics and access logs.
+struct CompletedRequest {
+  std::string_view method;
+  std::string_view routeTemplate;  // "/v1/orders/{orderId}" or "unmatched": low cardinality
+  int status = 0;
+  std::chrono::nanoseconds duration{};
+  const RequestScope* scope = nullptr;
+};
+
+/// Told about every answered request, on the answering thread. Must be cheap and not throw.
+class RequestObserver {
+ public:
+  virtual ~RequestObserver() = default;
+  virtual void requestCompleted(const CompletedRequest& request) = 0;
+};
+
+/// The access log at debug level (route template, status, duration, ids; never bodies).
+class AccessLog final : public RequestObserver {
+ public:
+  void requestCompleted(const CompletedRequest& request) override;
+};
+
+/// Times every request from the pipeline's start to its answer and tells the observers.
+class TimingStep final : public Middleware {
+ public:
+  TimingStep(const Clock& clock, std::vector<RequestObserver*> observers)
+      : clock_(clock), observers_(std::move(observers)) {}
+  void onResponse(const Request& request, const RequestScope& scope, Response& response) override;
+
+ private:
+  const Clock& clock_;
+  std::vector<RequestObserver*> observers_;
+};
+
+/// Establishes who calls. An Error of kind kInvalidArgument answers 401 with its message.
+class Authenticator {
+ public:
+  virtual ~Authenticator() = default;
+  virtual Result<Principal> authenticate(const Request& request) = 0;
+};
+
+/// Until the security layer: every caller is anonymous.
+class AnonymousAuthenticator final : public Authenticator {
+ public:
+  Result<Principal> authenticate(const Request&) override { return Principal{}; }
+};
+
+class AuthenticationStep final : public Middleware {
+ public:
+  explicit AuthenticationStep(Authenticator& authenticator) : authenticator_(authenticator) {}
+  std::optional<Response> onRequest(const Request& request, RequestScope& scope) override;
+
+ private:
+  Authenticator& authenticator_;
+};
+
+/// Decides whether a principal may use a route (RouteOptions::permission). Runs after routing,
+/// so unknown paths stay 404 and known ones can be 403.
+class Authorizer {
+ public:
+  virtual ~Authorizer() = default;
+  virtual bool allows(const Principal& principal, const RouteOptions& route) = 0;
+};
+
+/// Until the security layer: everything is allowed.
+class AllowAll final : public Authorizer {
+ public:
+  bool allows(const Principal&, const RouteOptions&) override { return true; }
+};
+
+class AuthorizationStep final : public Middleware {
+ public:
+  explicit AuthorizationStep(Authorizer& authorizer) : authorizer_(authorizer) {}
+  std::optional<Response> onRequest(const Request& request, RequestScope& scope) override;
+
+ private:
+  Authorizer& authorizer_;
+};
+
+/// Printable ASCII, 1-200 characters: what X-Correlation-Id, Idempotency-Key and X-Initiated-By
+/// may hold, so they are safe to log and to put into AMQP headers.
+bool isSafeToken(const std::string& value);
+
+}  // namespace orders::http
