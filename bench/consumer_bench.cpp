@@ -173,7 +173,8 @@ OrderServiceRows orderService(AmqpClient& client, const RabbitConnectionOptions&
   SystemClock clock;
   RandomIdGenerator ids;
   EventFactory events(schemas, ids);
-  OrderService service(*store, events, clock, ids);
+  ThreadPool continuations(2, "continuations");
+  OrderService service(*store, events, clock, ids, continuations);
 
   // N orders in PAYMENT_PROCESSING, created from 8 threads so SQLite commits them in groups.
   std::vector<std::string> orderIds(n);

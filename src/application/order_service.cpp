@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <future>
 
+#include "store/order_document.hpp"
+
 namespace orders {
 namespace {
 
@@ -34,12 +36,13 @@ struct OrderService::Attempt {
   ResponseRecorder recorder;
   std::function<void(Result<CommandOutcome>)> done;
   int attempts = 0;
-  Change change;  // of the write in flight
+  Change change;            // of the write in flight
+  bool wroteOrder = false;  // the write in flight changes the order (else: only records)
 };
 
 OrderService::OrderService(OrderStore& store, const EventFactory& events, const Clock& clock,
-                           IdGenerator& ids)
-    : store_(store), events_(events), clock_(clock), ids_(ids) {}
+                           IdGenerator& ids, Executor& continuations)
+    : store_(store), events_(events), clock_(clock), ids_(ids), continuations_(continuations) {}
 
 void OrderService::execute(std::optional<OrderId> target, OrderAction action,
                            RequestContext context, ResponseRecorder recorder,
@@ -112,17 +115,27 @@ void OrderService::run(std::shared_ptr<Attempt> attempt) {
   }
   writes.inboxMessage = attempt->context.inboxMessage;
   attempt->change = std::move(change).value();
+  attempt->wroteOrder = writes.order.has_value();
   if (!writes.order && !writes.idempotency && !writes.inboxMessage) {
     // Nothing changed and nothing to record: answer without a commit.
     return attempt->done(CommandOutcome{std::move(attempt->change)});
   }
+  // The store calls back on its writer thread: hand everything that follows to the
+  // continuations, so that the writer only commits.
   store_.write(std::move(writes), [this, attempt](Result<WriteOutcome> outcome) {
-    committed(attempt, std::move(outcome));
+    continuations_.post([this, attempt, outcome = std::move(outcome)]() mutable {
+      committed(attempt, std::move(outcome));
+    });
   });
 }
 
 void OrderService::committed(std::shared_ptr<Attempt> attempt, Result<WriteOutcome> outcome) {
-  if (!outcome) return attempt->done(outcome.error());
+  if (!outcome) {
+    if (outcome.error().code == ErrorCode::kInDoubt) {
+      return settleInDoubt(std::move(attempt), std::move(outcome).takeError());
+    }
+    return attempt->done(outcome.error());
+  }
   switch (outcome.value()) {
     case WriteOutcome::kCommitted:
       return attempt->done(CommandOutcome{std::move(attempt->change)});
@@ -140,6 +153,45 @@ void OrderService::committed(std::shared_ptr<Attempt> attempt, Result<WriteOutco
     }
   }
   attempt->done(Error{ErrorCode::kInternal, "unknown write outcome"});
+}
+
+void OrderService::settleInDoubt(std::shared_ptr<Attempt> attempt, Error inDoubt) {
+  auto unsettled = [&](const Error& readError) {
+    inDoubt.message += "; re-reading to settle it failed too: " + readError.message;
+    attempt->done(std::move(inDoubt));
+  };
+  // The idempotency record, when there is one, is the write's own receipt.
+  if (!attempt->context.idempotencyKey.empty()) {
+    auto record = store_.findIdempotencyRecord(attempt->context.idempotencyKey);
+    if (!record) return unsettled(record.error());
+    if (record->has_value()) {
+      if ((*record)->fingerprint != attempt->context.requestFingerprint) {
+        return replayIdempotent(std::move(attempt));  // another request took the key: conflict
+      }
+      return attempt->done(CommandOutcome{std::move(attempt->change)});
+    }
+    if (!attempt->wroteOrder && !attempt->context.inboxMessage) return run(std::move(attempt));
+  }
+  if (attempt->wroteOrder) {
+    const Order& written = attempt->change.order;
+    auto found = store_.findOrder(written.id);
+    if (!found) return unsettled(found.error());
+    if (found->has_value() &&
+        encodeOrderDocument((*found)->order) == encodeOrderDocument(written)) {
+      return attempt->done(CommandOutcome{std::move(attempt->change)});  // it was committed
+    }
+    // Not stored (still at the version it was computed from, or absent), or someone else's
+    // change won: apply it again on what is there now (run re-checks If-Match).
+    return run(std::move(attempt));
+  }
+  if (attempt->context.inboxMessage) {
+    const auto& [consumer, messageId] = *attempt->context.inboxMessage;
+    auto seen = store_.inboxContains(consumer, messageId);
+    if (!seen) return unsettled(seen.error());
+    if (seen.value()) return attempt->done(CommandOutcome{std::move(attempt->change)});
+    return run(std::move(attempt));
+  }
+  attempt->done(std::move(inDoubt));
 }
 
 void OrderService::replayIdempotent(std::shared_ptr<Attempt> attempt) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/clock.hpp"
+#include "common/executor.hpp"
 #include "common/ids.hpp"
 #include "events/event_factory.hpp"
 #include "orders/order_actions.hpp"
@@ -51,11 +52,18 @@ using OrderAction = std::function<Result<Change>(const Order* current, const Act
 
 class OrderService {
  public:
-  /// All references must outlive the service.
-  OrderService(OrderStore& store, const EventFactory& events, const Clock& clock, IdGenerator& ids);
+  /// All references must outlive the service. What follows a commit (answering, a retry after a
+  /// version conflict, an idempotent replay, settling an in-doubt commit) runs on `continuations`,
+  /// never on the store's thread, which only commits and signals.
+  OrderService(OrderStore& store, const EventFactory& events, const Clock& clock, IdGenerator& ids,
+               Executor& continuations);
 
   /// Applies `action` to order `target` (nullopt = a new order). `done` runs exactly once, on the
-  /// calling thread or a store thread; it must not block. Thread-safe.
+  /// calling thread or a `continuations` thread, never on a store thread. Thread-safe.
+  ///
+  /// A commit whose outcome the store lost (kInDoubt) is settled by re-reading before answering:
+  /// stored as written = success; not stored = applied again; only when the re-read fails too
+  /// does `done` get kInDoubt.
   void execute(std::optional<OrderId> target, OrderAction action, RequestContext context,
                ResponseRecorder recorder, std::function<void(Result<CommandOutcome>)> done);
 
@@ -70,12 +78,14 @@ class OrderService {
   struct Attempt;
   void run(std::shared_ptr<Attempt> attempt);
   void committed(std::shared_ptr<Attempt> attempt, Result<WriteOutcome> outcome);
+  void settleInDoubt(std::shared_ptr<Attempt> attempt, Error inDoubt);
   void replayIdempotent(std::shared_ptr<Attempt> attempt);
 
   OrderStore& store_;
   const EventFactory& events_;
   const Clock& clock_;
   IdGenerator& ids_;
+  Executor& continuations_;
 };
 
 }  // namespace orders

@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
+#include <future>
+#include <set>
 #include <thread>
 
 #include "store/sqlite/sqlite_store.hpp"
@@ -14,18 +17,94 @@
 namespace orders {
 namespace {
 
+/// The SQLite store behind a decorator that notes which threads call it and complete its
+/// writes, and can lose the outcome of the next write (kInDoubt) or report a version conflict.
+class ObservedStore final : public OrderStore {
+ public:
+  enum class Fault { kNone, kInDoubtAfterCommit, kInDoubtWithoutCommit, kConflictWithoutCommit };
+
+  explicit ObservedStore(OrderStore& inner) : inner_(inner) {}
+
+  Result<std::optional<StoredOrder>> findOrder(const OrderId& id) override {
+    note(readers_);
+    return inner_.findOrder(id);
+  }
+  Result<OrderPage> listOrders(const OrderQuery& query) override {
+    return inner_.listOrders(query);
+  }
+  Result<std::optional<IdempotencyRecord>> findIdempotencyRecord(const std::string& key) override {
+    note(readers_);
+    return inner_.findIdempotencyRecord(key);
+  }
+  Result<bool> inboxContains(const std::string& consumer, const std::string& messageId) override {
+    note(readers_);
+    return inner_.inboxContains(consumer, messageId);
+  }
+  void write(WriteSet writes, std::function<void(Result<WriteOutcome>)> done) override {
+    const Fault fault = nextFault.exchange(Fault::kNone);
+    if (fault == Fault::kInDoubtWithoutCommit || fault == Fault::kConflictWithoutCommit) {
+      std::thread([this, fault, done = std::move(done)] {
+        note(writers_);
+        if (fault == Fault::kConflictWithoutCommit) return done(WriteOutcome::kVersionConflict);
+        done(Error{ErrorCode::kInDoubt, "connection lost during COMMIT"});
+      }).join();
+      return;
+    }
+    inner_.write(std::move(writes), [this, fault, done = std::move(done)](auto outcome) {
+      note(writers_);
+      if (fault == Fault::kInDoubtAfterCommit) {
+        return done(Error{ErrorCode::kInDoubt, "connection lost during COMMIT"});
+      }
+      done(std::move(outcome));
+    });
+  }
+
+  /// True when no read ran on a thread that completed a write.
+  bool readsStayedOffTheWriters() {
+    std::lock_guard lock(mutex_);
+    for (auto id : readers_) {
+      if (writers_.count(id)) return false;
+    }
+    return !writers_.empty();
+  }
+  bool isWriter(std::thread::id id) {
+    std::lock_guard lock(mutex_);
+    return writers_.count(id) > 0;
+  }
+
+  std::atomic<Fault> nextFault{Fault::kNone};
+
+ private:
+  void note(std::set<std::thread::id>& threads) {
+    std::lock_guard lock(mutex_);
+    threads.insert(std::this_thread::get_id());
+  }
+  OrderStore& inner_;
+  std::mutex mutex_;
+  std::set<std::thread::id> readers_;
+  std::set<std::thread::id> writers_;
+};
+
 class OrderServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
     store_ = SqliteStore::open(dir_.file("orders.db")).value();
+    observed_ = std::make_unique<ObservedStore>(*store_);
     schemas_ =
         std::make_unique<SchemaRegistry>(SchemaRegistry::load(ORDER_SERVICE_SCHEMA_DIR).value());
     events_ = std::make_unique<EventFactory>(*schemas_, ids_);
-    service_ = std::make_unique<OrderService>(*store_, *events_, clock_, ids_);
+    service_ = std::make_unique<OrderService>(*observed_, *events_, clock_, ids_, continuations_);
   }
   void TearDown() override {
     service_.reset();
+    continuations_.stop();
     store_.reset();
+  }
+
+  std::size_t storedOrders() {
+    OrderQuery all;
+    all.limit = 100;
+    return store_->listOrders(all).value().orders.size();
   }
 
   static NewOrder newOrder() {
@@ -55,6 +134,8 @@ class OrderServiceTest : public ::testing::Test {
   testing::ManualClock clock_{Timestamp(std::chrono::milliseconds(1700000000123))};
   RandomIdGenerator ids_;
   std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<ObservedStore> observed_;
+  ThreadPool continuations_{2, "continuations"};
   std::unique_ptr<SchemaRegistry> schemas_;
   std::unique_ptr<EventFactory> events_;
   std::unique_ptr<OrderService> service_;
@@ -195,6 +276,66 @@ TEST_F(OrderServiceTest, ConcurrentChangesOfOneOrderAllApplyInSequence) {
   for (std::size_t i = 0; i < outbox.size(); ++i) {
     EXPECT_EQ(outbox[i].sequence, static_cast<std::int64_t>(i + 1));
   }
+}
+
+}  // namespace
+}  // namespace orders
+
+namespace orders {
+namespace {
+
+TEST_F(OrderServiceTest, NothingButCommitsRunsOnTheStoresWriterThread) {
+  const Order order = create();
+  // A version conflict makes the service re-read and re-apply: that must not happen on the
+  // thread that completed the write, nor may the caller's completion run there.
+  observed_->nextFault = ObservedStore::Fault::kConflictWithoutCommit;
+  std::promise<std::thread::id> doneOn;
+  service_->execute(
+      order.id, [](const Order* o, const ActionContext& c) { return startPayment(*o, c); }, {}, {},
+      [&doneOn](Result<CommandOutcome> outcome) {
+        EXPECT_TRUE(outcome.ok());
+        doneOn.set_value(std::this_thread::get_id());
+      });
+  EXPECT_FALSE(observed_->isWriter(doneOn.get_future().get()));
+  EXPECT_TRUE(observed_->readsStayedOffTheWriters());
+  EXPECT_EQ(service_->getOrder(order.id)->order.status, OrderStatus::kPaymentProcessing);
+}
+
+TEST_F(OrderServiceTest, AnInDoubtCommitThatHappenedIsASuccessNotARetry) {
+  observed_->nextFault = ObservedStore::Fault::kInDoubtAfterCommit;
+  const Order order = create();
+  EXPECT_EQ(storedOrders(), 1u);
+  EXPECT_EQ(service_->getOrder(order.id)->order.version, 1);
+  EXPECT_EQ(store_->fetchUnpublished(0, 10).value().size(), 3u);  // its events, once
+}
+
+TEST_F(OrderServiceTest, AnInDoubtCommitThatDidNotHappenIsAppliedAgain) {
+  observed_->nextFault = ObservedStore::Fault::kInDoubtWithoutCommit;
+  const Order order = create();
+  EXPECT_EQ(storedOrders(), 1u);
+  EXPECT_TRUE(service_->getOrder(order.id).ok());
+
+  observed_->nextFault = ObservedStore::Fault::kInDoubtWithoutCommit;
+  auto paid =
+      act(order, [](const Order* o, const ActionContext& c) { return startPayment(*o, c); });
+  ASSERT_TRUE(paid.ok()) << paid.error().message;
+  EXPECT_EQ(service_->getOrder(order.id)->order.version, 2);  // applied exactly once
+}
+
+TEST_F(OrderServiceTest, AnInDoubtCommitWithAnIdempotencyKeyIsSettledByItsRecord) {
+  RequestContext context;
+  context.idempotencyKey = "POST /v1/orders|in-doubt";
+  context.requestFingerprint = "fp";
+  observed_->nextFault = ObservedStore::Fault::kInDoubtAfterCommit;
+  const Order first = create(context);
+  EXPECT_FALSE(first.id.empty());
+  // The retry a client would make: the recorded answer, not a second order.
+  auto again = service_->executeAndWait(
+      std::nullopt, [](const Order*, const ActionContext& c) { return createOrder(newOrder(), c); },
+      context, [](const Change&) { return std::string("recorded"); });
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->replayedResponse.has_value());
+  EXPECT_EQ(storedOrders(), 1u);
 }
 
 }  // namespace

@@ -16,21 +16,19 @@ TEST(TraceContext, ContinuesAValidTraceWithASpanOfItsOwn) {
   EXPECT_NE(context.spanId, context.parentSpanId);
   EXPECT_EQ(context.flags, 1);
   EXPECT_EQ(context.traceState, "congo=t61rcWkgMzE");
-  EXPECT_EQ(context.traceparent(),
-            "00-4bf92f3577b34da6a3ce929d0e0e4736-" + context.spanId + "-01");
+  EXPECT_EQ(context.traceparent(), "00-4bf92f3577b34da6a3ce929d0e0e4736-" + context.spanId + "-01");
   EXPECT_TRUE(parseTraceparent(context.traceparent()));
 }
 
 TEST(TraceContext, StartsANewTraceForAnythingElse) {
   RandomIdGenerator ids;
-  for (const char* bad :
-       {"", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0",
-        "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
-        "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
-        "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
-        "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
-        "00_4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}) {
+  for (const char* bad : {"", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0",
+                          "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+                          "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+                          "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+                          "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+                          "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+                          "00_4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}) {
     EXPECT_FALSE(parseTraceparent(bad)) << bad;
     const auto context = continueTrace(std::string_view(bad), "k=v", ids);
     EXPECT_EQ(context.traceId.size(), 32u) << bad;

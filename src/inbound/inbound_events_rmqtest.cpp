@@ -31,7 +31,7 @@ class InboundEventsRmqTest : public ::testing::Test {
       : store_(SqliteStore::open(dir_.file("orders.db")).value()),
         schemas_(SchemaRegistry::load(ORDER_SERVICE_SCHEMA_DIR).value()),
         events_(schemas_, ids_),
-        service_(*store_, events_, clock_, ids_) {
+        service_(*store_, events_, clock_, ids_, continuations_) {
     static int counter = 0;
     const std::string prefix = "t" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
     options_.connection.url = url();
@@ -130,7 +130,8 @@ class InboundEventsRmqTest : public ::testing::Test {
 
   /// The POST endpoint's answer, waited for.
   http::Response post(const std::string& path, const json& body, const std::string& correlationId) {
-    http::OrderApi api(service_, ids_, [] { return http::Readiness{}; }, clock_);
+    http::OrderApi api(
+        service_, ids_, [] { return http::Readiness{}; }, clock_);
     http::Request request;
     request.method = "POST";
     request.target = path;
@@ -167,6 +168,7 @@ class InboundEventsRmqTest : public ::testing::Test {
   SystemClock clock_;
   RandomIdGenerator ids_;
   EventFactory events_;
+  ThreadPool continuations_{1, "continuations"};
   OrderService service_;
   InboundEventsOptions options_;
   std::unique_ptr<InboundEvents> inbound_;

@@ -103,7 +103,7 @@ class InboundHandlersTest : public ::testing::Test {
       : store_(SqliteStore::open(dir_.file("orders.db")).value()),
         schemas_(SchemaRegistry::load(ORDER_SERVICE_SCHEMA_DIR).value()),
         events_(schemas_, ids_),
-        service_(*store_, events_, clock_, ids_) {}
+        service_(*store_, events_, clock_, ids_, continuations_) {}
   ~InboundHandlersTest() override { store_->close(); }
 
   OrderId paymentProcessingOrder() {
@@ -160,6 +160,7 @@ class InboundHandlersTest : public ::testing::Test {
   SystemClock clock_;
   RandomIdGenerator ids_;
   EventFactory events_;
+  ThreadPool continuations_{1, "continuations"};
   OrderService service_;
 };
 

@@ -80,7 +80,9 @@ int run(const orders::ServiceConfig& config) {
   SystemClock clock;
   RandomIdGenerator ids;
   EventFactory events(schemas.value(), ids);
-  OrderService service(**store, events, clock, ids);
+  // Answers, conflict retries and replays run here, not on the store's writer thread.
+  ThreadPool continuations(2, "continuations");
+  OrderService service(**store, events, clock, ids, continuations);
 
   // The broker side: topology, the outbox relay and the inbound consumers. A broker that does not
   // answer is not a startup error: orders are accepted and wait in the outbox (the relay reports
