@@ -20,6 +20,7 @@
 #include <amqp.h>
 #include <amqp_framing.h>
 #include <amqp_tcp_socket.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <sys/time.h>
@@ -363,6 +364,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--mark-batch", markBatch, "RelayOptions::markBatch")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  // stdout is the report (run_relay_bench.sh pastes it into docs/benchmarks.md): logs go to
+  // stderr.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("relay_bench"));
   spdlog::set_level(spdlog::level::warn);
 
   std::unique_ptr<testing::RabbitMqServer> broker;

@@ -43,6 +43,7 @@ Result<ServiceConfig> parseServiceConfig(int argc, char** argv, const std::strin
   std::string listen = "127.0.0.1:8080";
   std::string database = "sqlite:./data/orders.db";
   bool noRelay = false;
+  bool noConsumers = false;
 
   CLI::App app{
       "order-service: owns orders and publishes every change as a domain event on RabbitMQ "
@@ -70,8 +71,12 @@ Result<ServiceConfig> parseServiceConfig(int argc, char** argv, const std::strin
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
   app.add_flag("--no-relay", noRelay,
-               "Do not publish the outbox (another instance or a test does it)")
+               "Do not publish the outbox (another instance or a test does it); events stay "
+               "committed in the outbox")
       ->envname("ORDER_SERVICE_NO_RELAY");
+  app.add_flag("--no-consumers", noConsumers,
+               "Do not consume the inbound payment and fulfillment events")
+      ->envname("ORDER_SERVICE_NO_CONSUMERS");
   app.add_option("--log-level", config.logLevel, "trace, debug, info, warn, error")
       ->envname("ORDER_SERVICE_LOG_LEVEL")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
@@ -100,6 +105,7 @@ Result<ServiceConfig> parseServiceConfig(int argc, char** argv, const std::strin
                  "amqps://"};
   }
   config.relayEnabled = !noRelay;
+  config.consumersEnabled = !noConsumers;
   return config;
 }
 

@@ -17,7 +17,8 @@ struct ServiceConfig {
   std::string schemaDirectory;
   std::string topologyFile;
   int httpThreads = 2;
-  bool relayEnabled = true;
+  bool relayEnabled = true;      // --no-relay: do not publish the outbox
+  bool consumersEnabled = true;  // --no-consumers: do not consume payment/fulfillment events
   std::string logLevel = "info";
 };
 

@@ -22,6 +22,18 @@ TEST(Config, DefaultsAreTheEmbeddedSetup) {
   EXPECT_EQ(config->listenPort, 8080);
   EXPECT_EQ(config->databasePath, "./data/orders.db");
   EXPECT_TRUE(config->relayEnabled);
+  EXPECT_TRUE(config->consumersEnabled);
+}
+
+TEST(Config, RelayAndConsumersAreSwitchedOffSeparately) {
+  auto noRelay = parse({"--no-relay"});
+  ASSERT_TRUE(noRelay.ok());
+  EXPECT_FALSE(noRelay->relayEnabled);
+  EXPECT_TRUE(noRelay->consumersEnabled);
+  auto noConsumers = parse({"--no-consumers"});
+  ASSERT_TRUE(noConsumers.ok());
+  EXPECT_TRUE(noConsumers->relayEnabled);
+  EXPECT_FALSE(noConsumers->consumersEnabled);
 }
 
 TEST(Config, FlagsOverrideAndAreValidated) {

@@ -89,7 +89,7 @@ int run(const orders::ServiceConfig& config) {
   // itself degraded on /readyz); a broker that refuses our topology or credentials is.
   std::unique_ptr<Relay> relay;
   std::unique_ptr<InboundEvents> inbound;
-  if (config.relayEnabled) {
+  if (config.relayEnabled || config.consumersEnabled) {
     auto topology = loadTopologyFile(config.topologyFile);
     if (!topology) {
       spdlog::error("topology file {}: {}", config.topologyFile, topology.error().message);
@@ -118,18 +118,27 @@ int run(const orders::ServiceConfig& config) {
       if (auto declared = declareTopology(url, topologyConfig); !declared) return declared.error();
       return open();
     };
-    relay = std::make_unique<Relay>(**store, std::move(declaringFactory), clock);
-
-    InboundEventsOptions inboundOptions;
-    inboundOptions.connection = connection;
-    inbound = std::make_unique<InboundEvents>(service, schemas.value(), inboundOptions);
-    if (auto started = inbound->start(); !started) {
-      spdlog::error("cannot start the inbound consumers: {}", started.error().message);
-      return 1;
+    if (config.consumersEnabled) {
+      InboundEventsOptions inboundOptions;
+      inboundOptions.connection = connection;
+      inbound = std::make_unique<InboundEvents>(service, schemas.value(), inboundOptions);
+      if (auto started = inbound->start(); !started) {
+        spdlog::error("cannot start the inbound consumers: {}", started.error().message);
+        return 1;
+      }
     }
-    relay->start();
-  } else {
+    if (config.relayEnabled) {
+      relay = std::make_unique<Relay>(**store, std::move(declaringFactory), clock);
+      relay->start();
+    }
+  }
+  if (!config.relayEnabled) {
     spdlog::warn("relay disabled (--no-relay): committed events stay in the outbox");
+  }
+  if (!config.consumersEnabled) {
+    spdlog::warn(
+        "inbound consumers disabled (--no-consumers): payment and fulfillment events are "
+        "not consumed");
   }
 
   // Ready = the store answers (orders can be taken). A relay or consumer that cannot reach the
@@ -160,6 +169,8 @@ int run(const orders::ServiceConfig& config) {
                  status.fulfillment.state != ConsumerStatus::State::kConnected;
       readiness.details["consumers"] = {{"payments", consumerJson(status.payments)},
                                         {"fulfillment", consumerJson(status.fulfillment)}};
+    } else {
+      readiness.details["consumers"] = {{"state", "disabled"}};
     }
     readiness.details["status"] = degraded ? "degraded" : "ok";
     return readiness;

@@ -40,7 +40,7 @@ class ApiTest : public ::testing::Test {
     dir_ = new TempDir("api-test");
     service_ = new ServiceProcess(
         ORDER_SERVICE_BINARY,
-        {"--database", "sqlite:" + dir_->file("orders.db"), "--no-relay", "--log-level", "warn"});
+        {"--database", "sqlite:" + dir_->file("orders.db"), "--no-relay", "--no-consumers", "--log-level", "warn"});
     schemas_ = new SchemaRegistry(SchemaRegistry::load(ORDER_SERVICE_SCHEMA_DIR).value());
   }
   static void TearDownTestSuite() {
@@ -394,7 +394,7 @@ TEST(ApiLifecycle, SigtermFinishesInFlightRequestsAndExitsCleanly) {
   const std::string database = "sqlite:" + dir.file("orders.db");
   int created = 0;
   {
-    ServiceProcess service(ORDER_SERVICE_BINARY, {"--database", database, "--no-relay"});
+    ServiceProcess service(ORDER_SERVICE_BINARY, {"--database", database, "--no-relay", "--no-consumers"});
     std::atomic<bool> stop{false};
     std::atomic<int> ok{0};
     std::vector<std::thread> clients;
@@ -417,7 +417,7 @@ TEST(ApiLifecycle, SigtermFinishesInFlightRequestsAndExitsCleanly) {
     created = ok;
   }
   // Every order the clients saw confirmed is in the database, with its three events.
-  ServiceProcess again(ORDER_SERVICE_BINARY, {"--database", database, "--no-relay"});
+  ServiceProcess again(ORDER_SERVICE_BINARY, {"--database", database, "--no-relay", "--no-consumers"});
   sqlite3* db = nullptr;
   sqlite3_open_v2(dir.file("orders.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
   sqlite3_stmt* stmt = nullptr;

@@ -33,7 +33,7 @@ class HttpInputTest : public ::testing::Test {
     dir_ = new TempDir("http-input-test");
     service_ = new ServiceProcess(
         ORDER_SERVICE_BINARY,
-        {"--database", "sqlite:" + dir_->file("orders.db"), "--no-relay", "--log-level", "warn"});
+        {"--database", "sqlite:" + dir_->file("orders.db"), "--no-relay", "--no-consumers", "--log-level", "warn"});
   }
   static void TearDownTestSuite() {
     delete service_;

@@ -150,7 +150,7 @@ class OpenApiTest : public ::testing::Test {
     dir_ = new TempDir("openapi-test");
     service_ = new ServiceProcess(
         ORDER_SERVICE_BINARY,
-        {"--database", "sqlite:" + dir_->file("orders.db"), "--no-relay", "--log-level", "warn"});
+        {"--database", "sqlite:" + dir_->file("orders.db"), "--no-relay", "--no-consumers", "--log-level", "warn"});
     document_ = new OpenApiPaths(parseOpenApi(kOpenApiPath));
   }
   static void TearDownTestSuite() {
