@@ -84,4 +84,10 @@ ScaledInteger scaleToInteger(const DecimalText& number, int scale, std::int64_t 
   return {ScaleFailure::kNone, number.negative ? -value : value};
 }
 
+ScaledInteger wholeNumber(std::string_view text) {
+  const auto number = parseDecimalText(text);
+  if (!number) return {ScaleFailure::kNotWhole, 0};
+  return scaleToInteger(*number, 0, INT64_MAX);
+}
+
 }  // namespace orders

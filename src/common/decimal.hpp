@@ -37,4 +37,8 @@ struct ScaledInteger {
 /// magnitude exceeds `maxMagnitude` (at most INT64_MAX). -0 is 0.
 ScaledInteger scaleToInteger(const DecimalText& number, int scale, std::int64_t maxMagnitude);
 
+/// The whole number a JSON number text states exactly ("2", "2.0", "1e2"), within int64:
+/// kNotWhole also for text that is not a JSON number.
+ScaledInteger wholeNumber(std::string_view text);
+
 }  // namespace orders

@@ -61,5 +61,14 @@ TEST(DecimalText, ScalesToWholeIntegersOnly) {
   EXPECT_EQ(scaled("1.234", 2).failure, ScaleFailure::kNotWhole);
 }
 
+TEST(DecimalText, WholeNumbersAsWritten) {
+  EXPECT_EQ(wholeNumber("2.0").value, 2);
+  EXPECT_EQ(wholeNumber("1e2").value, 100);
+  EXPECT_EQ(wholeNumber("-7").value, -7);
+  EXPECT_EQ(wholeNumber("1.0000000000000000001").failure, ScaleFailure::kNotWhole);
+  EXPECT_EQ(wholeNumber("not a number").failure, ScaleFailure::kNotWhole);
+  EXPECT_EQ(wholeNumber("1e30").failure, ScaleFailure::kTooLarge);
+}
+
 }  // namespace
 }  // namespace orders

@@ -90,9 +90,7 @@ Result<std::int64_t> JsonReader::integer(const std::string& key) const {
   if (!written) {
     return invalid(fieldPath(key), std::string("must be an integer, not ") + typeName(*value));
   }
-  const auto decimal = parseDecimalText(*written);
-  const auto whole =
-      decimal ? scaleToInteger(*decimal, 0, INT64_MAX) : ScaledInteger{ScaleFailure::kNotWhole, 0};
+  const auto whole = orders::wholeNumber(*written);
   switch (whole.failure) {
     case ScaleFailure::kNone:
       return whole.value;

@@ -47,9 +47,7 @@ Result<std::int64_t> wholeNumber(const InboundMessage& message, const std::strin
   const std::string field = "payload" + pointer;
   const auto written = message.writtenNumber(pointer);
   if (!written) return invalid(field, "must be a number");
-  const auto decimal = parseDecimalText(*written);
-  const auto whole =
-      decimal ? scaleToInteger(*decimal, 0, INT64_MAX) : ScaledInteger{ScaleFailure::kNotWhole, 0};
+  const auto whole = orders::wholeNumber(*written);
   if (whole.failure != ScaleFailure::kNone) return invalid(field, "must be a whole number");
   return whole.value;
 }
