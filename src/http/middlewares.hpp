@@ -29,8 +29,8 @@ class RequestContextStep final : public Middleware {
 };
 
 struct RequestLimits {
-  std::size_t maxTargetBytes = 8 * 1024;  // longer targets: 414
-  std::size_t maxHeaderFields = 100;      // more distinct header fields: 431
+  std::size_t maxTargetBytes = std::size_t{8} * 1024;  // longer targets: 414
+  std::size_t maxHeaderFields = 100;                   // more distinct header fields: 431
 };
 
 /// Limits on what one request may ask of the service before any work is done for it. (Body and

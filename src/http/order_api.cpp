@@ -147,8 +147,8 @@ Router OrderApi::routes() {
   auto add = [&](const char* method, const char* path, auto handler, const char* permission) {
     router.add(
         method, path,
-        [this, handler](const Request& request, RequestScope& scope, Reply reply) {
-          (this->*handler)(request, scope, std::move(reply));
+        [this, handler](const Request& request, RequestScope& scope, const Reply& reply) {
+          (this->*handler)(request, scope, reply);
         },
         RouteOptions{permission});
   };
@@ -175,11 +175,11 @@ Router OrderApi::routes() {
 
 // --- Health -------------------------------------------------------------------------------------
 
-void OrderApi::health(const Request&, RequestScope&, Reply reply) const {
+void OrderApi::health(const Request&, RequestScope&, const Reply& reply) const {
   reply(jsonResponse(200, {{"status", "ok"}}));
 }
 
-void OrderApi::readiness(const Request&, RequestScope&, Reply reply) const {
+void OrderApi::readiness(const Request&, RequestScope&, const Reply& reply) const {
   const Readiness readiness = readiness_ ? readiness_() : Readiness{};
   json body = readiness.details;
   if (!body.contains("status")) body["status"] = readiness.ready ? "ok" : "unavailable";
@@ -188,7 +188,7 @@ void OrderApi::readiness(const Request&, RequestScope&, Reply reply) const {
 
 // --- Queries ------------------------------------------------------------------------------------
 
-void OrderApi::listOrders(const Request& request, RequestScope&, Reply reply) const {
+void OrderApi::listOrders(const Request& request, RequestScope&, const Reply& reply) const {
   auto invalidParameter = [&reply](const char* name, const std::string& rule) {
     reply(problemResponse(400, "invalid-parameter", "Invalid query parameter",
                           std::string(name) + " " + rule, name));
@@ -228,7 +228,7 @@ void OrderApi::listOrders(const Request& request, RequestScope&, Reply reply) co
             {"nextCursor", page->nextCursor.empty() ? json(nullptr) : json(page->nextCursor)}}));
 }
 
-void OrderApi::getOrder(const Request& request, RequestScope& scope, Reply reply) const {
+void OrderApi::getOrder(const Request& request, RequestScope& scope, const Reply& reply) const {
   auto stored = service_.getOrder(orderIdOf(scope));
   if (!stored) return reply(problemFromError(stored.error()));
   const Order& order = stored->order;
@@ -241,7 +241,7 @@ void OrderApi::getOrder(const Request& request, RequestScope& scope, Reply reply
   reply(orderResponse(200, order));
 }
 
-void OrderApi::getShipment(const Request&, RequestScope& scope, Reply reply) const {
+void OrderApi::getShipment(const Request&, RequestScope& scope, const Reply& reply) const {
   auto stored = service_.getOrder(orderIdOf(scope));
   if (!stored) return reply(problemFromError(stored.error()));
   const std::string& shipmentId = scope.param("shipmentId");
@@ -251,7 +251,7 @@ void OrderApi::getShipment(const Request&, RequestScope& scope, Reply reply) con
   reply(problemResponse(404, "not-found", "Not found", "no shipment " + shipmentId, "shipmentId"));
 }
 
-void OrderApi::getRefund(const Request&, RequestScope& scope, Reply reply) const {
+void OrderApi::getRefund(const Request&, RequestScope& scope, const Reply& reply) const {
   auto stored = service_.getOrder(orderIdOf(scope));
   if (!stored) return reply(problemFromError(stored.error()));
   const std::string& refundId = scope.param("refundId");
@@ -263,7 +263,7 @@ void OrderApi::getRefund(const Request&, RequestScope& scope, Reply reply) const
 
 // --- Commands -----------------------------------------------------------------------------------
 
-void OrderApi::runCommand(const Request& request, RequestScope& scope, Reply reply,
+void OrderApi::runCommand(const Request& request, const RequestScope& scope, const Reply& reply,
                           CommandSpec spec, const CommandReader& read) const {
   std::optional<OrderId> target;
   if (spec.onOrder) target = orderIdOf(scope);
@@ -295,7 +295,7 @@ void OrderApi::runCommand(const Request& request, RequestScope& scope, Reply rep
                    }));
 }
 
-void OrderApi::createOrder(const Request& request, RequestScope& scope, Reply reply) const {
+void OrderApi::createOrder(const Request& request, RequestScope& scope, const Reply& reply) const {
   runCommand(request, scope, reply, {.onOrder = false, .actor = ""},
              [](const JsonReader& body, RequestContext& context) -> Result<Command> {
                auto order = readNewOrder(body);
@@ -314,7 +314,7 @@ void OrderApi::createOrder(const Request& request, RequestScope& scope, Reply re
              });
 }
 
-void OrderApi::patchOrder(const Request& request, RequestScope& scope, Reply reply) const {
+void OrderApi::patchOrder(const Request& request, RequestScope& scope, const Reply& reply) const {
   runCommand(request, scope, reply, {}, [](const JsonReader& body, RequestContext&) {
     auto patch = readOrderPatch(body);
     if (!patch) return Result<Command>(patch.error());
@@ -325,7 +325,7 @@ void OrderApi::patchOrder(const Request& request, RequestScope& scope, Reply rep
   });
 }
 
-void OrderApi::startPayment(const Request& request, RequestScope& scope, Reply reply) const {
+void OrderApi::startPayment(const Request& request, RequestScope& scope, const Reply& reply) const {
   runCommand(request, scope, reply, {.bodyOptional = true},
              [](const JsonReader&, RequestContext&) -> Result<Command> {
                return Command{[](const Order* order, const ActionContext& ctx) {
@@ -334,7 +334,8 @@ void OrderApi::startPayment(const Request& request, RequestScope& scope, Reply r
              });
 }
 
-void OrderApi::paymentResult(const Request& request, RequestScope& scope, Reply reply) const {
+void OrderApi::paymentResult(const Request& request, RequestScope& scope,
+                             const Reply& reply) const {
   runCommand(request, scope, reply, {.actor = "PaymentService"},
              [](const JsonReader& body, RequestContext&) -> Result<Command> {
                auto result = readPaymentResult(body);
@@ -346,7 +347,7 @@ void OrderApi::paymentResult(const Request& request, RequestScope& scope, Reply 
              });
 }
 
-void OrderApi::changeStatus(const Request& request, RequestScope& scope, Reply reply) const {
+void OrderApi::changeStatus(const Request& request, RequestScope& scope, const Reply& reply) const {
   runCommand(request, scope, reply, {},
              [](const JsonReader& body, RequestContext& context) -> Result<Command> {
                auto status = readStatusChange(body);
@@ -359,7 +360,7 @@ void OrderApi::changeStatus(const Request& request, RequestScope& scope, Reply r
              });
 }
 
-void OrderApi::cancel(const Request& request, RequestScope& scope, Reply reply) const {
+void OrderApi::cancel(const Request& request, RequestScope& scope, const Reply& reply) const {
   runCommand(
       request, scope, reply, {}, [](const JsonReader& body, RequestContext&) -> Result<Command> {
         auto reason = readCancellation(body);
@@ -371,7 +372,7 @@ void OrderApi::cancel(const Request& request, RequestScope& scope, Reply reply) 
       });
 }
 
-void OrderApi::ship(const Request& request, RequestScope& scope, Reply reply) const {
+void OrderApi::ship(const Request& request, RequestScope& scope, const Reply& reply) const {
   runCommand(
       request, scope, reply, {.actor = "FulfillmentService"},
       [](const JsonReader& body, RequestContext&) -> Result<Command> {
@@ -390,7 +391,7 @@ void OrderApi::ship(const Request& request, RequestScope& scope, Reply reply) co
       });
 }
 
-void OrderApi::deliver(const Request& request, RequestScope& scope, Reply reply) const {
+void OrderApi::deliver(const Request& request, RequestScope& scope, const Reply& reply) const {
   runCommand(request, scope, reply, {.actor = "FulfillmentService"},
              [](const JsonReader& body, RequestContext&) -> Result<Command> {
                auto delivery = readDelivery(body);
@@ -402,7 +403,8 @@ void OrderApi::deliver(const Request& request, RequestScope& scope, Reply reply)
              });
 }
 
-void OrderApi::requestRefund(const Request& request, RequestScope& scope, Reply reply) const {
+void OrderApi::requestRefund(const Request& request, RequestScope& scope,
+                             const Reply& reply) const {
   runCommand(
       request, scope, reply, {}, [](const JsonReader& body, RequestContext&) -> Result<Command> {
         auto refund = readRefundRequest(body);
@@ -423,7 +425,8 @@ void OrderApi::requestRefund(const Request& request, RequestScope& scope, Reply 
       });
 }
 
-void OrderApi::refundProcessed(const Request& request, RequestScope& scope, Reply reply) const {
+void OrderApi::refundProcessed(const Request& request, RequestScope& scope,
+                               const Reply& reply) const {
   const RefundId refundId(scope.param("refundId"));
   runCommand(request, scope, reply, {.actor = "PaymentService"},
              [refundId](const JsonReader& body, RequestContext&) -> Result<Command> {

@@ -37,29 +37,29 @@ class OrderApi {
 
   /// The Server's handler (see http/server.hpp for the contract): the pipeline, then the route.
   void handle(Request request, Responder respond) const {
-    pipeline_->handle(std::move(request), respond);
+    pipeline_->handle(std::move(request), std::move(respond));
   }
   const Router& router() const { return pipeline_->router(); }
 
  private:
   Router routes();
   // One handler per endpoint (docs/openapi.yaml).
-  void health(const Request&, RequestScope&, Reply) const;
-  void readiness(const Request&, RequestScope&, Reply) const;
-  void listOrders(const Request&, RequestScope&, Reply) const;
-  void getOrder(const Request&, RequestScope&, Reply) const;
-  void getShipment(const Request&, RequestScope&, Reply) const;
-  void getRefund(const Request&, RequestScope&, Reply) const;
-  void createOrder(const Request&, RequestScope&, Reply) const;
-  void patchOrder(const Request&, RequestScope&, Reply) const;
-  void startPayment(const Request&, RequestScope&, Reply) const;
-  void paymentResult(const Request&, RequestScope&, Reply) const;
-  void changeStatus(const Request&, RequestScope&, Reply) const;
-  void cancel(const Request&, RequestScope&, Reply) const;
-  void ship(const Request&, RequestScope&, Reply) const;
-  void deliver(const Request&, RequestScope&, Reply) const;
-  void requestRefund(const Request&, RequestScope&, Reply) const;
-  void refundProcessed(const Request&, RequestScope&, Reply) const;
+  void health(const Request&, RequestScope&, const Reply&) const;
+  void readiness(const Request&, RequestScope&, const Reply&) const;
+  void listOrders(const Request&, RequestScope&, const Reply&) const;
+  void getOrder(const Request&, RequestScope&, const Reply&) const;
+  void getShipment(const Request&, RequestScope&, const Reply&) const;
+  void getRefund(const Request&, RequestScope&, const Reply&) const;
+  void createOrder(const Request&, RequestScope&, const Reply&) const;
+  void patchOrder(const Request&, RequestScope&, const Reply&) const;
+  void startPayment(const Request&, RequestScope&, const Reply&) const;
+  void paymentResult(const Request&, RequestScope&, const Reply&) const;
+  void changeStatus(const Request&, RequestScope&, const Reply&) const;
+  void cancel(const Request&, RequestScope&, const Reply&) const;
+  void ship(const Request&, RequestScope&, const Reply&) const;
+  void deliver(const Request&, RequestScope&, const Reply&) const;
+  void requestRefund(const Request&, RequestScope&, const Reply&) const;
+  void refundProcessed(const Request&, RequestScope&, const Reply&) const;
 
   /// A command: what the handler's body reader produced.
   struct Command {
@@ -76,8 +76,8 @@ class OrderApi {
   };
   /// Everything a command shares: the order id, the body, X-Initiated-By, Idempotency-Key,
   /// If-Match, then the application call and its answer.
-  void runCommand(const Request& request, RequestScope& scope, Reply reply, CommandSpec spec,
-                  const CommandReader& read) const;
+  void runCommand(const Request& request, const RequestScope& scope, const Reply& reply,
+                  CommandSpec spec, const CommandReader& read) const;
 
   OrderService& service_;
   IdGenerator& ids_;

@@ -39,7 +39,7 @@ Response answer(const Pipeline& pipeline, Request r) {
 }
 
 RouteHandler answering(int status) {
-  return [status](const Request&, RequestScope&, Reply reply) {
+  return [status](const Request&, RequestScope&, const Reply& reply) {
     Response response;
     response.status = status;
     reply(std::move(response));
@@ -116,7 +116,7 @@ class Recording final : public Middleware {
 TEST(Pipeline, StepsRunInOrderAndResponsesPassThemInReverse) {
   std::vector<std::string> log;
   Router router;
-  router.add("GET", "/x", [&log](const Request&, RequestScope& scope, Reply reply) {
+  router.add("GET", "/x", [&log](const Request&, RequestScope& scope, const Reply& reply) {
     log.push_back("handler " + std::string(scope.routeTemplate()));
     reply(Response{});
   });
@@ -134,7 +134,7 @@ TEST(Pipeline, StepsRunInOrderAndResponsesPassThemInReverse) {
   // A step that answers early: later steps and the handler do not run; its own onResponse does.
   log.clear();
   Router second;
-  second.add("GET", "/x", [&log](const Request&, RequestScope&, Reply reply) {
+  second.add("GET", "/x", [&log](const Request&, RequestScope&, const Reply& reply) {
     log.push_back("handler");
     reply(Response{});
   });
@@ -165,13 +165,14 @@ TEST(Pipeline, TheStandardStepsSetContextAndTimeTheRequest) {
   testing::ManualClock clock;
   RandomIdGenerator ids;
   Router router;
-  router.add("GET", "/items/{id}", [&clock](const Request&, RequestScope& scope, Reply reply) {
-    EXPECT_EQ(scope.correlationId, "corr-1");
-    EXPECT_EQ(scope.trace.traceId, "4bf92f3577b34da6a3ce929d0e0e4736");
-    EXPECT_TRUE(scope.principal.anonymous());
-    clock.advance(std::chrono::milliseconds(7));
-    reply(Response{});
-  });
+  router.add("GET", "/items/{id}",
+             [&clock](const Request&, RequestScope& scope, const Reply& reply) {
+               EXPECT_EQ(scope.correlationId, "corr-1");
+               EXPECT_EQ(scope.trace.traceId, "4bf92f3577b34da6a3ce929d0e0e4736");
+               EXPECT_TRUE(scope.principal.anonymous());
+               clock.advance(std::chrono::milliseconds(7));
+               reply(Response{});
+             });
   AnonymousAuthenticator anonymous;
   AllowAll allowAll;
   Pipeline pipeline(std::move(router),
@@ -235,21 +236,22 @@ TEST(Pipeline, TheExceptionBarrierAnswers500WithAnIncidentIdOnce) {
   testing::ManualClock clock;
   RandomIdGenerator ids;
   Router router;
-  router.add("GET", "/throws", [](const Request&, RequestScope&, Reply) -> void {
+  router.add("GET", "/throws", [](const Request&, RequestScope&, const Reply&) -> void {
     throw std::runtime_error("boom");
   });
-  router.add("GET", "/throws-later", [](const Request&, RequestScope&, Reply reply) {
+  router.add("GET", "/throws-later", [](const Request&, RequestScope&, const Reply& reply) {
     // A completion on another thread, as the store's callbacks are.
     std::thread([callback =
                      reply.guard([](int) { throw std::logic_error("late boom"); })]() mutable {
       callback(1);
     }).detach();
   });
-  router.add("GET", "/answers-then-throws", [](const Request&, RequestScope&, Reply reply) {
+  router.add("GET", "/answers-then-throws", [](const Request&, RequestScope&, const Reply& reply) {
     reply(Response{});
     throw std::runtime_error("after the answer");
   });
-  router.add("GET", "/throws-int", [](const Request&, RequestScope&, Reply) -> void { throw 42; });
+  router.add("GET", "/throws-int",
+             [](const Request&, RequestScope&, const Reply&) -> void { throw 42; });
   Pipeline pipeline(std::move(router), {}, clock, ids);
   for (const char* path : {"/throws", "/throws-later", "/throws-int"}) {
     const auto response = answer(pipeline, request("GET", path));
@@ -274,7 +276,7 @@ TEST(Pipeline, AThrowingHandlerBehindTheRealServerGets500AndTheServerKeepsAnswer
   testing::ManualClock clock;
   RandomIdGenerator ids;
   Router router;
-  router.add("GET", "/throws", [](const Request&, RequestScope&, Reply) -> void {
+  router.add("GET", "/throws", [](const Request&, RequestScope&, const Reply&) -> void {
     throw std::runtime_error("boom");
   });
   router.add("GET", "/ok", answering(200));

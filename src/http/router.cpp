@@ -69,7 +69,7 @@ void Router::add(std::string method, std::string pathTemplate, RouteHandler hand
   route->segments = splitTemplate(pathTemplate);
   for (const auto& existing : routes_) {
     if (existing->method == method && existing->segments == route->segments) {
-      throw std::invalid_argument("route added twice: " + method + " " + pathTemplate);
+      throw std::invalid_argument("route added twice: " + method.append(" ").append(pathTemplate));
     }
   }
   route->method = std::move(method);
@@ -90,7 +90,8 @@ Router::Match Router::match(const std::string& method,
     if (!params) continue;
     if (route->method != method) {
       if (result.allowed.find(route->method) == std::string::npos) {
-        result.allowed += (result.allowed.empty() ? "" : ", ") + route->method;
+        if (!result.allowed.empty()) result.allowed += ", ";
+        result.allowed += route->method;
       }
       continue;
     }

@@ -29,7 +29,8 @@ struct RouteOptions {
 
 /// A handler answers through `reply` once, now or later, from any thread (http/pipeline.hpp).
 /// It may throw: the pipeline's exception barrier answers 500 then.
-using RouteHandler = std::function<void(const Request& request, RequestScope& scope, Reply reply)>;
+using RouteHandler =
+    std::function<void(const Request& request, RequestScope& scope, const Reply& reply)>;
 
 struct Route {
   std::string method;
