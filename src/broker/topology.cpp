@@ -53,10 +53,6 @@ const std::vector<std::string>& knownMessageTypes() {
   return types;
 }
 
-const char* toString(QueueType type) {
-  return type == QueueType::kQuorum ? "quorum" : "classic";
-}
-
 Result<TopologyConfig> parseTopology(std::string_view text) {
   json doc;
   try {

@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "broker/confirmed_publisher.hpp"
 #include "broker/rabbitmq/connection_options.hpp"
 #include "common/result.hpp"
+#include "events/messaging.hpp"  // MessageHeader
 
 namespace orders {
 
