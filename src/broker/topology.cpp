@@ -6,7 +6,7 @@
 #include <set>
 #include <sstream>
 
-#include "orders/domain_event.hpp"
+#include "events/order_event_types.hpp"
 
 namespace orders {
 namespace {
