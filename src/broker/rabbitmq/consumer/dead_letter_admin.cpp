@@ -9,7 +9,8 @@
 #include "broker/rabbitmq/amqp_url.hpp"
 #include "broker/rabbitmq/detail/amqp_fields.hpp"
 #include "broker/rabbitmq/detail/connection.hpp"
-#include "consumer/message_processor.hpp"  // header names
+#include "consumer/failure_headers.hpp"
+#include "consumer/transport.hpp"  // TransportDelivery
 
 namespace orders {
 namespace {
