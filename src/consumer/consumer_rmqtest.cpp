@@ -21,19 +21,16 @@
 #include "consumer/consumer_test_support.hpp"
 #include "consumer/sqlite_inbox.hpp"
 #include "support/rabbitmq_server.hpp"
+#include "support/unique_names.hpp"
 
 namespace orders {
 namespace {
 
 using namespace std::chrono_literals;
 using nlohmann::json;
+using testing::uniqueName;
 using testing::waitFor;
 using testing::widget;
-
-std::string unique(const std::string& what) {
-  static std::atomic<int> counter{0};
-  return "t" + std::to_string(::getpid()) + "-" + std::to_string(++counter) + "." + what;
-}
 
 class ConsumerRmqTest : public ::testing::Test {
  protected:
@@ -44,8 +41,8 @@ class ConsumerRmqTest : public ::testing::Test {
     schemas_ = std::make_unique<SchemaRegistry>(SchemaRegistry::load(dir_.path().string()).value());
     inbox_ = SqliteInbox::open(dir_.file("inbox.db")).value();
     client_ = AmqpClient::connect(url()).value();
-    queue_ = unique("widgets");
-    exchange_ = unique("widget.events");
+    queue_ = uniqueName("widgets");
+    exchange_ = uniqueName("widget.events");
     options_.subscription.queue = queue_;
     options_.subscription.exchange = exchange_;
     options_.subscription.routingKeys = {"WidgetEvent"};

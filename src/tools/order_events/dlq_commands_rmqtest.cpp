@@ -11,6 +11,7 @@
 #include "consumer/consumer_test_support.hpp"
 #include "consumer/sqlite_inbox.hpp"
 #include "support/rabbitmq_server.hpp"
+#include "support/unique_names.hpp"
 #include "tools/order_events/dlq_commands.hpp"
 
 namespace orders {
@@ -52,8 +53,7 @@ class DlqCommandsRmqTest : public ::testing::Test {
     testing::writeTestSchemas(dir_.path());
     schemas_ = std::make_unique<SchemaRegistry>(SchemaRegistry::load(dir_.path().string()).value());
     inbox_ = SqliteInbox::open(dir_.file("inbox.db")).value();
-    static int counter = 0;
-    queue_ = "t" + std::to_string(::getpid()) + "-dlq" + std::to_string(++counter) + ".widgets";
+    queue_ = testing::uniqueName("dlq-widgets");
     exchange_ = queue_ + ".exchange";
     options_.subscription.queue = queue_;
     options_.subscription.exchange = exchange_;
