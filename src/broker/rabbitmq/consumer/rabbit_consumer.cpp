@@ -11,12 +11,12 @@
 #include <deque>
 #include <map>
 #include <mutex>
-#include <random>
 #include <thread>
 
 #include "broker/rabbitmq/amqp_url.hpp"
 #include "broker/rabbitmq/detail/amqp_fields.hpp"
 #include "broker/rabbitmq/detail/connection.hpp"
+#include "common/backoff.hpp"
 
 namespace orders {
 namespace {
@@ -98,7 +98,9 @@ Status declareTopology(rabbitmq::Connection& c, amqp_channel_t channel,
 class RabbitConsumerTransport final : public ConsumerTransport {
  public:
   RabbitConsumerTransport(RabbitConnectionOptions connection, ConsumerOptions options)
-      : connectionOptions_(std::move(connection)), options_(std::move(options)) {
+      : connectionOptions_(std::move(connection)),
+        options_(std::move(options)),
+        backoff_(options_.reconnectInitial, options_.reconnectMax) {
     if (connectionOptions_.connectionName.empty() ||
         connectionOptions_.connectionName == RabbitConnectionOptions{}.connectionName) {
       connectionOptions_.connectionName = "consumer " + options_.name();
@@ -131,8 +133,8 @@ class RabbitConsumerTransport final : public ConsumerTransport {
       spdlog::warn("consumer {}: {}; retrying in the background", options_.name(),
                    first.error().message);
       setState(TransportState::kReconnecting, first.error().message);
-      backoff_ = options_.reconnectInitial;
-      nextAttempt_ = SteadyClock::now() + jittered(backoff_);
+      backoff_.reset();
+      nextAttempt_ = SteadyClock::now() + backoff_.next();
     }
     {
       std::lock_guard lock(mutex_);
@@ -199,12 +201,6 @@ class RabbitConsumerTransport final : public ConsumerTransport {
     if (callbacks_.onState) callbacks_.onState(state, error);
   }
 
-  milliseconds jittered(milliseconds base) {
-    std::uniform_real_distribution<double> factor(0.8, 1.2);
-    return milliseconds(
-        static_cast<std::int64_t>(static_cast<double>(base.count()) * factor(rng_)));
-  }
-
   /// A connection with the topology declared, confirms enabled and the consumer started.
   Status connect() {
     auto opened = rabbitmq::Connection::open(url_, connectionOptions_);
@@ -262,8 +258,8 @@ class RabbitConsumerTransport final : public ConsumerTransport {
                    error.message);
       return;
     }
-    backoff_ = options_.reconnectInitial;
-    nextAttempt_ = SteadyClock::now() + jittered(backoff_);
+    backoff_.reset();
+    nextAttempt_ = SteadyClock::now() + backoff_.next();
     spdlog::warn("consumer {}: connection to {} lost: {}; reconnecting", options_.name(),
                  url_.redacted(), error.message);
     setState(TransportState::kReconnecting, error.message);
@@ -298,8 +294,7 @@ class RabbitConsumerTransport final : public ConsumerTransport {
         setState(TransportState::kConnecting, "");
         if (auto connected = connect(); !connected) {
           ++failedAttempts_;
-          backoff_ = std::min(options_.reconnectMax, backoff_ * 2);
-          const auto wait = jittered(backoff_);
+          const auto wait = backoff_.next();
           nextAttempt_ = SteadyClock::now() + wait;
           spdlog::warn("consumer {}: cannot connect to {} (attempt {}): {}; next attempt in {} ms",
                        options_.name(), url_.redacted(), failedAttempts_, connected.error().message,
@@ -597,7 +592,6 @@ class RabbitConsumerTransport final : public ConsumerTransport {
   Callbacks callbacks_;
   int wakeFd_ = -1;
   std::thread thread_;
-  std::mt19937 rng_{std::random_device{}()};
 
   // Shared with other threads.
   std::mutex mutex_;
@@ -623,7 +617,8 @@ class RabbitConsumerTransport final : public ConsumerTransport {
   std::uint64_t expectedBody_ = 0;
   std::optional<std::string> returning_;
   std::uint64_t returnBodyLeft_ = 0;
-  milliseconds backoff_{0};
+  // Reconnect delays: reconnectInitial doubling up to reconnectMax, +-20 % jitter.
+  Backoff backoff_;
   SteadyClock::time_point nextAttempt_{};
   int failedAttempts_ = 0;
 };
