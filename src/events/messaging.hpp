@@ -43,6 +43,11 @@ struct BrokerConfirm {
   std::uint64_t deliveryTag = 0;
   bool multiple = false;
   bool ack = true;  // false = nack: the broker could not take the message
+
+  /// Whether this confirm answers the publish with delivery tag `tag`.
+  bool covers(std::uint64_t tag) const {
+    return multiple ? tag <= deliveryTag : tag == deliveryTag;
+  }
 };
 
 /// basic.return: a mandatory message no queue accepted. Identified by its message_id property

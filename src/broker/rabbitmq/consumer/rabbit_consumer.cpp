@@ -1,6 +1,5 @@
 #include "broker/rabbitmq/consumer/rabbit_consumer.hpp"
 
-#include <poll.h>
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -15,6 +14,7 @@
 
 #include "broker/rabbitmq/amqp_url.hpp"
 #include "broker/rabbitmq/detail/amqp_fields.hpp"
+#include "broker/rabbitmq/detail/confirms.hpp"
 #include "broker/rabbitmq/detail/connection.hpp"
 #include "common/backoff.hpp"
 
@@ -23,6 +23,7 @@ namespace {
 
 using rabbitmq::ArgumentTable;
 using rabbitmq::bytes;
+using rabbitmq::ConfirmTracker;
 using rabbitmq::str;
 using SteadyClock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
@@ -224,11 +225,9 @@ class RabbitConsumerTransport final : public ConsumerTransport {
     consumerTag_ = str(ok->consumer_tag);
     conn_ = std::move(c);
     consumeChannel_ = *consumeChannel;
-    publishChannel_ = *publishChannel;
-    nextPublishTag_ = 1;
+    tracker_.reset(*publishChannel);
     ++generation_;
     assembling_.reset();
-    returning_.reset();
     cancelSent_ = false;
     if (generation_ > 1) {
       spdlog::info("consumer {}: reconnected to {}", options_.name(), url_.redacted());
@@ -343,12 +342,9 @@ class RabbitConsumerTransport final : public ConsumerTransport {
           std::chrono::duration_cast<milliseconds>(nextAttempt_ - SteadyClock::now());
       timeout = std::clamp(untilAttempt, milliseconds(1), milliseconds(200));
     }
-    pollfd fds[2] = {{wakeFd_, POLLIN, 0}, {conn_ ? conn_->fd() : -1, POLLIN, 0}};
-    const int n = ::poll(fds, conn_ ? 2 : 1, static_cast<int>(timeout.count()));
-    if (n > 0 && (fds[0].revents & POLLIN) != 0) {
-      std::uint64_t count = 0;
-      (void)::read(wakeFd_, &count, sizeof count);  // only resets the counter
-    }
+    // Whatever woke it (or a failed poll, which the next socket read reports), the loop looks
+    // at everything again.
+    (void)rabbitmq::waitForFrames(conn_ ? conn_->fd() : -1, wakeFd_, timeout);
   }
 
   void sendCancel() {
@@ -398,17 +394,15 @@ class RabbitConsumerTransport final : public ConsumerTransport {
         }
         case Settlement::Kind::kRepublishThenAck: {
           const BrokerMessage& m = s.settlement.copy;
-          rabbitmq::PublishProperties props(m);
-          const int rc = amqp_basic_publish(conn_->raw(), publishChannel_, bytes(m.exchange),
-                                            bytes(m.routingKey), m.mandatory ? 1 : 0, 0,
-                                            props.get(), bytes(m.body));
-          if (rc != AMQP_STATUS_OK) {
+          std::uint64_t tag = 0;
+          if (const int rc = tracker_.publish(conn_->raw(), m, properties_, tag);
+              rc != AMQP_STATUS_OK) {
             Error e = rabbitmq::statusError(rc, "basic.publish to '" + m.routingKey + "'");
             fail(e);
             s.done(e);
             break;
           }
-          pendingConfirms_.emplace(nextPublishTag_++,
+          pendingConfirms_.emplace(tag,
                                    PendingConfirm{s.deliveryTag, m.routingKey, std::move(s.done)});
           break;
         }
@@ -456,21 +450,32 @@ class RabbitConsumerTransport final : public ConsumerTransport {
   }
 
   void drainFrames() {
-    for (int i = 0; i < 10000 && conn_; ++i) {
-      amqp_frame_t frame;
-      timeval zero{0, 0};
-      const int rc = amqp_simple_wait_frame_noblock(conn_->raw(), &frame, &zero);
-      if (rc == AMQP_STATUS_TIMEOUT) break;
-      if (rc != AMQP_STATUS_OK) {
-        fail(rabbitmq::statusError(rc, "consumer connection to " + url_.redacted()));
-        return;
-      }
-      onFrame(frame);
+    const int rc = rabbitmq::drainFrames(
+        conn_->raw(),
+        [this](const amqp_frame_t& frame) {
+          onFrame(frame);
+          return conn_ != nullptr;  // a failure dropped the connection: stop reading
+        },
+        10000);
+    if (rc != AMQP_STATUS_OK) {
+      fail(rabbitmq::statusError(rc, "consumer connection to " + url_.redacted()));
+      return;
     }
     if (conn_) amqp_maybe_release_buffers(conn_->raw());
   }
 
   void onFrame(const amqp_frame_t& frame) {
+    switch (tracker_.onFrame(frame, confirms_, returns_)) {
+      case ConfirmTracker::Frame::kTaken:
+        onConfirms();
+        return;
+      case ConfirmTracker::Frame::kProtocolError:
+        fail(Error{ErrorCode::kUnavailable,
+                   "protocol error: method frame inside a returned retry/DLQ copy"});
+        return;
+      case ConfirmTracker::Frame::kOther:
+        break;
+    }
     switch (frame.frame_type) {
       case AMQP_FRAME_METHOD:
         onMethod(frame.channel, frame.payload.method);
@@ -485,9 +490,6 @@ class RabbitConsumerTransport final : public ConsumerTransport {
           expectedBody_ = bodySize;
           assembling_->body.reserve(bodySize);
           if (bodySize == 0) deliver();
-        } else if (frame.channel == publishChannel_ && returning_) {
-          returnBodyLeft_ = bodySize;
-          if (bodySize == 0) returned();
         }
         return;
       }
@@ -496,9 +498,6 @@ class RabbitConsumerTransport final : public ConsumerTransport {
         if (frame.channel == consumeChannel_ && assembling_) {
           assembling_->body.append(static_cast<const char*>(part.bytes), part.len);
           if (assembling_->body.size() >= expectedBody_) deliver();
-        } else if (frame.channel == publishChannel_ && returning_) {
-          returnBodyLeft_ -= std::min<std::uint64_t>(returnBodyLeft_, part.len);
-          if (returnBodyLeft_ == 0) returned();
         }
         return;
       }
@@ -513,13 +512,25 @@ class RabbitConsumerTransport final : public ConsumerTransport {
     if (callbacks_.onDelivery) callbacks_.onDelivery(std::move(d));
   }
 
-  void returned() {
-    // A copy no queue took (its retry queue or DLQ was deleted under us). Treat it as a broken
-    // connection: the reconnect re-declares the topology, and the original, never acked, comes
-    // back.
-    const std::string why = "a retry/DLQ copy was returned by the broker: " + *returning_;
-    returning_.reset();
-    fail(Error{ErrorCode::kUnavailable, why});
+  /// What the tracker read on the publishing channel: confirms of retry/DLQ copies, returns.
+  void onConfirms() {
+    if (!returns_.empty()) {
+      // A copy no queue took (its retry queue or DLQ was deleted under us). Treat it as a broken
+      // connection: the reconnect re-declares the topology, and the original, never acked, comes
+      // back.
+      const BrokerReturn& r = returns_.front();
+      const std::string why = "a retry/DLQ copy was returned by the broker: " + r.replyText + " (" +
+                              std::to_string(r.replyCode) + ") for '" + r.routingKey + "'";
+      returns_.clear();
+      confirms_.clear();
+      fail(Error{ErrorCode::kUnavailable, why});
+      return;
+    }
+    for (const auto& c : confirms_) {
+      confirm(c.deliveryTag, c.multiple, c.ack);
+      if (!conn_) break;  // a nack failed the connection
+    }
+    confirms_.clear();
   }
 
   void onMethod(amqp_channel_t channel, const amqp_method_t& method) {
@@ -534,23 +545,6 @@ class RabbitConsumerTransport final : public ConsumerTransport {
         d.redelivered = m->redelivered != 0;
         assembling_ = std::move(d);
         expectedBody_ = 0;
-        return;
-      }
-      case AMQP_BASIC_ACK_METHOD: {
-        auto* m = static_cast<amqp_basic_ack_t*>(method.decoded);
-        if (channel == publishChannel_) confirm(m->delivery_tag, m->multiple != 0, true);
-        return;
-      }
-      case AMQP_BASIC_NACK_METHOD: {
-        auto* m = static_cast<amqp_basic_nack_t*>(method.decoded);
-        if (channel == publishChannel_) confirm(m->delivery_tag, m->multiple != 0, false);
-        return;
-      }
-      case AMQP_BASIC_RETURN_METHOD: {
-        auto* m = static_cast<amqp_basic_return_t*>(method.decoded);
-        returning_ = str(m->reply_text) + " (" + std::to_string(m->reply_code) + ") for '" +
-                     str(m->routing_key) + "'";
-        returnBodyLeft_ = 0;
         return;
       }
       case AMQP_BASIC_CANCEL_OK_METHOD: {
@@ -607,16 +601,17 @@ class RabbitConsumerTransport final : public ConsumerTransport {
   // The I/O thread's own (start() uses them before the thread exists).
   std::unique_ptr<rabbitmq::Connection> conn_;
   amqp_channel_t consumeChannel_ = 0;
-  amqp_channel_t publishChannel_ = 0;
   std::string consumerTag_;
   bool cancelSent_ = false;
   std::uint64_t generation_ = 0;
-  std::uint64_t nextPublishTag_ = 1;
+  // The publishing channel of the retry/DLQ copies (confirm mode): tags, confirms, returns.
+  ConfirmTracker tracker_;
+  rabbitmq::PublishProperties properties_;
+  std::vector<BrokerConfirm> confirms_;  // reused by every frame
+  std::vector<BrokerReturn> returns_;
   std::map<std::uint64_t, PendingConfirm> pendingConfirms_;
   std::optional<TransportDelivery> assembling_;
   std::uint64_t expectedBody_ = 0;
-  std::optional<std::string> returning_;
-  std::uint64_t returnBodyLeft_ = 0;
   // Reconnect delays: reconnectInitial doubling up to reconnectMax, +-20 % jitter.
   Backoff backoff_;
   SteadyClock::time_point nextAttempt_{};
