@@ -16,6 +16,7 @@
 #include "broker/rabbitmq/detail/amqp_fields.hpp"
 #include "broker/rabbitmq/detail/confirms.hpp"
 #include "broker/rabbitmq/detail/connection.hpp"
+#include "broker/rabbitmq/detail/declarer.hpp"
 #include "common/backoff.hpp"
 
 namespace orders {
@@ -34,66 +35,37 @@ using std::chrono::milliseconds;
 Status declareTopology(rabbitmq::Connection& c, amqp_channel_t channel,
                        const ConsumerOptions& options) {
   const Subscription& s = options.subscription;
-  auto check = [&](const std::string& what) -> Status {
-    amqp_rpc_reply_t reply = amqp_get_rpc_reply(c.raw());
-    if (reply.reply_type == AMQP_RESPONSE_NORMAL) return okStatus();
-    Error e = c.replyError(reply, what, channel);
-    if (e.code == ErrorCode::kConflict) e.message += " (it exists with other settings)";
-    return e;
-  };
+  rabbitmq::Declarer d(c, channel, rabbitmq::Declarer::OnConflict::kFail);
+  auto declared = [](const Result<bool>& r) { return r ? okStatus() : Status(r.error()); };
 
-  const bool passive = s.exchangeDeclaration == ExchangeDeclaration::kPassive;
-  const char* type = s.exchangeDeclaration == ExchangeDeclaration::kTopic ? "topic" : "direct";
-  amqp_exchange_declare(c.raw(), channel, bytes(s.exchange), amqp_cstring_bytes(type),
-                        passive ? 1 : 0, 1, 0, 0, amqp_empty_table);
-  if (auto st = check("exchange.declare '" + s.exchange + "'"); !st) {
-    if (passive && st.error().code == ErrorCode::kNotFound) {
-      return Error{ErrorCode::kNotFound, "exchange '" + s.exchange +
-                                             "' does not exist; its owner declares it (" +
-                                             st.error().message + ")"};
-    }
-    return st;
-  }
-
-  const std::string dlq = deadLetterQueueName(s.queue);
-  ArgumentTable work;
-  work.text("x-queue-type", toString(s.queueType));
-  if (s.workQueueDeadLetterExchange) {
-    work.text("x-dead-letter-exchange", *s.workQueueDeadLetterExchange);
+  if (s.exchangeDeclaration == ExchangeDeclaration::kPassive) {
+    if (auto st = declared(d.existingExchange(s.exchange)); !st) return st;
   } else {
-    work.text("x-dead-letter-exchange", "").text("x-dead-letter-routing-key", dlq);
+    const char* type = s.exchangeDeclaration == ExchangeDeclaration::kTopic ? "topic" : "direct";
+    if (auto st = declared(d.exchange(s.exchange, type)); !st) return st;
   }
-  if (s.deliveryLimit) work.number("x-delivery-limit", *s.deliveryLimit);
-  amqp_queue_declare(c.raw(), channel, bytes(s.queue), 0, 1, 0, 0, work.table());
-  if (auto st = check("queue.declare '" + s.queue + "'"); !st) return st;
+
+  // The work queue dead-letters (only the broker does: a quorum queue's delivery limit) into the
+  // DLQ through the default exchange, unless another declaration of it names its own exchange.
+  const std::string dlq = deadLetterQueueName(s.queue);
+  ArgumentTable work =
+      s.workQueueDeadLetterExchange
+          ? rabbitmq::workQueueArguments(s.queueType, *s.workQueueDeadLetterExchange, std::nullopt,
+                                         s.deliveryLimit)
+          : rabbitmq::workQueueArguments(s.queueType, "", dlq, s.deliveryLimit);
+  if (auto st = declared(d.queue(s.queue, std::move(work))); !st) return st;
   for (const auto& key : s.routingKeys) {
-    amqp_queue_bind(c.raw(), channel, bytes(s.queue), bytes(s.exchange), bytes(key),
-                    amqp_empty_table);
-    if (auto st = check("queue.bind '" + s.queue + "' to '" + s.exchange + "' key '" + key + "'");
-        !st)
-      return st;
+    if (auto st = declared(d.bind(s.queue, s.exchange, key)); !st) return st;
   }
 
   if (options.retry.maxRetries > 0) {
     for (std::size_t level = 1; level <= options.retry.delays.size(); ++level) {
-      const std::string name = retryQueueName(s.queue, level);
-      // Quorum, with at-least-once dead-lettering (which needs reject-publish overflow): a
-      // waiting retry is not lost when its TTL expires while the broker is under stress.
-      ArgumentTable retry;
-      retry.text("x-queue-type", "quorum")
-          .number("x-message-ttl", options.retry.delays[level - 1].count())
-          .text("x-dead-letter-exchange", "")
-          .text("x-dead-letter-routing-key", s.queue)
-          .text("x-dead-letter-strategy", "at-least-once")
-          .text("x-overflow", "reject-publish");
-      amqp_queue_declare(c.raw(), channel, bytes(name), 0, 1, 0, 0, retry.table());
-      if (auto st = check("queue.declare '" + name + "'"); !st) return st;
+      auto retry = rabbitmq::retryQueueArguments(options.retry.delays[level - 1], s.queue);
+      if (auto st = declared(d.queue(retryQueueName(s.queue, level), std::move(retry))); !st)
+        return st;
     }
   }
-  ArgumentTable dead;
-  dead.text("x-queue-type", "quorum");
-  amqp_queue_declare(c.raw(), channel, bytes(dlq), 0, 1, 0, 0, dead.table());
-  return check("queue.declare '" + dlq + "'");
+  return declared(d.queue(dlq, rabbitmq::quorumQueueArguments()));
 }
 
 class RabbitConsumerTransport final : public ConsumerTransport {
