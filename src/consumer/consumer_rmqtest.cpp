@@ -20,6 +20,7 @@
 #include "broker/rabbitmq/topology_declaration.hpp"
 #include "consumer/consumer_test_support.hpp"
 #include "consumer/sqlite_inbox.hpp"
+#include "support/manual_clock.hpp"
 #include "support/rabbitmq_server.hpp"
 #include "support/unique_names.hpp"
 
@@ -31,6 +32,19 @@ using nlohmann::json;
 using testing::uniqueName;
 using testing::waitFor;
 using testing::widget;
+
+/// An AMQP URL of a local port nobody listens on (a free one, taken and released).
+std::string unreachableUrl() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return "amqp://guest:guest@127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/%2F";
+}
 
 class ConsumerRmqTest : public ::testing::Test {
  protected:
@@ -317,17 +331,8 @@ TEST_F(ConsumerRmqTest, DeclaringTwiceIsIdempotentAndAConflictIsAClearError) {
 }
 
 TEST_F(ConsumerRmqTest, AnUnreachableBrokerIsRetriedInTheBackgroundAndReported) {
-  // A port nobody listens on: take a free one and release it.
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
   RabbitConnectionOptions c = connection();
-  c.url = "amqp://guest:guest@127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/%2F";
+  c.url = unreachableUrl();
   c.connectTimeout = 500ms;
   auto consumer = makeRabbitConsumer(c, options_, *schemas_, inbox_.get());
   ASSERT_TRUE(consumer
@@ -354,6 +359,31 @@ TEST_F(ConsumerRmqTest, AnUnreachableBrokerIsRetriedInTheBackgroundAndReported) 
   auto result = refused->start();
   ASSERT_FALSE(result.ok());
   EXPECT_NE(result.error().code, ErrorCode::kUnavailable) << result.error().message;
+}
+
+TEST_F(ConsumerRmqTest, ReconnectAttemptsWaitForTheBackoffOnTheInjectedClock) {
+  // An hour of backoff in fake time: the second attempt comes when the test moves the clock,
+  // not after an hour of real time.
+  options_.reconnectInitial = std::chrono::hours(1);
+  options_.reconnectMax = std::chrono::hours(1);
+  RabbitConnectionOptions c = connection();
+  c.url = unreachableUrl();
+  c.connectTimeout = 500ms;
+  testing::ManualClock clock;
+  auto consumer = makeRabbitConsumer(c, options_, *schemas_, inbox_.get(), &clock);
+  ASSERT_TRUE(consumer
+                  ->on("WidgetEvent", 1,
+                       [](const InboundMessage&) -> HandlerResult { return Handled::kApplied; })
+                  .ok());
+  ASSERT_TRUE(consumer->start().ok());
+  const Timestamp firstAttempt = clock.now();
+  EXPECT_EQ(consumer->status().lastErrorAt, firstAttempt);
+  clock.advance(std::chrono::minutes(73));  // past the longest first delay (1 h + 20 %)
+  ASSERT_TRUE(waitFor([&] { return consumer->status().lastErrorAt == clock.now(); }, 10s))
+      << "no second attempt after the backoff passed on the injected clock";
+  EXPECT_EQ(consumer->status().state, ConsumerStatus::State::kReconnecting);
+  consumer->stop();
+  EXPECT_EQ(consumer->status().state, ConsumerStatus::State::kStopped);
 }
 
 TEST_F(ConsumerRmqTest, AfterALostConnectionItReconnectsAndCarriesOn) {

@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <set>
-#include <thread>
 
 #include "broker/rabbitmq/amqp_url.hpp"
 #include "broker/rabbitmq/detail/amqp_fields.hpp"
@@ -125,6 +124,10 @@ nlohmann::json DeadLetter::toJson() const {
 }
 
 struct DeadLetterAdmin::Impl {
+  explicit Impl(const Clock* given) : clock(given != nullptr ? *given : systemClock) {}
+
+  SystemClock systemClock;
+  const Clock& clock;
   std::unique_ptr<rabbitmq::Connection> connection;
   amqp_connection_state_t raw() { return connection->raw(); }
 
@@ -160,11 +163,11 @@ struct DeadLetterAdmin::Impl {
   void awaitReady(const std::string& queue, std::int64_t expected) {
     auto ch = channel();
     if (!ch) return;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-    while (std::chrono::steady_clock::now() < deadline) {
+    const auto deadline = clock.steadyNow() + std::chrono::seconds(2);
+    while (clock.steadyNow() < deadline) {
       auto n = count(*ch, queue);
       if (!n || *n >= expected) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      clock.sleepUntil(clock.steadyNow() + std::chrono::milliseconds(10));
     }
     connection->closeChannel(*ch);
   }
@@ -203,12 +206,12 @@ DeadLetterAdmin::~DeadLetterAdmin() {
 }
 
 Result<std::unique_ptr<DeadLetterAdmin>> DeadLetterAdmin::connect(
-    const RabbitConnectionOptions& options) {
+    const RabbitConnectionOptions& options, const Clock* clock) {
   auto url = AmqpUrl::parse(options.url);
   if (!url) return url.error();
   auto connection = rabbitmq::Connection::open(*url, options);
   if (!connection) return connection.error();
-  auto impl = std::make_unique<Impl>();
+  auto impl = std::make_unique<Impl>(clock);
   impl->connection = std::move(connection).value();
   return std::unique_ptr<DeadLetterAdmin>(new DeadLetterAdmin(std::move(impl)));
 }

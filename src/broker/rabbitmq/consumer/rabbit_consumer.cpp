@@ -26,7 +26,6 @@ using rabbitmq::ArgumentTable;
 using rabbitmq::bytes;
 using rabbitmq::ConfirmTracker;
 using rabbitmq::str;
-using SteadyClock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 /// Declares the consumer's topology on `channel` (see consumer_options.hpp). A broker refusal
@@ -70,9 +69,11 @@ Status declareTopology(rabbitmq::Connection& c, amqp_channel_t channel,
 
 class RabbitConsumerTransport final : public ConsumerTransport {
  public:
-  RabbitConsumerTransport(RabbitConnectionOptions connection, ConsumerOptions options)
+  RabbitConsumerTransport(RabbitConnectionOptions connection, ConsumerOptions options,
+                          const Clock* clock)
       : connectionOptions_(std::move(connection)),
         options_(std::move(options)),
+        clock_(clock != nullptr ? *clock : systemClock_),
         backoff_(options_.reconnectInitial, options_.reconnectMax) {
     if (connectionOptions_.connectionName.empty() ||
         connectionOptions_.connectionName == RabbitConnectionOptions{}.connectionName) {
@@ -107,7 +108,7 @@ class RabbitConsumerTransport final : public ConsumerTransport {
                    first.error().message);
       setState(TransportState::kReconnecting, first.error().message);
       backoff_.reset();
-      nextAttempt_ = SteadyClock::now() + backoff_.next();
+      nextAttempt_ = clock_.steadyNow() + backoff_.next();
     }
     {
       std::lock_guard lock(mutex_);
@@ -134,7 +135,7 @@ class RabbitConsumerTransport final : public ConsumerTransport {
     lock.unlock();
     wake();
     lock.lock();
-    cv_.wait_for(lock, timeout, [this] { return cancelDone_ || threadDone_; });
+    clock_.waitFor(lock, cv_, timeout, [this] { return cancelDone_ || threadDone_; });
   }
 
   void close(milliseconds timeout) override {
@@ -143,7 +144,7 @@ class RabbitConsumerTransport final : public ConsumerTransport {
       if (!started_) return;
       if (!closeRequested_) {
         closeRequested_ = true;
-        closeDeadline_ = SteadyClock::now() + timeout;
+        closeDeadline_ = clock_.steadyNow() + timeout;
       }
     }
     wake();
@@ -230,7 +231,7 @@ class RabbitConsumerTransport final : public ConsumerTransport {
       return;
     }
     backoff_.reset();
-    nextAttempt_ = SteadyClock::now() + backoff_.next();
+    nextAttempt_ = clock_.steadyNow() + backoff_.next();
     spdlog::warn("consumer {}: connection to {} lost: {}; reconnecting", options_.name(),
                  url_.redacted(), error.message);
     setState(TransportState::kReconnecting, error.message);
@@ -257,16 +258,16 @@ class RabbitConsumerTransport final : public ConsumerTransport {
       }
       if (conn_) drainFrames();
       if (closing &&
-          (!conn_ || pendingConfirms_.empty() || SteadyClock::now() >= closeDeadlineCopy())) {
+          (!conn_ || pendingConfirms_.empty() || clock_.steadyNow() >= closeDeadlineCopy())) {
         processSettles();
         break;
       }
-      if (!conn_ && !closing && !cancelling && SteadyClock::now() >= nextAttempt_) {
+      if (!conn_ && !closing && !cancelling && clock_.steadyNow() >= nextAttempt_) {
         setState(TransportState::kConnecting, "");
         if (auto connected = connect(); !connected) {
           ++failedAttempts_;
           const auto wait = backoff_.next();
-          nextAttempt_ = SteadyClock::now() + wait;
+          nextAttempt_ = clock_.steadyNow() + wait;
           spdlog::warn("consumer {}: cannot connect to {} (attempt {}): {}; next attempt in {} ms",
                        options_.name(), url_.redacted(), failedAttempts_, connected.error().message,
                        wait.count());
@@ -301,7 +302,7 @@ class RabbitConsumerTransport final : public ConsumerTransport {
     setState(TransportState::kStopped, "");
   }
 
-  SteadyClock::time_point closeDeadlineCopy() {
+  SteadyTime closeDeadlineCopy() {
     std::lock_guard lock(mutex_);
     return closeDeadline_;
   }
@@ -311,7 +312,7 @@ class RabbitConsumerTransport final : public ConsumerTransport {
     auto timeout = milliseconds(200);  // heartbeats are sent from drainFrames()
     if (reconnectDue) {
       const auto untilAttempt =
-          std::chrono::duration_cast<milliseconds>(nextAttempt_ - SteadyClock::now());
+          std::chrono::duration_cast<milliseconds>(nextAttempt_ - clock_.steadyNow());
       timeout = std::clamp(untilAttempt, milliseconds(1), milliseconds(200));
     }
     // Whatever woke it (or a failed poll, which the next socket read reports), the loop looks
@@ -554,6 +555,8 @@ class RabbitConsumerTransport final : public ConsumerTransport {
 
   RabbitConnectionOptions connectionOptions_;
   const ConsumerOptions options_;
+  SystemClock systemClock_;
+  const Clock& clock_;
   AmqpUrl url_;
   Callbacks callbacks_;
   int wakeFd_ = -1;
@@ -568,7 +571,7 @@ class RabbitConsumerTransport final : public ConsumerTransport {
   bool cancelDone_ = false;
   bool closeRequested_ = false;
   bool threadDone_ = false;
-  SteadyClock::time_point closeDeadline_;
+  SteadyTime closeDeadline_;
 
   // The I/O thread's own (start() uses them before the thread exists).
   std::unique_ptr<rabbitmq::Connection> conn_;
@@ -586,22 +589,25 @@ class RabbitConsumerTransport final : public ConsumerTransport {
   std::uint64_t expectedBody_ = 0;
   // Reconnect delays: reconnectInitial doubling up to reconnectMax, +-20 % jitter.
   Backoff backoff_;
-  SteadyClock::time_point nextAttempt_{};
+  SteadyTime nextAttempt_{};
   int failedAttempts_ = 0;
 };
 
 }  // namespace
 
 std::unique_ptr<ConsumerTransport> makeRabbitConsumerTransport(RabbitConnectionOptions connection,
-                                                               ConsumerOptions options) {
-  return std::make_unique<RabbitConsumerTransport>(std::move(connection), std::move(options));
+                                                               ConsumerOptions options,
+                                                               const Clock* clock) {
+  return std::make_unique<RabbitConsumerTransport>(std::move(connection), std::move(options),
+                                                   clock);
 }
 
 std::unique_ptr<Consumer> makeRabbitConsumer(RabbitConnectionOptions connection,
                                              ConsumerOptions options, const SchemaRegistry& schemas,
-                                             Inbox* inbox) {
-  auto transport = makeRabbitConsumerTransport(std::move(connection), options);
-  return std::make_unique<Consumer>(std::move(options), schemas, std::move(transport), inbox);
+                                             Inbox* inbox, const Clock* clock) {
+  auto transport = makeRabbitConsumerTransport(std::move(connection), options, clock);
+  return std::make_unique<Consumer>(std::move(options), schemas, std::move(transport), inbox,
+                                    clock);
 }
 
 }  // namespace orders
