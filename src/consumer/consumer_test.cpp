@@ -81,11 +81,8 @@ class FakeTransport final : public ConsumerTransport {
 class ConsumerTest : public ::testing::Test {
  protected:
   ConsumerTest() {
-    testing::writeTestSchemas(dir_.path());
-    schemas_ = std::make_unique<SchemaRegistry>(SchemaRegistry::load(dir_.path().string()).value());
-    options_.subscription.queue = "svc.widgets";
-    options_.subscription.exchange = "widgets";
-    options_.subscription.routingKeys = {"WidgetEvent"};
+    schemas_ = testing::loadTestSchemas(dir_.path());
+    options_ = testing::widgetConsumer("svc.widgets", "widgets");
   }
 
   std::unique_ptr<Consumer> make(std::size_t workers, MessageHandler handler) {

@@ -7,11 +7,14 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 
 #include "common/ids.hpp"
+#include "consumer/consumer_options.hpp"
+#include "events/schema_registry.hpp"
 #include "support/temp_dir.hpp"
 #include "support/wait_for.hpp"
 
@@ -50,6 +53,21 @@ inline void writeTestSchemas(const std::filesystem::path& dir) {
             readFile(real / "envelope" / "StandardMessage.v1.json"));
   writeFile(dir / "test" / "WidgetEvent" / "1.0.json", kWidgetSchemaV1);
   writeFile(dir / "test" / "WidgetEvent" / "2.0.json", kWidgetSchemaV2);
+}
+
+/// writeTestSchemas(dir), loaded.
+inline std::unique_ptr<SchemaRegistry> loadTestSchemas(const std::filesystem::path& dir) {
+  writeTestSchemas(dir);
+  return std::make_unique<SchemaRegistry>(SchemaRegistry::load(dir.string()).value());
+}
+
+/// Options of a consumer of WidgetEvent messages from `exchange` through `queue`.
+inline ConsumerOptions widgetConsumer(const std::string& queue, const std::string& exchange) {
+  ConsumerOptions options;
+  options.subscription.queue = queue;
+  options.subscription.exchange = exchange;
+  options.subscription.routingKeys = {"WidgetEvent"};
+  return options;
 }
 
 inline std::string newMessageId() {

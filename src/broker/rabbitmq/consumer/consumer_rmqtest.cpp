@@ -14,22 +14,17 @@
 #include <atomic>
 #include <mutex>
 
-#include "broker/rabbitmq/amqp_client.hpp"
+#include "broker/rabbitmq/consumer/consumer_rmq_test_support.hpp"
 #include "broker/rabbitmq/consumer/dead_letter_admin.hpp"
 #include "broker/rabbitmq/consumer/rabbit_consumer.hpp"
 #include "broker/rabbitmq/topology_declaration.hpp"
-#include "consumer/consumer_test_support.hpp"
-#include "consumer/sqlite_inbox.hpp"
 #include "support/manual_clock.hpp"
-#include "support/rabbitmq_server.hpp"
-#include "support/unique_names.hpp"
 
 namespace orders {
 namespace {
 
 using namespace std::chrono_literals;
 using nlohmann::json;
-using testing::uniqueName;
 using testing::waitFor;
 using testing::widget;
 
@@ -46,20 +41,9 @@ std::string unreachableUrl() {
   return "amqp://guest:guest@127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/%2F";
 }
 
-class ConsumerRmqTest : public ::testing::Test {
+class ConsumerRmqTest : public testing::WidgetConsumerRmqTest {
  protected:
-  static void SetUpTestSuite() { (void)orders::testing::RabbitMqServer::shared(); }
-
-  ConsumerRmqTest() {
-    testing::writeTestSchemas(dir_.path());
-    schemas_ = std::make_unique<SchemaRegistry>(SchemaRegistry::load(dir_.path().string()).value());
-    inbox_ = SqliteInbox::open(dir_.file("inbox.db")).value();
-    client_ = AmqpClient::connect(url()).value();
-    queue_ = uniqueName("widgets");
-    exchange_ = uniqueName("widget.events");
-    options_.subscription.queue = queue_;
-    options_.subscription.exchange = exchange_;
-    options_.subscription.routingKeys = {"WidgetEvent"};
+  ConsumerRmqTest() : WidgetConsumerRmqTest("widgets") {
     options_.retry.delays = {200ms, 400ms};
     options_.retry.maxRetries = 2;
     options_.prefetch = 8;
@@ -69,14 +53,8 @@ class ConsumerRmqTest : public ::testing::Test {
 
   ~ConsumerRmqTest() override {
     if (consumer_) consumer_->stop();
-    for (const auto& q : {queue_, retryQueueName(queue_, 1), retryQueueName(queue_, 2),
-                          deadLetterQueueName(queue_)}) {
-      (void)client_->deleteQueue(q);  // cleanup; a queue that was never declared is fine
-    }
-    (void)client_->deleteExchange(exchange_);
   }
 
-  static std::string url() { return orders::testing::RabbitMqServer::shared().amqpUrl(); }
   static RabbitConnectionOptions connection() {
     RabbitConnectionOptions c;
     c.url = url();
@@ -113,13 +91,6 @@ class ConsumerRmqTest : public ::testing::Test {
     return admin->peek(deadLetterQueueName(queue_), limit).value();
   }
 
-  testing::TempDir dir_;
-  std::unique_ptr<SchemaRegistry> schemas_;
-  std::unique_ptr<SqliteInbox> inbox_;
-  std::unique_ptr<AmqpClient> client_;
-  std::string queue_;
-  std::string exchange_;
-  ConsumerOptions options_;
   std::unique_ptr<Consumer> consumer_;
 };
 

@@ -343,36 +343,20 @@ class RabbitConsumerTransport final : public ConsumerTransport {
         continue;
       }
       switch (s.settlement.kind) {
-        case Settlement::Kind::kAck: {
-          const int rc = amqp_basic_ack(conn_->raw(), consumeChannel_, s.deliveryTag, 0);
-          if (rc != AMQP_STATUS_OK) {
-            Error e = rabbitmq::statusError(rc, "basic.ack");
-            fail(e);
-            s.done(e);
-          } else {
-            s.done(okStatus());
-          }
+        case Settlement::Kind::kAck:
+          sent(amqp_basic_ack(conn_->raw(), consumeChannel_, s.deliveryTag, 0), "basic.ack",
+               s.done);
           break;
-        }
-        case Settlement::Kind::kRequeue: {
-          const int rc = amqp_basic_reject(conn_->raw(), consumeChannel_, s.deliveryTag, 1);
-          if (rc != AMQP_STATUS_OK) {
-            Error e = rabbitmq::statusError(rc, "basic.reject");
-            fail(e);
-            s.done(e);
-          } else {
-            s.done(okStatus());
-          }
+        case Settlement::Kind::kRequeue:
+          sent(amqp_basic_reject(conn_->raw(), consumeChannel_, s.deliveryTag, 1), "basic.reject",
+               s.done);
           break;
-        }
         case Settlement::Kind::kRepublishThenAck: {
           const BrokerMessage& m = s.settlement.copy;
           std::uint64_t tag = 0;
           if (const int rc = tracker_.publish(conn_->raw(), m, properties_, tag);
               rc != AMQP_STATUS_OK) {
-            Error e = rabbitmq::statusError(rc, "basic.publish to '" + m.routingKey + "'");
-            fail(e);
-            s.done(e);
+            sent(rc, "basic.publish to '" + m.routingKey + "'", s.done);
             break;
           }
           pendingConfirms_.emplace(tag,
@@ -381,6 +365,18 @@ class RabbitConsumerTransport final : public ConsumerTransport {
         }
       }
     }
+  }
+
+  /// Completes a settlement whose ack, reject or publish was just sent with status `rc`: a send
+  /// that failed broke the connection.
+  void sent(int rc, const std::string& what, const std::function<void(Status)>& done) {
+    if (rc == AMQP_STATUS_OK) {
+      done(okStatus());
+      return;
+    }
+    Error e = rabbitmq::statusError(rc, what);
+    fail(e);
+    done(e);
   }
 
   void confirm(std::uint64_t tag, bool multiple, bool ack) {
@@ -411,14 +407,7 @@ class RabbitConsumerTransport final : public ConsumerTransport {
         c.done(Error{ErrorCode::kUnavailable, "connection lost before the ack"});
         continue;
       }
-      const int rc = amqp_basic_ack(conn_->raw(), consumeChannel_, c.deliveryTag, 0);
-      if (rc != AMQP_STATUS_OK) {
-        Error e = rabbitmq::statusError(rc, "basic.ack");
-        c.done(e);
-        fail(e);
-        continue;
-      }
-      c.done(okStatus());
+      sent(amqp_basic_ack(conn_->raw(), consumeChannel_, c.deliveryTag, 0), "basic.ack", c.done);
     }
   }
 
