@@ -26,54 +26,12 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <variant>
 #include <vector>
 
 #include "common/result.hpp"
+#include "events/messaging.hpp"  // BrokerMessage, BrokerConfirm, BrokerReturn
 
 namespace orders {
-
-/// One application header: an AMQP long string or a signed 64-bit integer.
-struct MessageHeader {
-  std::string name;
-  std::variant<std::string, std::int64_t> value;
-  friend bool operator==(const MessageHeader&, const MessageHeader&) = default;
-};
-
-/// A message and its AMQP basic properties. Empty strings / nullopt mean "property not set".
-struct BrokerMessage {
-  std::string exchange;
-  std::string routingKey;
-  std::string body;
-  /// Ask the broker to return the message when no queue accepts it (basic.return).
-  bool mandatory = true;
-
-  std::string contentType;
-  bool persistent = true;  // delivery_mode 2 (persistent) or 1
-  std::string messageId;
-  std::string type;
-  std::string appId;
-  std::string correlationId;
-  std::optional<std::int64_t> timestampSeconds;  // AMQP timestamps are whole seconds
-  std::vector<MessageHeader> headers;
-};
-
-/// basic.ack / basic.nack for one delivery tag, or for every tag <= deliveryTag if `multiple`.
-struct BrokerConfirm {
-  std::uint64_t deliveryTag = 0;
-  bool multiple = false;
-  bool ack = true;  // false = nack: the broker could not take the message
-};
-
-/// basic.return: a mandatory message no queue accepted. Identified by its message_id property
-/// (returns carry no delivery tag).
-struct BrokerReturn {
-  std::string messageId;
-  int replyCode = 0;  // e.g. 312 NO_ROUTE
-  std::string replyText;
-  std::string exchange;
-  std::string routingKey;
-};
 
 struct PublisherEvents {
   std::vector<BrokerReturn> returns;    // handle before `confirms`

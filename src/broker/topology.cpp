@@ -6,7 +6,7 @@
 #include <set>
 #include <sstream>
 
-#include "orders/domain_event.hpp"
+#include "events/order_event_types.hpp"
 
 namespace orders {
 namespace {
@@ -51,10 +51,6 @@ std::string joined(const std::vector<std::string>& items) {
 const std::vector<std::string>& knownMessageTypes() {
   static const std::vector<std::string> types(kOrderEventTypes.begin(), kOrderEventTypes.end());
   return types;
-}
-
-const char* toString(QueueType type) {
-  return type == QueueType::kQuorum ? "quorum" : "classic";
 }
 
 Result<TopologyConfig> parseTopology(std::string_view text) {

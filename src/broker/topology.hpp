@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "events/messaging.hpp"  // QueueType
 
 namespace orders {
 
@@ -39,9 +40,6 @@ inline constexpr const char* kDeadLetterQueue = "order.events.dlq";
 
 /// The message types (= routing keys) the Order Service publishes.
 const std::vector<std::string>& knownMessageTypes();
-
-enum class QueueType { kQuorum, kClassic };
-const char* toString(QueueType type);
 
 struct ConsumerQueue {
   std::string name;

@@ -129,7 +129,7 @@ ConsumerStatus Consumer::status() const {
 void Consumer::recordError(const std::string& error) {
   std::lock_guard lock(statusMutex_);
   status_.lastError = error;
-  status_.lastErrorAt = std::chrono::system_clock::now();
+  status_.lastErrorAt = clock_.now();
 }
 
 void Consumer::onDelivery(TransportDelivery delivery) {
@@ -169,7 +169,7 @@ void Consumer::onState(TransportState state, const std::string& error) {
   std::lock_guard lock(statusMutex_);
   if (!error.empty()) {
     status_.lastError = error;
-    status_.lastErrorAt = std::chrono::system_clock::now();
+    status_.lastErrorAt = clock_.now();
   }
   if (stopping_ && state != TransportState::kStopped) return;  // stays "stopping"
   switch (state) {

@@ -62,7 +62,7 @@ struct ConsumerStatus {
   enum class State { kStopped, kConnecting, kConnected, kReconnecting, kStopping };
   State state = State::kStopped;
   std::string lastError;  // the last connection or settlement error; empty when none yet
-  std::optional<std::chrono::system_clock::time_point> lastErrorAt;
+  std::optional<Timestamp> lastErrorAt;  // on the consumer's clock
 
   std::uint64_t received = 0;      // deliveries taken from the broker (also redeliveries)
   std::uint64_t applied = 0;       // handler succeeded, acked
@@ -79,7 +79,8 @@ const char* toString(ConsumerStatus::State state);
 class Consumer {
  public:
   /// `schemas` and `inbox` (null when every handler deduplicates itself) must outlive the
-  /// consumer; `clock` too when given (default: the system clock; used for x-failed-at).
+  /// consumer; `clock` too when given (null: the system clock). The consumer reads time only from
+  /// it: x-failed-at, lastErrorAt.
   Consumer(ConsumerOptions options, const SchemaRegistry& schemas,
            std::unique_ptr<ConsumerTransport> transport, Inbox* inbox = nullptr,
            const Clock* clock = nullptr);

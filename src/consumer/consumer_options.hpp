@@ -19,8 +19,8 @@
 #include <string>
 #include <vector>
 
-#include "broker/topology.hpp"  // QueueType
 #include "common/result.hpp"
+#include "events/messaging.hpp"  // QueueType
 
 namespace orders {
 

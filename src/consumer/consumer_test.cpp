@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "consumer/consumer_test_support.hpp"
+#include "support/manual_clock.hpp"
 
 namespace orders {
 namespace {
@@ -80,23 +81,22 @@ class FakeTransport final : public ConsumerTransport {
 class ConsumerTest : public ::testing::Test {
  protected:
   ConsumerTest() {
-    testing::writeTestSchemas(dir_.path());
-    schemas_ = std::make_unique<SchemaRegistry>(SchemaRegistry::load(dir_.path().string()).value());
-    options_.subscription.queue = "svc.widgets";
-    options_.subscription.exchange = "widgets";
-    options_.subscription.routingKeys = {"WidgetEvent"};
+    schemas_ = testing::loadTestSchemas(dir_.path());
+    options_ = testing::widgetConsumer("svc.widgets", "widgets");
   }
 
   std::unique_ptr<Consumer> make(std::size_t workers, MessageHandler handler) {
     options_.workers = workers;
     auto transport = std::make_unique<FakeTransport>();
     transport_ = transport.get();
-    auto consumer = std::make_unique<Consumer>(options_, *schemas_, std::move(transport));
+    auto consumer =
+        std::make_unique<Consumer>(options_, *schemas_, std::move(transport), nullptr, &clock_);
     EXPECT_TRUE(consumer->on("WidgetEvent", 1, std::move(handler), Deduplication::kHandler).ok());
     return consumer;
   }
 
   testing::TempDir dir_;
+  testing::ManualClock clock_;
   std::unique_ptr<SchemaRegistry> schemas_;
   ConsumerOptions options_;
   FakeTransport* transport_ = nullptr;
@@ -193,6 +193,8 @@ TEST_F(ConsumerTest, QueuedDeliveriesOfALostConnectionAreDropped) {
     std::unique_lock lock(mutex);
     cv.wait(lock, [&] { return entered; });
   }
+  clock_.advance(std::chrono::minutes(5));
+  const Timestamp lostAt = clock_.now();
   transport_->loseConnection(1);
   transport_->deliver(1, widget(testing::newMessageId()).dump(), 2);
   {
@@ -206,7 +208,7 @@ TEST_F(ConsumerTest, QueuedDeliveriesOfALostConnectionAreDropped) {
   EXPECT_EQ(handled.load(), 2);
   const auto status = consumer->status();
   EXPECT_EQ(status.lastError, "connection reset by peer");
-  EXPECT_TRUE(status.lastErrorAt.has_value());
+  EXPECT_EQ(status.lastErrorAt, lostAt) << "read from the consumer's clock";
 }
 
 TEST_F(ConsumerTest, StartFailsOnBadOptionsOrAConfigurationError) {

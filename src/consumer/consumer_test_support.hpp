@@ -1,21 +1,22 @@
 #pragma once
 // Test helpers for the consumer runtime's tests (unit and rmq): a private schema directory with
-// the real envelope plus a test message type, message builders, waiting for a condition.
+// the real envelope plus a test message type, message builders; waitFor (support/wait_for.hpp).
 
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
-#include <thread>
 
 #include "common/ids.hpp"
+#include "consumer/consumer_options.hpp"
+#include "events/schema_registry.hpp"
 #include "support/temp_dir.hpp"
+#include "support/wait_for.hpp"
 
 namespace orders::testing {
 
@@ -54,6 +55,21 @@ inline void writeTestSchemas(const std::filesystem::path& dir) {
   writeFile(dir / "test" / "WidgetEvent" / "2.0.json", kWidgetSchemaV2);
 }
 
+/// writeTestSchemas(dir), loaded.
+inline std::unique_ptr<SchemaRegistry> loadTestSchemas(const std::filesystem::path& dir) {
+  writeTestSchemas(dir);
+  return std::make_unique<SchemaRegistry>(SchemaRegistry::load(dir.string()).value());
+}
+
+/// Options of a consumer of WidgetEvent messages from `exchange` through `queue`.
+inline ConsumerOptions widgetConsumer(const std::string& queue, const std::string& exchange) {
+  ConsumerOptions options;
+  options.subscription.queue = queue;
+  options.subscription.exchange = exchange;
+  options.subscription.routingKeys = {"WidgetEvent"};
+  return options;
+}
+
 inline std::string newMessageId() {
   static RandomIdGenerator ids;
   return "msg-" + ids.uuid();
@@ -82,17 +98,6 @@ inline nlohmann::json envelope(const std::string& type, const std::string& versi
 inline nlohmann::json widget(const std::string& messageId, const std::string& widgetId = "w-1",
                              const std::string& version = "1.0") {
   return envelope("WidgetEvent", version, {{"widgetId", widgetId}}, messageId, widgetId);
-}
-
-/// Polls `condition` every 10 ms until it holds or `timeout` passes; returns the last value.
-inline bool waitFor(const std::function<bool()>& condition,
-                    std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (true) {
-    if (condition()) return true;
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
 }
 
 }  // namespace orders::testing

@@ -10,8 +10,8 @@
 #include <utility>
 #include <vector>
 
-#include "broker/confirmed_publisher.hpp"  // MessageHeader
 #include "common/result.hpp"
+#include "events/messaging.hpp"  // MessageHeader
 
 namespace orders {
 

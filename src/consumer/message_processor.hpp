@@ -5,19 +5,7 @@
 //   body --parse--> JSON --SchemaRegistry--> envelope + payload valid
 //        --(type, major)--> handler? --inbox--> new? --handler--> ack | retry | dead-letter
 //
-// Failure headers on retry and dead-letter copies (names in the constants below):
-//   x-retry-count           retries so far (0 on the first delivery); +1 on every retry copy
-//   x-original-exchange     where the message was first published (kept across retries)
-//   x-original-routing-key  its routing key then
-//   x-original-queue        the work queue (DLQ replay sends it back there)
-//   x-failure-reason        why it failed, e.g. "transition not allowed: cannot ship an order
-//                           in status CANCELLED" (dead-letter copies, and the last failure on
-//                           retry copies)
-//   x-failure-kind          invalid-message | unsupported-version | permanent-failure |
-//                           retries-exhausted (dead-letter copies)
-//   x-failed-at             ISO 8601 UTC (dead-letter copies)
-//   x-attempts              how many times a handler (or the validation) saw it
-//   x-consumer              the consumer's name
+// Failure headers on retry and dead-letter copies: consumer/failure_headers.hpp.
 
 #include <map>
 #include <memory>
@@ -27,6 +15,7 @@
 
 #include "common/clock.hpp"
 #include "consumer/consumer_options.hpp"
+#include "consumer/failure_headers.hpp"
 #include "consumer/inbound_message.hpp"
 #include "consumer/inbox.hpp"
 #include "consumer/transport.hpp"
@@ -34,18 +23,6 @@
 #include "events/schema_registry.hpp"
 
 namespace orders {
-
-inline constexpr const char* kHeaderRetryCount = "x-retry-count";
-inline constexpr const char* kHeaderOriginalExchange = "x-original-exchange";
-inline constexpr const char* kHeaderOriginalRoutingKey = "x-original-routing-key";
-inline constexpr const char* kHeaderOriginalQueue = "x-original-queue";
-inline constexpr const char* kHeaderFailureReason = "x-failure-reason";
-inline constexpr const char* kHeaderFailureKind = "x-failure-kind";
-inline constexpr const char* kHeaderFailedAt = "x-failed-at";
-inline constexpr const char* kHeaderAttempts = "x-attempts";
-inline constexpr const char* kHeaderConsumer = "x-consumer";
-/// Set by `order-events dlq replay`: how often the message was replayed from the DLQ.
-inline constexpr const char* kHeaderReplayCount = "x-replay-count";
 
 enum class FailureClass { kTransient, kPermanent };
 /// kUnavailable and kInternal are transient (retrying may help; a bug that fails every time

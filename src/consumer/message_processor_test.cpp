@@ -61,11 +61,8 @@ std::int64_t number(const BrokerMessage& m, const std::string& name) {
 class MessageProcessorTest : public ::testing::Test {
  protected:
   MessageProcessorTest() {
-    testing::writeTestSchemas(dir_.path());
-    schemas_ = std::make_unique<SchemaRegistry>(SchemaRegistry::load(dir_.path().string()).value());
-    options_.subscription.queue = "svc.widgets";
-    options_.subscription.exchange = "widgets";
-    options_.subscription.routingKeys = {"WidgetEvent"};
+    schemas_ = testing::loadTestSchemas(dir_.path());
+    options_ = testing::widgetConsumer("svc.widgets", "widgets");
     options_.retry.delays = {std::chrono::milliseconds(100), std::chrono::milliseconds(200)};
     options_.retry.maxRetries = 3;
   }

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "broker/confirmed_publisher.hpp"  // BrokerMessage, MessageHeader
 #include "common/result.hpp"
+#include "events/messaging.hpp"  // BrokerMessage, MessageHeader
 
 namespace orders {
 

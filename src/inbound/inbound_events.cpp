@@ -28,7 +28,8 @@ std::unique_ptr<Consumer> makeConsumer(OrderService& service, const SchemaRegist
   RabbitConnectionOptions connection = options.connection;
   connection.connectionName = "order-service " + consumerOptions.subscription.queue;
   const auto types = consumerOptions.subscription.routingKeys;
-  auto consumer = makeRabbitConsumer(std::move(connection), std::move(consumerOptions), schemas);
+  auto consumer = makeRabbitConsumer(std::move(connection), std::move(consumerOptions), schemas,
+                                     nullptr, options.clock);
   for (const auto& type : types) {
     auto registered = consumer->on(
         type, 1,

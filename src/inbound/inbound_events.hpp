@@ -26,6 +26,7 @@
 
 #include "application/order_service.hpp"
 #include "broker/rabbitmq/connection_options.hpp"
+#include "common/clock.hpp"
 #include "consumer/consumer.hpp"
 #include "events/schema_registry.hpp"
 #include "inbound/inbound_handlers.hpp"
@@ -46,6 +47,9 @@ struct InboundEventsOptions {
   std::string fulfillmentExchange = inbound::kFulfillmentExchange;
   std::string paymentQueue = inbound::kPaymentQueue;
   std::string fulfillmentQueue = inbound::kFulfillmentQueue;
+  /// The consumers' clock (reconnect backoff, shutdown waits, x-failed-at); null: the system
+  /// clock. Must outlive the InboundEvents.
+  const Clock* clock = nullptr;
 };
 
 struct InboundEventsStatus {

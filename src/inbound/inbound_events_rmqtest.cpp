@@ -1,266 +1,23 @@
 // The Order Service consuming payment and fulfilment events (InboundEvents) against a real broker
-// and a real SQLite file: same transitions and outgoing events as the HTTP endpoints, one effect
-// per message, permanent failures dead-lettered with the reason.
+// and a real SQLite file: the transitions and outgoing events of each message, one effect per
+// message, permanent failures dead-lettered with the reason. That a message produces exactly the
+// events of the matching HTTP endpoint is tests/component/inbound_http_parity_rmqtest.cpp.
 
 #include <gtest/gtest.h>
 
-#include <future>
-#include <regex>
+#include <map>
+#include <set>
+#include <sstream>
 
-#include "broker/rabbitmq/amqp_client.hpp"
-#include "broker/rabbitmq/consumer/dead_letter_admin.hpp"
-#include "consumer/consumer_test_support.hpp"
-#include "events/event_factory.hpp"
-#include "http/order_api.hpp"
-#include "inbound/inbound_events.hpp"
-#include "store/sqlite/sqlite_store.hpp"
-#include "support/rabbitmq_server.hpp"
+#include "inbound/inbound_rmq_test_support.hpp"
 
 namespace orders {
 namespace {
 
 using namespace std::chrono_literals;
 using nlohmann::json;
+using testing::InboundEventsRmqTest;
 using testing::waitFor;
-
-class InboundEventsRmqTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() { (void)orders::testing::RabbitMqServer::shared(); }
-
-  InboundEventsRmqTest()
-      : store_(SqliteStore::open(dir_.file("orders.db")).value()),
-        schemas_(SchemaRegistry::load(ORDER_SERVICE_SCHEMA_DIR).value()),
-        events_(schemas_, ids_),
-        service_(*store_, events_, clock_, ids_, continuations_) {
-    static int counter = 0;
-    const std::string prefix = "t" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
-    options_.connection.url = url();
-    options_.paymentExchange = prefix + ".payment.events";
-    options_.fulfillmentExchange = prefix + ".fulfillment.events";
-    options_.paymentQueue = prefix + ".order-service.payment-events";
-    options_.fulfillmentQueue = prefix + ".order-service.fulfillment-events";
-    options_.retry.delays = {100ms, 200ms};
-    options_.retry.maxRetries = 2;
-    options_.workers = 2;
-    client_ = AmqpClient::connect(url()).value();
-  }
-
-  ~InboundEventsRmqTest() override {
-    if (inbound_) inbound_->stop();
-    for (const auto& q : {options_.paymentQueue, options_.fulfillmentQueue}) {
-      for (const auto& name :
-           {q, retryQueueName(q, 1), retryQueueName(q, 2), deadLetterQueueName(q)}) {
-        (void)client_->deleteQueue(name);  // cleanup only
-      }
-    }
-    (void)client_->deleteExchange(options_.paymentExchange);
-    (void)client_->deleteExchange(options_.fulfillmentExchange);
-    store_->close();
-  }
-
-  static std::string url() { return orders::testing::RabbitMqServer::shared().amqpUrl(); }
-
-  void startInbound() {
-    inbound_ = std::make_unique<InboundEvents>(service_, schemas_, options_);
-    auto started = inbound_->start();
-    ASSERT_TRUE(started.ok()) << started.error().message;
-  }
-
-  /// A new order (same user and items every time) in PAYMENT_PROCESSING unless told otherwise.
-  OrderId createOrder(bool startPayment = true) {
-    NewOrder request;
-    request.userId = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
-    request.currency = "USD";
-    request.items = {{"prod-456", 2, 1999}, {"prod-789", 1, 5000}};
-    request.customer = {"John Doe", "john.doe@example.com"};
-    request.shippingAddress = {"123 Main St", "Anytown", "12345", "US"};
-    RequestContext context;
-    context.initiatedBy = "user:" + request.userId;
-    auto created = service_.executeAndWait(
-        std::nullopt,
-        [request](const Order*, const ActionContext& ctx) {
-          return orders::createOrder(request, ctx);
-        },
-        context);
-    EXPECT_TRUE(created.ok());
-    const OrderId id = created->change.order.id;
-    if (startPayment) {
-      auto started = service_.executeAndWait(
-          id,
-          [](const Order* o, const ActionContext& ctx) { return orders::startPayment(*o, ctx); },
-          RequestContext{});
-      EXPECT_TRUE(started.ok());
-    }
-    return id;
-  }
-
-  Order order(const OrderId& id) { return service_.getOrder(id).value().order; }
-
-  std::string publish(const std::string& exchange, const std::string& type, json payload,
-                      const std::string& partitionKey, const std::string& correlationId = "",
-                      std::string messageId = "") {
-    if (messageId.empty()) messageId = testing::newMessageId();
-    auto message = testing::envelope(
-        type, "1.0", std::move(payload), messageId, partitionKey,
-        exchange == options_.paymentExchange ? "PaymentService" : "FulfillmentService");
-    if (correlationId.empty()) {
-      message.erase("correlationId");
-    } else {
-      message["correlationId"] = correlationId;
-    }
-    BrokerMessage m;
-    m.exchange = exchange;
-    m.routingKey = type;
-    m.messageId = messageId;
-    m.body = message.dump();
-    EXPECT_TRUE(client_->publish(m).ok());
-    return messageId;
-  }
-
-  std::string paymentCompleted(const OrderId& id, const std::string& correlationId = "",
-                               double amount = 89.98, const std::string& messageId = "") {
-    return publish(options_.paymentExchange, "PaymentCompletedEvent",
-                   {{"orderId", id.str()},
-                    {"paymentTransactionId", "pay-tx-1"},
-                    {"amount", amount},
-                    {"currency", "USD"},
-                    {"completedAt", "2024-05-01T10:00:00.000Z"}},
-                   id.str(), correlationId, messageId);
-  }
-
-  /// The POST endpoint's answer, waited for.
-  http::Response post(const std::string& path, const json& body, const std::string& correlationId) {
-    http::OrderApi api(
-        service_, ids_, [] { return http::Readiness{}; }, clock_);
-    http::Request request;
-    request.method = "POST";
-    request.target = path;
-    http::parseTarget(request);
-    request.headers = {{"content-type", "application/json"}, {"x-correlation-id", correlationId}};
-    request.body = body.dump();
-    std::promise<http::Response> answered;
-    auto future = answered.get_future();
-    api.handle(request, [&answered](http::Response r) { answered.set_value(std::move(r)); });
-    return future.get();
-  }
-
-  /// The outbox rows of one order, oldest first.
-  std::vector<OutboxMessage> outbox(const OrderId& id) {
-    std::vector<OutboxMessage> rows;
-    auto all = store_->fetchUnpublished(0, 100000);
-    EXPECT_TRUE(all.ok());
-    if (!all) return rows;
-    for (auto& row : *all) {
-      if (row.partitionKey == id.str()) rows.push_back(std::move(row));
-    }
-    return rows;
-  }
-
-  std::vector<DeadLetter> deadLetters(const std::string& queue) {
-    RabbitConnectionOptions c;
-    c.url = url();
-    return DeadLetterAdmin::connect(c).value()->peek(deadLetterQueueName(queue), 100).value();
-  }
-
-  testing::TempDir dir_{"inbound-rmq"};
-  std::unique_ptr<SqliteStore> store_;
-  SchemaRegistry schemas_;
-  SystemClock clock_;
-  RandomIdGenerator ids_;
-  EventFactory events_;
-  ThreadPool continuations_{1, "continuations"};
-  OrderService service_;
-  InboundEventsOptions options_;
-  std::unique_ptr<InboundEvents> inbound_;
-  std::unique_ptr<AmqpClient> client_;
-};
-
-/// The envelope and payload of an outbox row with what must differ between two orders masked:
-/// their ids, the event's own messageId, and timestamps.
-json comparable(const OutboxMessage& row, const OrderId& id) {
-  static const std::regex timestamp(R"(^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$)");
-  std::function<json(const json&)> mask = [&](const json& v) -> json {
-    if (v.is_object()) {
-      json out = json::object();
-      for (auto it = v.begin(); it != v.end(); ++it) out[it.key()] = mask(it.value());
-      return out;
-    }
-    if (v.is_array()) {
-      json out = json::array();
-      for (const auto& e : v) out.push_back(mask(e));
-      return out;
-    }
-    if (v.is_string()) {
-      const auto s = v.get<std::string>();
-      if (s == id.str()) return "<orderId>";
-      if (std::regex_match(s, timestamp)) return "<timestamp>";
-    }
-    return v;
-  };
-  json envelope = json::parse(row.body);
-  envelope.erase("messageId");
-  return mask(envelope);
-}
-
-TEST_F(InboundEventsRmqTest, APaymentResultByMessageProducesExactlyTheEventsOfTheHttpEndpoint) {
-  startInbound();
-  const OrderId byHttp = createOrder();
-  const OrderId byMessage = createOrder();
-  const OrderId failedByHttp = createOrder();
-  const OrderId failedByMessage = createOrder();
-  const auto before = outbox(byMessage).size();
-
-  auto response =
-      post("/v1/orders/" + byHttp.str() + "/payment/result",
-           {{"outcome", "COMPLETED"}, {"paymentTransactionId", "pay-tx-1"}}, "corr-payment-1");
-  ASSERT_EQ(response.status, 200) << response.body;
-  paymentCompleted(byMessage, "corr-payment-1");
-
-  response = post("/v1/orders/" + failedByHttp.str() + "/payment/result",
-                  {{"outcome", "FAILED"},
-                   {"paymentTransactionId", "pay-tx-2"},
-                   {"failureCode", "card_declined"},
-                   {"message", "Insufficient funds"}},
-                  "corr-payment-2");
-  ASSERT_EQ(response.status, 200) << response.body;
-  publish(options_.paymentExchange, "PaymentFailedEvent",
-          {{"orderId", failedByMessage.str()},
-           {"paymentTransactionId", "pay-tx-2"},
-           {"failureCode", "card_declined"},
-           {"message", "Insufficient funds"},
-           {"failedAt", "2024-05-01T10:00:00.000Z"}},
-          failedByMessage.str(), "corr-payment-2");
-
-  ASSERT_TRUE(waitFor([&] { return inbound_->status().payments.applied == 2; }));
-  EXPECT_EQ(order(byMessage).status, OrderStatus::kAwaitingFulfillment);
-  EXPECT_EQ(order(failedByMessage).status, OrderStatus::kPaymentFailed);
-  EXPECT_EQ(order(byMessage).payment.paidAmount, order(byHttp).payment.paidAmount);
-
-  for (const auto& [http, message] :
-       {std::pair{byHttp, byMessage}, std::pair{failedByHttp, failedByMessage}}) {
-    auto expected = outbox(http);
-    auto actual = outbox(message);
-    ASSERT_EQ(expected.size(), actual.size());
-    std::vector<std::string> types;
-    for (std::size_t i = before; i < actual.size(); ++i) {
-      EXPECT_EQ(actual[i].messageType, expected[i].messageType);
-      EXPECT_EQ(actual[i].sequence, expected[i].sequence);
-      EXPECT_EQ(actual[i].correlationId, expected[i].correlationId);
-      EXPECT_EQ(comparable(actual[i], message), comparable(expected[i], http))
-          << actual[i].body << "\n"
-          << expected[i].body;
-      types.push_back(actual[i].messageType);
-    }
-    if (http == byHttp) {
-      EXPECT_EQ(types, (std::vector<std::string>{"OrderStatusChangedEvent",
-                                                 "OrderPaymentCompletedEvent"}));
-      EXPECT_EQ(json::parse(actual.back().body)["payload"]["initiatedBy"], "PaymentService");
-    } else {
-      EXPECT_EQ(types,
-                (std::vector<std::string>{"OrderStatusChangedEvent", "OrderPaymentFailedEvent"}));
-    }
-  }
-}
 
 TEST_F(InboundEventsRmqTest, ARedeliveredPaymentMessageHasOneEffect) {
   startInbound();
@@ -278,7 +35,7 @@ TEST_F(InboundEventsRmqTest, ARedeliveredPaymentMessageHasOneEffect) {
                             return r.messageType == "OrderPaymentCompletedEvent";
                           }),
             1);
-  EXPECT_TRUE(store_->inboxContains(options_.paymentQueue, messageId).value());
+  EXPECT_TRUE(env_.store->inboxContains(options_.paymentQueue, messageId).value());
 }
 
 TEST_F(InboundEventsRmqTest, ATransitionTheOrderCannotMakeIsDeadLetteredWithTheReason) {

@@ -10,8 +10,7 @@
 #include <sstream>
 
 #include "consumer/consumer_test_support.hpp"
-#include "events/event_factory.hpp"
-#include "store/sqlite/sqlite_store.hpp"
+#include "inbound/inbound_test_support.hpp"
 
 namespace orders::inbound {
 namespace {
@@ -99,33 +98,7 @@ TEST(InboundSchemas, PaymentsNeedAnAmountAndACurrency) {
 
 class InboundHandlersTest : public ::testing::Test {
  protected:
-  InboundHandlersTest()
-      : store_(SqliteStore::open(dir_.file("orders.db")).value()),
-        schemas_(SchemaRegistry::load(ORDER_SERVICE_SCHEMA_DIR).value()),
-        events_(schemas_, ids_),
-        service_(*store_, events_, clock_, ids_, continuations_) {}
-  ~InboundHandlersTest() override { store_->close(); }
-
-  OrderId paymentProcessingOrder() {
-    NewOrder request;
-    request.userId = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
-    request.currency = "USD";
-    request.items = {{"prod-456", 2, 1999}, {"prod-789", 1, 5000}};
-    request.customer = {"John Doe", "john.doe@example.com"};
-    request.shippingAddress = {"123 Main St", "Anytown", "12345", "US"};
-    auto created = service_.executeAndWait(
-        std::nullopt,
-        [request](const Order*, const ActionContext& ctx) { return createOrder(request, ctx); },
-        RequestContext{});
-    const OrderId id = created.value().change.order.id;
-    EXPECT_TRUE(
-        service_
-            .executeAndWait(
-                id, [](const Order* o, const ActionContext& ctx) { return startPayment(*o, ctx); },
-                RequestContext{})
-            .ok());
-    return id;
-  }
+  OrderId paymentProcessingOrder() { return env_.createOrder(); }
 
   InboundMessage message(const std::string& type, json payload) {
     auto envelope = testing::envelope(type, "1.0", std::move(payload), testing::newMessageId(), "p",
@@ -143,25 +116,15 @@ class InboundHandlersTest : public ::testing::Test {
                                              {"completedAt", "2024-05-01T10:00:00Z"}});
   }
 
-  Order order(const OrderId& id) { return service_.getOrder(id).value().order; }
+  Order order(const OrderId& id) { return env_.order(id); }
 
   json lastEvent(const OrderId& id) {
-    json last;
-    const auto rows = store_->fetchUnpublished(0, 100000);
-    if (!rows) return last;
-    for (const auto& row : *rows)
-      if (row.partitionKey == id.str()) last = json::parse(row.body);
-    return last;
+    const auto rows = env_.outbox(id);
+    return rows.empty() ? json() : json::parse(rows.back().body);
   }
 
-  testing::TempDir dir_{"inbound-unit"};
-  std::unique_ptr<SqliteStore> store_;
-  SchemaRegistry schemas_;
-  SystemClock clock_;
-  RandomIdGenerator ids_;
-  EventFactory events_;
-  ThreadPool continuations_{1, "continuations"};
-  OrderService service_;
+  testing::ServiceOnSqlite env_{"inbound-unit"};
+  OrderService& service_ = env_.service;
 };
 
 TEST_F(InboundHandlersTest, PaymentCompletedAppliesOnceWithTheEnvelopesContext) {
@@ -177,7 +140,7 @@ TEST_F(InboundHandlersTest, PaymentCompletedAppliesOnceWithTheEnvelopesContext) 
   EXPECT_EQ(event["messageType"], "OrderPaymentCompletedEvent");
   EXPECT_EQ(event["correlationId"], "corr-inbound");
   EXPECT_EQ(event["payload"]["initiatedBy"], "PaymentService");
-  EXPECT_TRUE(store_->inboxContains(kPaymentQueue, m.messageId).value());
+  EXPECT_TRUE(env_.store->inboxContains(kPaymentQueue, m.messageId).value());
 }
 
 TEST_F(InboundHandlersTest, AWrongAmountOrCurrencyIsRefusedAndChangesNothing) {

@@ -12,6 +12,7 @@
 
 #include "common/clock.hpp"
 #include "common/ids.hpp"
+#include "events/order_event_types.hpp"
 #include "orders/status.hpp"
 
 namespace orders {
@@ -82,22 +83,10 @@ struct DomainEvent {
 /// The messageType of the event, e.g. "OrderStatusChangedEvent".
 std::string_view messageTypeOf(const DomainEventData& data);
 
-/// Every messageType of DomainEventData, in the seed's order: the events the service publishes.
-inline constexpr std::array<std::string_view, std::variant_size_v<DomainEventData>>
-    kOrderEventTypes{
-        "OrderCreatedEvent",
-        "OrderUpdatedEvent",
-        "OrderStatusChangedEvent",
-        "OrderCancelledEvent",
-        "OrderPaymentCompletedEvent",
-        "OrderPaymentFailedEvent",
-        "OrderRefundRequestedEvent",
-        "OrderRefundProcessedEvent",
-        "OrderShippedEvent",
-        "OrderDeliveredEvent",
-        "OrderPaymentProcessingInitiatedEvent",
-        "OrderConfirmationNotificationRequestedEvent",
-        "OrderPlacedForAnalyticsEvent",
-    };
+/// Every messageType of DomainEventData is listed in kOrderEventTypes
+/// (events/order_event_types.hpp, the list the broker topology checks routing keys against): one
+/// name per alternative.
+static_assert(kOrderEventTypes.size() == std::variant_size_v<DomainEventData>,
+              "kOrderEventTypes must name every alternative of DomainEventData");
 
 }  // namespace orders

@@ -4,6 +4,7 @@
 
 #include "broker/rabbitmq/detail/amqp_fields.hpp"
 #include "broker/rabbitmq/detail/connection.hpp"
+#include "broker/rabbitmq/detail/declarer.hpp"
 
 namespace orders {
 namespace {
@@ -91,9 +92,10 @@ Result<std::string> AmqpClient::declareTemporaryQueue(const std::string& exchang
 Status AmqpClient::declareQueue(const std::string& name, QueueType type,
                                 const std::string& deadLetterExchange) {
   if (auto s = impl_->ensureChannel(); !s) return s;
-  rabbitmq::ArgumentTable arguments;
-  arguments.text("x-queue-type", toString(type));
-  if (!deadLetterExchange.empty()) arguments.text("x-dead-letter-exchange", deadLetterExchange);
+  rabbitmq::ArgumentTable arguments = rabbitmq::workQueueArguments(
+      type,
+      deadLetterExchange.empty() ? std::nullopt : std::optional<std::string>(deadLetterExchange),
+      std::nullopt, std::nullopt);
   if (amqp_queue_declare(impl_->raw(), impl_->channel, bytes(name), 0, 1, 0, 0,
                          arguments.table()) == nullptr)
     return impl_->fail("queue.declare '" + name + "'");

@@ -4,10 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "broker/rabbitmq/amqp_client.hpp"
 #include "support/rabbitmq_server.hpp"
+#include "support/wait_for.hpp"
 
 namespace orders {
 namespace {
@@ -24,14 +24,16 @@ std::unique_ptr<AmqpClient> connect() {
 /// basic.get until a message arrives (a publish without confirm is asynchronous).
 std::optional<Delivery> getWithin(AmqpClient& client, const std::string& queue,
                                   std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  do {
-    auto d = client.get(queue);
-    EXPECT_TRUE(d.ok()) << d.error().message;
-    if (!d.ok() || d->has_value()) return d.ok() ? std::move(*d) : std::nullopt;
-    std::this_thread::sleep_for(10ms);
-  } while (std::chrono::steady_clock::now() < deadline);
-  return std::nullopt;
+  std::optional<Delivery> got;
+  testing::waitFor(
+      [&] {
+        auto d = client.get(queue);
+        EXPECT_TRUE(d.ok()) << d.error().message;
+        if (d.ok()) got = std::move(*d);
+        return !d.ok() || got.has_value();
+      },
+      timeout);
+  return got;
 }
 
 TEST(AmqpClient, PublishCarriesHeadersAppIdAndCorrelationId) {

@@ -5,28 +5,22 @@
 
 #include <algorithm>
 #include <chrono>
-#include <functional>
 #include <thread>
 
 #include "broker/rabbitmq/amqp_client.hpp"
 #include "broker/rabbitmq/rabbit_publisher.hpp"
 #include "broker/rabbitmq/topology_declaration.hpp"
 #include "support/rabbitmq_server.hpp"
+#include "support/rmq_topology.hpp"
+#include "support/wait_for.hpp"
 
 namespace orders {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::prefixedTopology;
 using testing::RabbitMqServer;
-
-bool waitUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return condition();
-}
+using testing::waitFor;
 
 RabbitConnectionOptions options() {
   RabbitConnectionOptions o;
@@ -39,17 +33,6 @@ std::unique_ptr<ConfirmedPublisher> openPublisher() {
   auto p = openRabbitPublisher(options());
   EXPECT_TRUE(p.ok()) << p.error().message;
   return p.ok() ? std::move(*p) : nullptr;
-}
-
-TopologyConfig topologyWithPrefix(const std::string& prefix, std::vector<std::string> keys) {
-  TopologyConfig t;
-  t.exchange = prefix + ".events";
-  t.alternateExchange = prefix + ".unrouted";
-  t.unroutedQueue = prefix + ".unrouted";
-  t.deadLetterExchange = prefix + ".dlx";
-  t.deadLetterQueue = prefix + ".dlq";
-  t.queues.push_back({prefix + ".q", QueueType::kQuorum, std::move(keys), std::nullopt});
-  return t;
 }
 
 /// Polls until every tag in 1..count is confirmed; returns acks seen (expanding `multiple`).
@@ -78,7 +61,7 @@ std::vector<bool> awaitConfirms(ConfirmedPublisher& p, std::uint64_t count,
 }
 
 TEST(RabbitPublisher, ConfirmsEveryPublishAndCarriesPropertiesAndHeaders) {
-  const auto topology = topologyWithPrefix("pub1", {"OrderCreatedEvent"});
+  const auto topology = prefixedTopology("pub1", {"OrderCreatedEvent"});
   ASSERT_TRUE(declareTopology(options(), topology).ok());
   auto publisher = openPublisher();
   ASSERT_TRUE(publisher);
@@ -157,7 +140,7 @@ TEST(RabbitPublisher, AMissingExchangeKillsThePublisherWithTheBrokersReason) {
   m.body = "{}";
   ASSERT_TRUE(publisher->publish(m).ok());  // "sent" only: the error comes back asynchronously
   std::optional<Error> failure;
-  ASSERT_TRUE(waitUntil(
+  ASSERT_TRUE(waitFor(
       [&] {
         auto ev = publisher->poll(100ms);
         failure = ev.failure;
@@ -171,7 +154,7 @@ TEST(RabbitPublisher, AMissingExchangeKillsThePublisherWithTheBrokersReason) {
 
 TEST(RabbitPublisher, ReportsConnectionBlockedAndUnblocked) {
   auto& broker = RabbitMqServer::shared();
-  const auto topology = topologyWithPrefix("pub4", {"OrderCreatedEvent"});
+  const auto topology = prefixedTopology("pub4", {"OrderCreatedEvent"});
   ASSERT_TRUE(declareTopology(options(), topology).ok());
   auto publisher = openPublisher();
   ASSERT_TRUE(publisher);
@@ -196,7 +179,7 @@ TEST(RabbitPublisher, ReportsConnectionBlockedAndUnblocked) {
     if (ev.flow == PublisherEvents::Flow::kBlocked) reason = ev.blockedReason;
     return ev.flow;
   };
-  const bool blocked = waitUntil(
+  const bool blocked = waitFor(
       [&] {
         EXPECT_TRUE(publisher->publish(m).ok());
         ++published;
@@ -207,9 +190,9 @@ TEST(RabbitPublisher, ReportsConnectionBlockedAndUnblocked) {
   ASSERT_TRUE(blocked);
   EXPECT_NE(reason.find("memory"), std::string::npos) << reason;
   EXPECT_LT(confirmed, published) << "the last publish cannot be confirmed while blocked";
-  EXPECT_TRUE(waitUntil([&] { return pollOnce(100ms) == PublisherEvents::Flow::kUnblocked; }, 30s));
+  EXPECT_TRUE(waitFor([&] { return pollOnce(100ms) == PublisherEvents::Flow::kUnblocked; }, 30s));
   // Nothing published while blocked was lost: every message is confirmed after the alarm.
-  EXPECT_TRUE(waitUntil(
+  EXPECT_TRUE(waitFor(
       [&] {
         pollOnce(100ms);
         return confirmed == published;

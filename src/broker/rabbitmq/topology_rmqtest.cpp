@@ -3,11 +3,11 @@
 
 #include <gtest/gtest.h>
 
-#include <thread>
-
 #include "broker/rabbitmq/amqp_client.hpp"
 #include "broker/rabbitmq/topology_declaration.hpp"
 #include "support/rabbitmq_server.hpp"
+#include "support/rmq_topology.hpp"
+#include "support/wait_for.hpp"
 
 namespace orders {
 namespace {
@@ -19,13 +19,9 @@ std::string url() {
   return RabbitMqServer::shared().amqpUrl();
 }
 
+/// The shared shape with two consumer queues: <p>.notification and <p>.analytics (limit 3).
 TopologyConfig prefixed(const std::string& p) {
-  TopologyConfig t;
-  t.exchange = p + ".events";
-  t.alternateExchange = p + ".unrouted";
-  t.unroutedQueue = p + ".unrouted";
-  t.deadLetterExchange = p + ".dlx";
-  t.deadLetterQueue = p + ".dlq";
+  TopologyConfig t = testing::prefixedTopology(p);
   t.queues = {
       {p + ".notification",
        QueueType::kQuorum,
@@ -51,13 +47,13 @@ BrokerMessage message(const std::string& exchange, const std::string& key) {
 /// Waits for a queue to reach `count` ready messages (publishes without confirms are async).
 void expectCount(AmqpClient& client, const std::string& queue, std::int64_t count) {
   std::int64_t n = -1;
-  for (int i = 0; i < 500; ++i) {
-    auto r = client.messageCount(queue);
-    ASSERT_TRUE(r.ok()) << r.error().message;
-    n = *r;
-    if (n == count) return;
-    std::this_thread::sleep_for(10ms);
-  }
+  testing::waitFor(
+      [&] {
+        auto r = client.messageCount(queue);
+        n = r ? *r : -1;
+        return n == count;
+      },
+      5s);
   EXPECT_EQ(n, count) << queue;
 }
 

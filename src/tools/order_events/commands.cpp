@@ -163,8 +163,7 @@ json deliveryJson(const Delivery& d) {
   return j;
 }
 
-int tail(const Options& o, std::ostream& out, std::ostream& err,
-         const std::atomic<bool>* interrupted) {
+int tail(const Options& o, std::ostream& out, std::ostream& err, const RunControl& control) {
   auto url = AmqpUrl::parse(o.amqpUrl);
   if (!url) return fail(err, kBadInput, "--amqp-url: " + url.error().message);
   std::vector<std::string> keys = o.routingKeys;
@@ -191,9 +190,10 @@ int tail(const Options& o, std::ostream& out, std::ostream& err,
     return fail(err, kFailed, s.error().message);
   err << "order-events: tailing " << o.exchange << " on " << url->redacted() << " via " << *queue
       << " (" << keys.size() << " routing keys); Ctrl-C to stop\n";
+  if (control.onTailing) control.onTailing();
   long long received = 0;
   while (o.count <= 0 || received < o.count) {
-    if (interrupted != nullptr && interrupted->load()) break;
+    if (control.interrupted != nullptr && control.interrupted->load()) break;
     auto d = (*client)->next(std::chrono::milliseconds(200));
     if (!d) return fail(err, kFailed, d.error().message);
     if (!d->has_value()) continue;
@@ -209,6 +209,13 @@ int tail(const Options& o, std::ostream& out, std::ostream& err,
 
 int runOrderEvents(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
                    const std::atomic<bool>* interrupted) {
+  RunControl control;
+  control.interrupted = interrupted;
+  return runOrderEvents(argc, argv, out, err, control);
+}
+
+int runOrderEvents(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
+                   const RunControl& control) {
   Options o;
   CLI::App app{
       "order-events: operate the Order Service's events on RabbitMQ and its transactional "
@@ -284,7 +291,7 @@ int runOrderEvents(int argc, const char* const* argv, std::ostream& out, std::os
   if (declare->parsed()) return topologyDeclare(o, out, err);
   if (validate->parsed()) return topologyValidate(o, out, err);
   if (status->parsed()) return outboxStatus(o, out, err);
-  if (tailCmd->parsed()) return tail(o, out, err, interrupted);
+  if (tailCmd->parsed()) return tail(o, out, err, control);
   return kOk;  // dlq commands ran in their callbacks
 }
 

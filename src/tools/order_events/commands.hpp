@@ -15,13 +15,25 @@
 // routing key, missing database file).
 
 #include <atomic>
+#include <functional>
 #include <iosfwd>
 
 namespace orders::tools {
 
-/// Runs the CLI with `argv` in-process. `interrupted`, when given, is polled by long-running
-/// commands (tail) to stop early, e.g. set from a SIGINT handler. Output goes to `out` (data) and
-/// `err` (errors and progress).
+/// How a caller running the CLI in-process follows and stops a long-running command (tail).
+struct RunControl {
+  /// Polled by long-running commands to stop early, e.g. set from a SIGINT handler.
+  const std::atomic<bool>* interrupted = nullptr;
+  /// Called once by `tail` when its queue is bound and consumed: every matching event published
+  /// from then on is printed. On the command's thread; must not block.
+  std::function<void()> onTailing;
+};
+
+/// Runs the CLI with `argv` in-process. Output goes to `out` (data) and `err` (errors and
+/// progress).
+int runOrderEvents(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
+                   const RunControl& control);
+/// The same with only `interrupted` (see RunControl).
 int runOrderEvents(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
                    const std::atomic<bool>* interrupted = nullptr);
 

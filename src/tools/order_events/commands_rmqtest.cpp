@@ -31,14 +31,14 @@ struct CliRun {
   std::string err;
 };
 
-CliRun cli(std::vector<std::string> args, const std::atomic<bool>* stop = nullptr) {
+CliRun cli(std::vector<std::string> args, const tools::RunControl& control = {}) {
   args.insert(args.begin(), "order-events");
   std::vector<const char*> argv;
   for (const auto& a : args) argv.push_back(a.c_str());
   std::ostringstream out;
   std::ostringstream err;
   CliRun run;
-  run.code = tools::runOrderEvents(static_cast<int>(argv.size()), argv.data(), out, err, stop);
+  run.code = tools::runOrderEvents(static_cast<int>(argv.size()), argv.data(), out, err, control);
   run.out = out.str();
   run.err = err.str();
   return run;
@@ -199,7 +199,7 @@ TEST(OrderEventsCli, TailPrintsEachEventAsOneJsonLineUntilCount) {
   auto tail = std::async(std::launch::async, [&] {
     return cli({"tail", "--amqp-url", url(), "--routing-key", "OrderShippedEvent", "--routing-key",
                 "OrderCancelledEvent", "--count", "2"},
-               &stop);
+               {&stop, nullptr});
   });
   auto client = AmqpClient::connect(url());
   ASSERT_TRUE(client.ok());
@@ -234,11 +234,16 @@ TEST(OrderEventsCli, TailPrintsEachEventAsOneJsonLineUntilCount) {
 }
 
 TEST(OrderEventsCli, TailStopsWhenInterrupted) {
+  ASSERT_EQ(cli({"topology", "declare", "--amqp-url", url(), "--topology", topologyFile()}).code,
+            0);
   std::atomic<bool> stop{false};
+  std::promise<void> tailing;
+  tools::RunControl control{&stop, [&] { tailing.set_value(); }};
   auto tail = std::async(std::launch::async, [&] {
-    return cli({"tail", "--amqp-url", url(), "--all"}, &stop);
+    return cli({"tail", "--amqp-url", url(), "--all"}, control);
   });
-  std::this_thread::sleep_for(300ms);
+  // Interrupted while it consumes, not before it got there.
+  ASSERT_EQ(tailing.get_future().wait_for(30s), std::future_status::ready);
   stop = true;
   ASSERT_EQ(tail.wait_for(5s), std::future_status::ready);
   EXPECT_EQ(tail.get().code, 0);

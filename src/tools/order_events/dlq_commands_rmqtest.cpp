@@ -6,11 +6,8 @@
 #include <atomic>
 #include <sstream>
 
-#include "broker/rabbitmq/amqp_client.hpp"
+#include "broker/rabbitmq/consumer/consumer_rmq_test_support.hpp"
 #include "broker/rabbitmq/consumer/rabbit_consumer.hpp"
-#include "consumer/consumer_test_support.hpp"
-#include "consumer/sqlite_inbox.hpp"
-#include "support/rabbitmq_server.hpp"
 #include "tools/order_events/dlq_commands.hpp"
 
 namespace orders {
@@ -44,22 +41,10 @@ Run cli(const std::string& line) {
   return run;
 }
 
-class DlqCommandsRmqTest : public ::testing::Test {
+class DlqCommandsRmqTest : public testing::WidgetConsumerRmqTest {
  protected:
-  static void SetUpTestSuite() { (void)orders::testing::RabbitMqServer::shared(); }
-
-  DlqCommandsRmqTest() {
-    testing::writeTestSchemas(dir_.path());
-    schemas_ = std::make_unique<SchemaRegistry>(SchemaRegistry::load(dir_.path().string()).value());
-    inbox_ = SqliteInbox::open(dir_.file("inbox.db")).value();
-    static int counter = 0;
-    queue_ = "t" + std::to_string(::getpid()) + "-dlq" + std::to_string(++counter) + ".widgets";
-    exchange_ = queue_ + ".exchange";
-    options_.subscription.queue = queue_;
-    options_.subscription.exchange = exchange_;
-    options_.subscription.routingKeys = {"WidgetEvent"};
+  DlqCommandsRmqTest() : WidgetConsumerRmqTest("dlq-widgets") {
     options_.retry.maxRetries = 0;
-    client_ = AmqpClient::connect(url()).value();
     RabbitConnectionOptions c;
     c.url = url();
     consumer_ = makeRabbitConsumer(c, options_, *schemas_, inbox_.get());
@@ -74,13 +59,7 @@ class DlqCommandsRmqTest : public ::testing::Test {
     EXPECT_TRUE(consumer_->start().ok());
   }
 
-  ~DlqCommandsRmqTest() override {
-    consumer_->stop();
-    for (const auto& q : {queue_, deadLetterQueueName(queue_)}) (void)client_->deleteQueue(q);
-    (void)client_->deleteExchange(exchange_);
-  }
-
-  static std::string url() { return orders::testing::RabbitMqServer::shared().amqpUrl(); }
+  ~DlqCommandsRmqTest() override { consumer_->stop(); }
 
   std::string publish(const std::string& widgetId) {
     const auto id = testing::newMessageId();
@@ -108,13 +87,6 @@ class DlqCommandsRmqTest : public ::testing::Test {
 
   std::string base() const { return "dlq --amqp-url " + url() + " "; }
 
-  testing::TempDir dir_{"dlq-commands"};
-  std::unique_ptr<SchemaRegistry> schemas_;
-  std::unique_ptr<SqliteInbox> inbox_;
-  std::string queue_;
-  std::string exchange_;
-  ConsumerOptions options_;
-  std::unique_ptr<AmqpClient> client_;
   std::unique_ptr<Consumer> consumer_;
   std::atomic<bool> broken_{true};
   std::atomic<int> calls_{0};

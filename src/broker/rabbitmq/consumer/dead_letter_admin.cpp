@@ -1,15 +1,14 @@
 #include "broker/rabbitmq/consumer/dead_letter_admin.hpp"
 
-#include <sys/time.h>
-
 #include <chrono>
 #include <set>
-#include <thread>
 
 #include "broker/rabbitmq/amqp_url.hpp"
 #include "broker/rabbitmq/detail/amqp_fields.hpp"
+#include "broker/rabbitmq/detail/confirms.hpp"
 #include "broker/rabbitmq/detail/connection.hpp"
-#include "consumer/message_processor.hpp"  // header names
+#include "consumer/failure_headers.hpp"
+#include "consumer/transport.hpp"  // TransportDelivery
 
 namespace orders {
 namespace {
@@ -125,6 +124,10 @@ nlohmann::json DeadLetter::toJson() const {
 }
 
 struct DeadLetterAdmin::Impl {
+  explicit Impl(const Clock* given) : clock(given != nullptr ? *given : systemClock) {}
+
+  SystemClock systemClock;
+  const Clock& clock;
   std::unique_ptr<rabbitmq::Connection> connection;
   amqp_connection_state_t raw() { return connection->raw(); }
 
@@ -160,11 +163,11 @@ struct DeadLetterAdmin::Impl {
   void awaitReady(const std::string& queue, std::int64_t expected) {
     auto ch = channel();
     if (!ch) return;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-    while (std::chrono::steady_clock::now() < deadline) {
+    const auto deadline = clock.steadyNow() + std::chrono::seconds(2);
+    while (clock.steadyNow() < deadline) {
       auto n = count(*ch, queue);
       if (!n || *n >= expected) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      clock.sleepUntil(clock.steadyNow() + std::chrono::milliseconds(10));
     }
     connection->closeChannel(*ch);
   }
@@ -194,46 +197,6 @@ struct DeadLetterAdmin::Impl {
     f.letter = toDeadLetter(f.delivery, queue);
     return std::optional<Fetched>(std::move(f));
   }
-
-  /// Publishes on a confirm-mode channel and waits for the broker's answer. A return (no such
-  /// queue) is an error even though the broker acks it afterwards.
-  Status publishConfirmed(amqp_channel_t ch, const BrokerMessage& m) {
-    rabbitmq::PublishProperties props(m);
-    const int rc = amqp_basic_publish(raw(), ch, bytes(m.exchange), bytes(m.routingKey), 1, 0,
-                                      props.get(), bytes(m.body));
-    if (rc != AMQP_STATUS_OK) {
-      connection->markDead();
-      return rabbitmq::statusError(rc, "basic.publish");
-    }
-    std::optional<std::string> returned;
-    while (true) {
-      amqp_frame_t frame;
-      timeval timeout{10, 0};
-      const int wait = amqp_simple_wait_frame_noblock(raw(), &frame, &timeout);
-      if (wait != AMQP_STATUS_OK) {
-        connection->markDead();
-        return rabbitmq::statusError(wait, "waiting for the publisher confirm");
-      }
-      if (frame.channel != ch || frame.frame_type != AMQP_FRAME_METHOD) continue;
-      switch (frame.payload.method.id) {
-        case AMQP_BASIC_RETURN_METHOD: {
-          auto* r = static_cast<amqp_basic_return_t*>(frame.payload.method.decoded);
-          returned = "no queue '" + m.routingKey + "' took it: " + str(r->reply_text);
-          break;  // its content frames follow and are skipped above
-        }
-        case AMQP_BASIC_ACK_METHOD:
-          if (returned) return Error{ErrorCode::kNotFound, *returned};
-          return okStatus();
-        case AMQP_BASIC_NACK_METHOD:
-          return Error{ErrorCode::kUnavailable, "the broker refused the message (nack)"};
-        case AMQP_CHANNEL_CLOSE_METHOD:
-        case AMQP_CONNECTION_CLOSE_METHOD:
-          return connection->closeFrameError(frame.payload.method, "publish", ch);
-        default:
-          break;
-      }
-    }
-  }
 };
 
 DeadLetterAdmin::DeadLetterAdmin(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -243,12 +206,12 @@ DeadLetterAdmin::~DeadLetterAdmin() {
 }
 
 Result<std::unique_ptr<DeadLetterAdmin>> DeadLetterAdmin::connect(
-    const RabbitConnectionOptions& options) {
+    const RabbitConnectionOptions& options, const Clock* clock) {
   auto url = AmqpUrl::parse(options.url);
   if (!url) return url.error();
   auto connection = rabbitmq::Connection::open(*url, options);
   if (!connection) return connection.error();
-  auto impl = std::make_unique<Impl>();
+  auto impl = std::make_unique<Impl>(clock);
   impl->connection = std::move(connection).value();
   return std::unique_ptr<DeadLetterAdmin>(new DeadLetterAdmin(std::move(impl)));
 }
@@ -290,6 +253,8 @@ Result<DeadLetterAdmin::ReplayReport> DeadLetterAdmin::replay(
   if (!pubChannel) return pubChannel.error();
   const amqp_channel_t p = *pubChannel;
   if (amqp_confirm_select(impl_->raw(), p) == nullptr) return impl_->fail("confirm.select", p);
+  rabbitmq::ConfirmTracker confirms(p);
+  rabbitmq::PublishProperties properties;
 
   ReplayReport report;
   bool keptSome = false;
@@ -337,7 +302,10 @@ Result<DeadLetterAdmin::ReplayReport> DeadLetterAdmin::replay(
     }
     m.headers.push_back({kHeaderRetryCount, std::int64_t{0}});
     m.headers.push_back({kHeaderReplayCount, l.replayCount + 1});
-    if (auto published = impl_->publishConfirmed(p, m); !published) {
+    // A return (no such queue) is an error although the broker acks it afterwards.
+    if (auto published = rabbitmq::publishAndAwaitConfirm(*impl_->connection, confirms, m,
+                                                          properties, std::chrono::seconds(10));
+        !published) {
       if (published.error().code == ErrorCode::kNotFound && impl_->connection->usable()) {
         report.problems.push_back("message " + l.messageId + ": " + published.error().message +
                                   ", left in the DLQ");

@@ -13,9 +13,10 @@
 #include <string>
 #include <vector>
 
-#include "broker/confirmed_publisher.hpp"
 #include "broker/rabbitmq/connection_options.hpp"
+#include "common/clock.hpp"
 #include "common/result.hpp"
+#include "events/messaging.hpp"  // MessageHeader
 
 namespace orders {
 
@@ -44,7 +45,10 @@ struct DeadLetter {
 
 class DeadLetterAdmin {
  public:
-  static Result<std::unique_ptr<DeadLetterAdmin>> connect(const RabbitConnectionOptions& options);
+  /// Connects now. `clock` (null: the system clock; it must outlive the admin) times the waits
+  /// for requeued messages (peek, replay); socket waits are real time.
+  static Result<std::unique_ptr<DeadLetterAdmin>> connect(const RabbitConnectionOptions& options,
+                                                          const Clock* clock = nullptr);
   ~DeadLetterAdmin();
 
   /// Ready messages in `queue`. kNotFound when the queue does not exist.

@@ -1,6 +1,5 @@
 #include "broker/rabbitmq/consumer/rabbit_consumer.hpp"
 
-#include <poll.h>
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -11,20 +10,22 @@
 #include <deque>
 #include <map>
 #include <mutex>
-#include <random>
 #include <thread>
 
 #include "broker/rabbitmq/amqp_url.hpp"
 #include "broker/rabbitmq/detail/amqp_fields.hpp"
+#include "broker/rabbitmq/detail/confirms.hpp"
 #include "broker/rabbitmq/detail/connection.hpp"
+#include "broker/rabbitmq/detail/declarer.hpp"
+#include "common/backoff.hpp"
 
 namespace orders {
 namespace {
 
 using rabbitmq::ArgumentTable;
 using rabbitmq::bytes;
+using rabbitmq::ConfirmTracker;
 using rabbitmq::str;
-using SteadyClock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 /// Declares the consumer's topology on `channel` (see consumer_options.hpp). A broker refusal
@@ -33,72 +34,47 @@ using std::chrono::milliseconds;
 Status declareTopology(rabbitmq::Connection& c, amqp_channel_t channel,
                        const ConsumerOptions& options) {
   const Subscription& s = options.subscription;
-  auto check = [&](const std::string& what) -> Status {
-    amqp_rpc_reply_t reply = amqp_get_rpc_reply(c.raw());
-    if (reply.reply_type == AMQP_RESPONSE_NORMAL) return okStatus();
-    Error e = c.replyError(reply, what, channel);
-    if (e.code == ErrorCode::kConflict) e.message += " (it exists with other settings)";
-    return e;
-  };
+  rabbitmq::Declarer d(c, channel, rabbitmq::Declarer::OnConflict::kFail);
+  auto declared = [](const Result<bool>& r) { return r ? okStatus() : Status(r.error()); };
 
-  const bool passive = s.exchangeDeclaration == ExchangeDeclaration::kPassive;
-  const char* type = s.exchangeDeclaration == ExchangeDeclaration::kTopic ? "topic" : "direct";
-  amqp_exchange_declare(c.raw(), channel, bytes(s.exchange), amqp_cstring_bytes(type),
-                        passive ? 1 : 0, 1, 0, 0, amqp_empty_table);
-  if (auto st = check("exchange.declare '" + s.exchange + "'"); !st) {
-    if (passive && st.error().code == ErrorCode::kNotFound) {
-      return Error{ErrorCode::kNotFound, "exchange '" + s.exchange +
-                                             "' does not exist; its owner declares it (" +
-                                             st.error().message + ")"};
-    }
-    return st;
-  }
-
-  const std::string dlq = deadLetterQueueName(s.queue);
-  ArgumentTable work;
-  work.text("x-queue-type", toString(s.queueType));
-  if (s.workQueueDeadLetterExchange) {
-    work.text("x-dead-letter-exchange", *s.workQueueDeadLetterExchange);
+  if (s.exchangeDeclaration == ExchangeDeclaration::kPassive) {
+    if (auto st = declared(d.existingExchange(s.exchange)); !st) return st;
   } else {
-    work.text("x-dead-letter-exchange", "").text("x-dead-letter-routing-key", dlq);
+    const char* type = s.exchangeDeclaration == ExchangeDeclaration::kTopic ? "topic" : "direct";
+    if (auto st = declared(d.exchange(s.exchange, type)); !st) return st;
   }
-  if (s.deliveryLimit) work.number("x-delivery-limit", *s.deliveryLimit);
-  amqp_queue_declare(c.raw(), channel, bytes(s.queue), 0, 1, 0, 0, work.table());
-  if (auto st = check("queue.declare '" + s.queue + "'"); !st) return st;
+
+  // The work queue dead-letters (only the broker does: a quorum queue's delivery limit) into the
+  // DLQ through the default exchange, unless another declaration of it names its own exchange.
+  const std::string dlq = deadLetterQueueName(s.queue);
+  ArgumentTable work =
+      s.workQueueDeadLetterExchange
+          ? rabbitmq::workQueueArguments(s.queueType, *s.workQueueDeadLetterExchange, std::nullopt,
+                                         s.deliveryLimit)
+          : rabbitmq::workQueueArguments(s.queueType, "", dlq, s.deliveryLimit);
+  if (auto st = declared(d.queue(s.queue, std::move(work))); !st) return st;
   for (const auto& key : s.routingKeys) {
-    amqp_queue_bind(c.raw(), channel, bytes(s.queue), bytes(s.exchange), bytes(key),
-                    amqp_empty_table);
-    if (auto st = check("queue.bind '" + s.queue + "' to '" + s.exchange + "' key '" + key + "'");
-        !st)
-      return st;
+    if (auto st = declared(d.bind(s.queue, s.exchange, key)); !st) return st;
   }
 
   if (options.retry.maxRetries > 0) {
     for (std::size_t level = 1; level <= options.retry.delays.size(); ++level) {
-      const std::string name = retryQueueName(s.queue, level);
-      // Quorum, with at-least-once dead-lettering (which needs reject-publish overflow): a
-      // waiting retry is not lost when its TTL expires while the broker is under stress.
-      ArgumentTable retry;
-      retry.text("x-queue-type", "quorum")
-          .number("x-message-ttl", options.retry.delays[level - 1].count())
-          .text("x-dead-letter-exchange", "")
-          .text("x-dead-letter-routing-key", s.queue)
-          .text("x-dead-letter-strategy", "at-least-once")
-          .text("x-overflow", "reject-publish");
-      amqp_queue_declare(c.raw(), channel, bytes(name), 0, 1, 0, 0, retry.table());
-      if (auto st = check("queue.declare '" + name + "'"); !st) return st;
+      auto retry = rabbitmq::retryQueueArguments(options.retry.delays[level - 1], s.queue);
+      if (auto st = declared(d.queue(retryQueueName(s.queue, level), std::move(retry))); !st)
+        return st;
     }
   }
-  ArgumentTable dead;
-  dead.text("x-queue-type", "quorum");
-  amqp_queue_declare(c.raw(), channel, bytes(dlq), 0, 1, 0, 0, dead.table());
-  return check("queue.declare '" + dlq + "'");
+  return declared(d.queue(dlq, rabbitmq::quorumQueueArguments()));
 }
 
 class RabbitConsumerTransport final : public ConsumerTransport {
  public:
-  RabbitConsumerTransport(RabbitConnectionOptions connection, ConsumerOptions options)
-      : connectionOptions_(std::move(connection)), options_(std::move(options)) {
+  RabbitConsumerTransport(RabbitConnectionOptions connection, ConsumerOptions options,
+                          const Clock* clock)
+      : connectionOptions_(std::move(connection)),
+        options_(std::move(options)),
+        clock_(clock != nullptr ? *clock : systemClock_),
+        backoff_(options_.reconnectInitial, options_.reconnectMax) {
     if (connectionOptions_.connectionName.empty() ||
         connectionOptions_.connectionName == RabbitConnectionOptions{}.connectionName) {
       connectionOptions_.connectionName = "consumer " + options_.name();
@@ -131,8 +107,8 @@ class RabbitConsumerTransport final : public ConsumerTransport {
       spdlog::warn("consumer {}: {}; retrying in the background", options_.name(),
                    first.error().message);
       setState(TransportState::kReconnecting, first.error().message);
-      backoff_ = options_.reconnectInitial;
-      nextAttempt_ = SteadyClock::now() + jittered(backoff_);
+      backoff_.reset();
+      nextAttempt_ = clock_.steadyNow() + backoff_.next();
     }
     {
       std::lock_guard lock(mutex_);
@@ -159,7 +135,7 @@ class RabbitConsumerTransport final : public ConsumerTransport {
     lock.unlock();
     wake();
     lock.lock();
-    cv_.wait_for(lock, timeout, [this] { return cancelDone_ || threadDone_; });
+    clock_.waitFor(lock, cv_, timeout, [this] { return cancelDone_ || threadDone_; });
   }
 
   void close(milliseconds timeout) override {
@@ -168,7 +144,7 @@ class RabbitConsumerTransport final : public ConsumerTransport {
       if (!started_) return;
       if (!closeRequested_) {
         closeRequested_ = true;
-        closeDeadline_ = SteadyClock::now() + timeout;
+        closeDeadline_ = clock_.steadyNow() + timeout;
       }
     }
     wake();
@@ -199,12 +175,6 @@ class RabbitConsumerTransport final : public ConsumerTransport {
     if (callbacks_.onState) callbacks_.onState(state, error);
   }
 
-  milliseconds jittered(milliseconds base) {
-    std::uniform_real_distribution<double> factor(0.8, 1.2);
-    return milliseconds(
-        static_cast<std::int64_t>(static_cast<double>(base.count()) * factor(rng_)));
-  }
-
   /// A connection with the topology declared, confirms enabled and the consumer started.
   Status connect() {
     auto opened = rabbitmq::Connection::open(url_, connectionOptions_);
@@ -228,11 +198,9 @@ class RabbitConsumerTransport final : public ConsumerTransport {
     consumerTag_ = str(ok->consumer_tag);
     conn_ = std::move(c);
     consumeChannel_ = *consumeChannel;
-    publishChannel_ = *publishChannel;
-    nextPublishTag_ = 1;
+    tracker_.reset(*publishChannel);
     ++generation_;
     assembling_.reset();
-    returning_.reset();
     cancelSent_ = false;
     if (generation_ > 1) {
       spdlog::info("consumer {}: reconnected to {}", options_.name(), url_.redacted());
@@ -262,8 +230,8 @@ class RabbitConsumerTransport final : public ConsumerTransport {
                    error.message);
       return;
     }
-    backoff_ = options_.reconnectInitial;
-    nextAttempt_ = SteadyClock::now() + jittered(backoff_);
+    backoff_.reset();
+    nextAttempt_ = clock_.steadyNow() + backoff_.next();
     spdlog::warn("consumer {}: connection to {} lost: {}; reconnecting", options_.name(),
                  url_.redacted(), error.message);
     setState(TransportState::kReconnecting, error.message);
@@ -290,17 +258,16 @@ class RabbitConsumerTransport final : public ConsumerTransport {
       }
       if (conn_) drainFrames();
       if (closing &&
-          (!conn_ || pendingConfirms_.empty() || SteadyClock::now() >= closeDeadlineCopy())) {
+          (!conn_ || pendingConfirms_.empty() || clock_.steadyNow() >= closeDeadlineCopy())) {
         processSettles();
         break;
       }
-      if (!conn_ && !closing && !cancelling && SteadyClock::now() >= nextAttempt_) {
+      if (!conn_ && !closing && !cancelling && clock_.steadyNow() >= nextAttempt_) {
         setState(TransportState::kConnecting, "");
         if (auto connected = connect(); !connected) {
           ++failedAttempts_;
-          backoff_ = std::min(options_.reconnectMax, backoff_ * 2);
-          const auto wait = jittered(backoff_);
-          nextAttempt_ = SteadyClock::now() + wait;
+          const auto wait = backoff_.next();
+          nextAttempt_ = clock_.steadyNow() + wait;
           spdlog::warn("consumer {}: cannot connect to {} (attempt {}): {}; next attempt in {} ms",
                        options_.name(), url_.redacted(), failedAttempts_, connected.error().message,
                        wait.count());
@@ -335,7 +302,7 @@ class RabbitConsumerTransport final : public ConsumerTransport {
     setState(TransportState::kStopped, "");
   }
 
-  SteadyClock::time_point closeDeadlineCopy() {
+  SteadyTime closeDeadlineCopy() {
     std::lock_guard lock(mutex_);
     return closeDeadline_;
   }
@@ -345,15 +312,12 @@ class RabbitConsumerTransport final : public ConsumerTransport {
     auto timeout = milliseconds(200);  // heartbeats are sent from drainFrames()
     if (reconnectDue) {
       const auto untilAttempt =
-          std::chrono::duration_cast<milliseconds>(nextAttempt_ - SteadyClock::now());
+          std::chrono::duration_cast<milliseconds>(nextAttempt_ - clock_.steadyNow());
       timeout = std::clamp(untilAttempt, milliseconds(1), milliseconds(200));
     }
-    pollfd fds[2] = {{wakeFd_, POLLIN, 0}, {conn_ ? conn_->fd() : -1, POLLIN, 0}};
-    const int n = ::poll(fds, conn_ ? 2 : 1, static_cast<int>(timeout.count()));
-    if (n > 0 && (fds[0].revents & POLLIN) != 0) {
-      std::uint64_t count = 0;
-      (void)::read(wakeFd_, &count, sizeof count);  // only resets the counter
-    }
+    // Whatever woke it (or a failed poll, which the next socket read reports), the loop looks
+    // at everything again.
+    (void)rabbitmq::waitForFrames(conn_ ? conn_->fd() : -1, wakeFd_, timeout);
   }
 
   void sendCancel() {
@@ -379,46 +343,40 @@ class RabbitConsumerTransport final : public ConsumerTransport {
         continue;
       }
       switch (s.settlement.kind) {
-        case Settlement::Kind::kAck: {
-          const int rc = amqp_basic_ack(conn_->raw(), consumeChannel_, s.deliveryTag, 0);
-          if (rc != AMQP_STATUS_OK) {
-            Error e = rabbitmq::statusError(rc, "basic.ack");
-            fail(e);
-            s.done(e);
-          } else {
-            s.done(okStatus());
-          }
+        case Settlement::Kind::kAck:
+          sent(amqp_basic_ack(conn_->raw(), consumeChannel_, s.deliveryTag, 0), "basic.ack",
+               s.done);
           break;
-        }
-        case Settlement::Kind::kRequeue: {
-          const int rc = amqp_basic_reject(conn_->raw(), consumeChannel_, s.deliveryTag, 1);
-          if (rc != AMQP_STATUS_OK) {
-            Error e = rabbitmq::statusError(rc, "basic.reject");
-            fail(e);
-            s.done(e);
-          } else {
-            s.done(okStatus());
-          }
+        case Settlement::Kind::kRequeue:
+          sent(amqp_basic_reject(conn_->raw(), consumeChannel_, s.deliveryTag, 1), "basic.reject",
+               s.done);
           break;
-        }
         case Settlement::Kind::kRepublishThenAck: {
           const BrokerMessage& m = s.settlement.copy;
-          rabbitmq::PublishProperties props(m);
-          const int rc = amqp_basic_publish(conn_->raw(), publishChannel_, bytes(m.exchange),
-                                            bytes(m.routingKey), m.mandatory ? 1 : 0, 0,
-                                            props.get(), bytes(m.body));
-          if (rc != AMQP_STATUS_OK) {
-            Error e = rabbitmq::statusError(rc, "basic.publish to '" + m.routingKey + "'");
-            fail(e);
-            s.done(e);
+          std::uint64_t tag = 0;
+          if (const int rc = tracker_.publish(conn_->raw(), m, properties_, tag);
+              rc != AMQP_STATUS_OK) {
+            sent(rc, "basic.publish to '" + m.routingKey + "'", s.done);
             break;
           }
-          pendingConfirms_.emplace(nextPublishTag_++,
+          pendingConfirms_.emplace(tag,
                                    PendingConfirm{s.deliveryTag, m.routingKey, std::move(s.done)});
           break;
         }
       }
     }
+  }
+
+  /// Completes a settlement whose ack, reject or publish was just sent with status `rc`: a send
+  /// that failed broke the connection.
+  void sent(int rc, const std::string& what, const std::function<void(Status)>& done) {
+    if (rc == AMQP_STATUS_OK) {
+      done(okStatus());
+      return;
+    }
+    Error e = rabbitmq::statusError(rc, what);
+    fail(e);
+    done(e);
   }
 
   void confirm(std::uint64_t tag, bool multiple, bool ack) {
@@ -449,33 +407,37 @@ class RabbitConsumerTransport final : public ConsumerTransport {
         c.done(Error{ErrorCode::kUnavailable, "connection lost before the ack"});
         continue;
       }
-      const int rc = amqp_basic_ack(conn_->raw(), consumeChannel_, c.deliveryTag, 0);
-      if (rc != AMQP_STATUS_OK) {
-        Error e = rabbitmq::statusError(rc, "basic.ack");
-        c.done(e);
-        fail(e);
-        continue;
-      }
-      c.done(okStatus());
+      sent(amqp_basic_ack(conn_->raw(), consumeChannel_, c.deliveryTag, 0), "basic.ack", c.done);
     }
   }
 
   void drainFrames() {
-    for (int i = 0; i < 10000 && conn_; ++i) {
-      amqp_frame_t frame;
-      timeval zero{0, 0};
-      const int rc = amqp_simple_wait_frame_noblock(conn_->raw(), &frame, &zero);
-      if (rc == AMQP_STATUS_TIMEOUT) break;
-      if (rc != AMQP_STATUS_OK) {
-        fail(rabbitmq::statusError(rc, "consumer connection to " + url_.redacted()));
-        return;
-      }
-      onFrame(frame);
+    const int rc = rabbitmq::drainFrames(
+        conn_->raw(),
+        [this](const amqp_frame_t& frame) {
+          onFrame(frame);
+          return conn_ != nullptr;  // a failure dropped the connection: stop reading
+        },
+        10000);
+    if (rc != AMQP_STATUS_OK) {
+      fail(rabbitmq::statusError(rc, "consumer connection to " + url_.redacted()));
+      return;
     }
     if (conn_) amqp_maybe_release_buffers(conn_->raw());
   }
 
   void onFrame(const amqp_frame_t& frame) {
+    switch (tracker_.onFrame(frame, confirms_, returns_)) {
+      case ConfirmTracker::Frame::kTaken:
+        onConfirms();
+        return;
+      case ConfirmTracker::Frame::kProtocolError:
+        fail(Error{ErrorCode::kUnavailable,
+                   "protocol error: method frame inside a returned retry/DLQ copy"});
+        return;
+      case ConfirmTracker::Frame::kOther:
+        break;
+    }
     switch (frame.frame_type) {
       case AMQP_FRAME_METHOD:
         onMethod(frame.channel, frame.payload.method);
@@ -490,9 +452,6 @@ class RabbitConsumerTransport final : public ConsumerTransport {
           expectedBody_ = bodySize;
           assembling_->body.reserve(bodySize);
           if (bodySize == 0) deliver();
-        } else if (frame.channel == publishChannel_ && returning_) {
-          returnBodyLeft_ = bodySize;
-          if (bodySize == 0) returned();
         }
         return;
       }
@@ -501,9 +460,6 @@ class RabbitConsumerTransport final : public ConsumerTransport {
         if (frame.channel == consumeChannel_ && assembling_) {
           assembling_->body.append(static_cast<const char*>(part.bytes), part.len);
           if (assembling_->body.size() >= expectedBody_) deliver();
-        } else if (frame.channel == publishChannel_ && returning_) {
-          returnBodyLeft_ -= std::min<std::uint64_t>(returnBodyLeft_, part.len);
-          if (returnBodyLeft_ == 0) returned();
         }
         return;
       }
@@ -518,13 +474,25 @@ class RabbitConsumerTransport final : public ConsumerTransport {
     if (callbacks_.onDelivery) callbacks_.onDelivery(std::move(d));
   }
 
-  void returned() {
-    // A copy no queue took (its retry queue or DLQ was deleted under us). Treat it as a broken
-    // connection: the reconnect re-declares the topology, and the original, never acked, comes
-    // back.
-    const std::string why = "a retry/DLQ copy was returned by the broker: " + *returning_;
-    returning_.reset();
-    fail(Error{ErrorCode::kUnavailable, why});
+  /// What the tracker read on the publishing channel: confirms of retry/DLQ copies, returns.
+  void onConfirms() {
+    if (!returns_.empty()) {
+      // A copy no queue took (its retry queue or DLQ was deleted under us). Treat it as a broken
+      // connection: the reconnect re-declares the topology, and the original, never acked, comes
+      // back.
+      const BrokerReturn& r = returns_.front();
+      const std::string why = "a retry/DLQ copy was returned by the broker: " + r.replyText + " (" +
+                              std::to_string(r.replyCode) + ") for '" + r.routingKey + "'";
+      returns_.clear();
+      confirms_.clear();
+      fail(Error{ErrorCode::kUnavailable, why});
+      return;
+    }
+    for (const auto& c : confirms_) {
+      confirm(c.deliveryTag, c.multiple, c.ack);
+      if (!conn_) break;  // a nack failed the connection
+    }
+    confirms_.clear();
   }
 
   void onMethod(amqp_channel_t channel, const amqp_method_t& method) {
@@ -539,23 +507,6 @@ class RabbitConsumerTransport final : public ConsumerTransport {
         d.redelivered = m->redelivered != 0;
         assembling_ = std::move(d);
         expectedBody_ = 0;
-        return;
-      }
-      case AMQP_BASIC_ACK_METHOD: {
-        auto* m = static_cast<amqp_basic_ack_t*>(method.decoded);
-        if (channel == publishChannel_) confirm(m->delivery_tag, m->multiple != 0, true);
-        return;
-      }
-      case AMQP_BASIC_NACK_METHOD: {
-        auto* m = static_cast<amqp_basic_nack_t*>(method.decoded);
-        if (channel == publishChannel_) confirm(m->delivery_tag, m->multiple != 0, false);
-        return;
-      }
-      case AMQP_BASIC_RETURN_METHOD: {
-        auto* m = static_cast<amqp_basic_return_t*>(method.decoded);
-        returning_ = str(m->reply_text) + " (" + std::to_string(m->reply_code) + ") for '" +
-                     str(m->routing_key) + "'";
-        returnBodyLeft_ = 0;
         return;
       }
       case AMQP_BASIC_CANCEL_OK_METHOD: {
@@ -593,11 +544,12 @@ class RabbitConsumerTransport final : public ConsumerTransport {
 
   RabbitConnectionOptions connectionOptions_;
   const ConsumerOptions options_;
+  SystemClock systemClock_;
+  const Clock& clock_;
   AmqpUrl url_;
   Callbacks callbacks_;
   int wakeFd_ = -1;
   std::thread thread_;
-  std::mt19937 rng_{std::random_device{}()};
 
   // Shared with other threads.
   std::mutex mutex_;
@@ -608,38 +560,43 @@ class RabbitConsumerTransport final : public ConsumerTransport {
   bool cancelDone_ = false;
   bool closeRequested_ = false;
   bool threadDone_ = false;
-  SteadyClock::time_point closeDeadline_;
+  SteadyTime closeDeadline_;
 
   // The I/O thread's own (start() uses them before the thread exists).
   std::unique_ptr<rabbitmq::Connection> conn_;
   amqp_channel_t consumeChannel_ = 0;
-  amqp_channel_t publishChannel_ = 0;
   std::string consumerTag_;
   bool cancelSent_ = false;
   std::uint64_t generation_ = 0;
-  std::uint64_t nextPublishTag_ = 1;
+  // The publishing channel of the retry/DLQ copies (confirm mode): tags, confirms, returns.
+  ConfirmTracker tracker_;
+  rabbitmq::PublishProperties properties_;
+  std::vector<BrokerConfirm> confirms_;  // reused by every frame
+  std::vector<BrokerReturn> returns_;
   std::map<std::uint64_t, PendingConfirm> pendingConfirms_;
   std::optional<TransportDelivery> assembling_;
   std::uint64_t expectedBody_ = 0;
-  std::optional<std::string> returning_;
-  std::uint64_t returnBodyLeft_ = 0;
-  milliseconds backoff_{0};
-  SteadyClock::time_point nextAttempt_{};
+  // Reconnect delays: reconnectInitial doubling up to reconnectMax, +-20 % jitter.
+  Backoff backoff_;
+  SteadyTime nextAttempt_{};
   int failedAttempts_ = 0;
 };
 
 }  // namespace
 
 std::unique_ptr<ConsumerTransport> makeRabbitConsumerTransport(RabbitConnectionOptions connection,
-                                                               ConsumerOptions options) {
-  return std::make_unique<RabbitConsumerTransport>(std::move(connection), std::move(options));
+                                                               ConsumerOptions options,
+                                                               const Clock* clock) {
+  return std::make_unique<RabbitConsumerTransport>(std::move(connection), std::move(options),
+                                                   clock);
 }
 
 std::unique_ptr<Consumer> makeRabbitConsumer(RabbitConnectionOptions connection,
                                              ConsumerOptions options, const SchemaRegistry& schemas,
-                                             Inbox* inbox) {
-  auto transport = makeRabbitConsumerTransport(std::move(connection), options);
-  return std::make_unique<Consumer>(std::move(options), schemas, std::move(transport), inbox);
+                                             Inbox* inbox, const Clock* clock) {
+  auto transport = makeRabbitConsumerTransport(std::move(connection), options, clock);
+  return std::make_unique<Consumer>(std::move(options), schemas, std::move(transport), inbox,
+                                    clock);
 }
 
 }  // namespace orders

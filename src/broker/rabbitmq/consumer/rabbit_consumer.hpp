@@ -8,19 +8,25 @@
 #include <memory>
 
 #include "broker/rabbitmq/connection_options.hpp"
+#include "common/clock.hpp"
 #include "consumer/consumer.hpp"
 #include "consumer/transport.hpp"
 
 namespace orders {
 
 /// The transport alone (for a Consumer built by hand). The URL is validated by start().
+/// Reconnect backoff, stop()'s waits for the broker and the close deadline run on `clock` (null:
+/// the system clock; it must outlive the transport); only the socket waits in between are real
+/// time (at most 200 ms each), so a manual clock drives the reconnects of a test.
 std::unique_ptr<ConsumerTransport> makeRabbitConsumerTransport(RabbitConnectionOptions connection,
-                                                               ConsumerOptions options);
+                                                               ConsumerOptions options,
+                                                               const Clock* clock = nullptr);
 
 /// A Consumer on RabbitMQ: register handlers with on(), then start(). `schemas` and `inbox` must
-/// outlive it; `inbox` may be null when every handler uses Deduplication::kHandler.
+/// outlive it; `inbox` may be null when every handler uses Deduplication::kHandler. `clock` (null:
+/// the system clock) is the Consumer's and the transport's.
 std::unique_ptr<Consumer> makeRabbitConsumer(RabbitConnectionOptions connection,
                                              ConsumerOptions options, const SchemaRegistry& schemas,
-                                             Inbox* inbox = nullptr);
+                                             Inbox* inbox = nullptr, const Clock* clock = nullptr);
 
 }  // namespace orders

@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "broker/confirmed_publisher.hpp"  // BrokerMessage, MessageHeader
 #include "broker/rabbitmq/detail/connection.hpp"
+#include "events/messaging.hpp"  // BrokerMessage, MessageHeader
 
 namespace orders::rabbitmq {
 

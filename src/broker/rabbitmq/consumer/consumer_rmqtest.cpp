@@ -14,13 +14,11 @@
 #include <atomic>
 #include <mutex>
 
-#include "broker/rabbitmq/amqp_client.hpp"
+#include "broker/rabbitmq/consumer/consumer_rmq_test_support.hpp"
 #include "broker/rabbitmq/consumer/dead_letter_admin.hpp"
 #include "broker/rabbitmq/consumer/rabbit_consumer.hpp"
 #include "broker/rabbitmq/topology_declaration.hpp"
-#include "consumer/consumer_test_support.hpp"
-#include "consumer/sqlite_inbox.hpp"
-#include "support/rabbitmq_server.hpp"
+#include "support/manual_clock.hpp"
 
 namespace orders {
 namespace {
@@ -30,25 +28,22 @@ using nlohmann::json;
 using testing::waitFor;
 using testing::widget;
 
-std::string unique(const std::string& what) {
-  static std::atomic<int> counter{0};
-  return "t" + std::to_string(::getpid()) + "-" + std::to_string(++counter) + "." + what;
+/// An AMQP URL of a local port nobody listens on (a free one, taken and released).
+std::string unreachableUrl() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return "amqp://guest:guest@127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/%2F";
 }
 
-class ConsumerRmqTest : public ::testing::Test {
+class ConsumerRmqTest : public testing::WidgetConsumerRmqTest {
  protected:
-  static void SetUpTestSuite() { (void)orders::testing::RabbitMqServer::shared(); }
-
-  ConsumerRmqTest() {
-    testing::writeTestSchemas(dir_.path());
-    schemas_ = std::make_unique<SchemaRegistry>(SchemaRegistry::load(dir_.path().string()).value());
-    inbox_ = SqliteInbox::open(dir_.file("inbox.db")).value();
-    client_ = AmqpClient::connect(url()).value();
-    queue_ = unique("widgets");
-    exchange_ = unique("widget.events");
-    options_.subscription.queue = queue_;
-    options_.subscription.exchange = exchange_;
-    options_.subscription.routingKeys = {"WidgetEvent"};
+  ConsumerRmqTest() : WidgetConsumerRmqTest("widgets") {
     options_.retry.delays = {200ms, 400ms};
     options_.retry.maxRetries = 2;
     options_.prefetch = 8;
@@ -58,14 +53,8 @@ class ConsumerRmqTest : public ::testing::Test {
 
   ~ConsumerRmqTest() override {
     if (consumer_) consumer_->stop();
-    for (const auto& q : {queue_, retryQueueName(queue_, 1), retryQueueName(queue_, 2),
-                          deadLetterQueueName(queue_)}) {
-      (void)client_->deleteQueue(q);  // cleanup; a queue that was never declared is fine
-    }
-    (void)client_->deleteExchange(exchange_);
   }
 
-  static std::string url() { return orders::testing::RabbitMqServer::shared().amqpUrl(); }
   static RabbitConnectionOptions connection() {
     RabbitConnectionOptions c;
     c.url = url();
@@ -102,13 +91,6 @@ class ConsumerRmqTest : public ::testing::Test {
     return admin->peek(deadLetterQueueName(queue_), limit).value();
   }
 
-  testing::TempDir dir_;
-  std::unique_ptr<SchemaRegistry> schemas_;
-  std::unique_ptr<SqliteInbox> inbox_;
-  std::unique_ptr<AmqpClient> client_;
-  std::string queue_;
-  std::string exchange_;
-  ConsumerOptions options_;
   std::unique_ptr<Consumer> consumer_;
 };
 
@@ -320,17 +302,8 @@ TEST_F(ConsumerRmqTest, DeclaringTwiceIsIdempotentAndAConflictIsAClearError) {
 }
 
 TEST_F(ConsumerRmqTest, AnUnreachableBrokerIsRetriedInTheBackgroundAndReported) {
-  // A port nobody listens on: take a free one and release it.
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
   RabbitConnectionOptions c = connection();
-  c.url = "amqp://guest:guest@127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/%2F";
+  c.url = unreachableUrl();
   c.connectTimeout = 500ms;
   auto consumer = makeRabbitConsumer(c, options_, *schemas_, inbox_.get());
   ASSERT_TRUE(consumer
@@ -357,6 +330,31 @@ TEST_F(ConsumerRmqTest, AnUnreachableBrokerIsRetriedInTheBackgroundAndReported) 
   auto result = refused->start();
   ASSERT_FALSE(result.ok());
   EXPECT_NE(result.error().code, ErrorCode::kUnavailable) << result.error().message;
+}
+
+TEST_F(ConsumerRmqTest, ReconnectAttemptsWaitForTheBackoffOnTheInjectedClock) {
+  // An hour of backoff in fake time: the second attempt comes when the test moves the clock,
+  // not after an hour of real time.
+  options_.reconnectInitial = std::chrono::hours(1);
+  options_.reconnectMax = std::chrono::hours(1);
+  RabbitConnectionOptions c = connection();
+  c.url = unreachableUrl();
+  c.connectTimeout = 500ms;
+  testing::ManualClock clock;
+  auto consumer = makeRabbitConsumer(c, options_, *schemas_, inbox_.get(), &clock);
+  ASSERT_TRUE(consumer
+                  ->on("WidgetEvent", 1,
+                       [](const InboundMessage&) -> HandlerResult { return Handled::kApplied; })
+                  .ok());
+  ASSERT_TRUE(consumer->start().ok());
+  const Timestamp firstAttempt = clock.now();
+  EXPECT_EQ(consumer->status().lastErrorAt, firstAttempt);
+  clock.advance(std::chrono::minutes(73));  // past the longest first delay (1 h + 20 %)
+  ASSERT_TRUE(waitFor([&] { return consumer->status().lastErrorAt == clock.now(); }, 10s))
+      << "no second attempt after the backoff passed on the injected clock";
+  EXPECT_EQ(consumer->status().state, ConsumerStatus::State::kReconnecting);
+  consumer->stop();
+  EXPECT_EQ(consumer->status().state, ConsumerStatus::State::kStopped);
 }
 
 TEST_F(ConsumerRmqTest, AfterALostConnectionItReconnectsAndCarriesOn) {
