@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "events/encoded_message.hpp"
 #include "orders/order.hpp"
-#include "outbox/outbox_message.hpp"
 
 namespace orders {
 
@@ -46,7 +46,7 @@ struct OrderWrite {
   /// stored order moved on meanwhile. 0 means "insert a new order".
   std::int64_t expectedVersion = 0;
   std::int64_t lastEventSequence = 0;
-  std::vector<OutboxMessage> events;  // id is assigned by the store
+  std::vector<EncodedMessage> events;  // the store gives each its outbox row id
 };
 
 struct WriteSet {

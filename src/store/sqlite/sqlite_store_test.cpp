@@ -35,9 +35,9 @@ Order sampleOrder(const std::string& id, std::int64_t createdMs = 1000,
   return order;
 }
 
-OutboxMessage event(const std::string& orderId, std::int64_t sequence,
-                    const std::string& messageId) {
-  OutboxMessage m;
+EncodedMessage event(const std::string& orderId, std::int64_t sequence,
+                     const std::string& messageId) {
+  EncodedMessage m;
   m.messageId = messageId;
   m.messageType = "OrderCreatedEvent";
   m.messageVersion = "1.0";
@@ -55,7 +55,7 @@ Result<WriteOutcome> writeNow(SqliteStore& store, WriteSet writes) {
   return promise.get_future().get();
 }
 
-WriteSet newOrderWrite(const Order& order, std::vector<OutboxMessage> events) {
+WriteSet newOrderWrite(const Order& order, std::vector<EncodedMessage> events) {
   WriteSet writes;
   writes.order = OrderWrite{order, 0, static_cast<std::int64_t>(events.size()), std::move(events)};
   return writes;
@@ -179,7 +179,7 @@ TEST(SqliteStore, AFailedWriteLeavesNeitherTheChangeNorItsEvents) {
       writeNow(*store, newOrderWrite(sampleOrder(kOrderA), {event(kOrderA, 1, "dup")})).ok());
   // The second order's second event is empty, which the schema refuses: the insert of the order
   // and its first event already ran inside the transaction when the failure happens.
-  OutboxMessage broken = event(kOrderB, 2, "broken");
+  EncodedMessage broken = event(kOrderB, 2, "broken");
   broken.body.clear();
   auto result =
       writeNow(*store, newOrderWrite(sampleOrder(kOrderB), {event(kOrderB, 1, "fresh"), broken}));

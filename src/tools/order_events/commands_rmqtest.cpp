@@ -153,7 +153,7 @@ TEST(OrderEventsCli, OutboxStatusCountsPendingAndPublishedRows) {
     order.customer = {"John Doe", "john.doe@example.com"};
     order.shippingAddress = {"123 Main St", "Anytown", "12345", "US"};
     order.totalAmount = 9999;
-    std::vector<OutboxMessage> events(3);
+    std::vector<EncodedMessage> events(3);
     for (int i = 0; i < 3; ++i) {
       events[i].messageId = "msg-" + std::to_string(i);
       events[i].messageType = "OrderCreatedEvent";
