@@ -74,6 +74,21 @@ class FakeStore final : public OutboxStore {
     return out;
   }
 
+  Result<std::vector<std::int64_t>> pendingIds(std::int64_t afterId, std::int64_t upToId,
+                                               std::size_t limit) override {
+    std::lock_guard lock(mutex_);
+    std::vector<std::int64_t> ids;
+    for (auto it = rows_.upper_bound(afterId);
+         it != rows_.end() && it->first <= upToId && ids.size() < limit; ++it) {
+      if (!it->second.publishedAt) ids.push_back(it->first);
+    }
+    return ids;
+  }
+
+  Result<std::vector<OutboxEvent>> listEvents(const OutboxEventQuery&) override {
+    return Error{ErrorCode::kInternal, "not used by the relay"};
+  }
+
   void markPublished(std::vector<std::int64_t> ids, Timestamp at,
                      std::function<void(Status)> done) override {
     std::lock_guard lock(mutex_);

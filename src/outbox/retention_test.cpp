@@ -22,6 +22,12 @@ class CutoffRecorder final : public OutboxStore {
                      std::function<void(Status)> done) override {
     done(okStatus());
   }
+  Result<std::vector<std::int64_t>> pendingIds(std::int64_t, std::int64_t, std::size_t) override {
+    return std::vector<std::int64_t>{};
+  }
+  Result<std::vector<OutboxEvent>> listEvents(const OutboxEventQuery&) override {
+    return std::vector<OutboxEvent>{};
+  }
   Result<OutboxStats> outboxStats() override { return OutboxStats{}; }
   Result<std::int64_t> deletePublishedBefore(Timestamp cutoff) override {
     std::lock_guard lock(mutex);
