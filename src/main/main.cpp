@@ -1,5 +1,6 @@
-// order-service: wires the store, the event library, the application layer, the HTTP API and
-// the outbox relay together, and shuts them down in reverse order on SIGTERM/SIGINT.
+// order-service: wires the store, the event library, the application layer, the HTTP API, the
+// outbox relay and the maintenance jobs together, and shuts them down in reverse order on
+// SIGTERM/SIGINT.
 
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -17,6 +18,8 @@
 #include "http/server.hpp"
 #include "inbound/inbound_events.hpp"
 #include "main/config.hpp"
+#include "maintenance/jobs.hpp"
+#include "maintenance/scheduler.hpp"
 #include "outbox/relay.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
@@ -60,7 +63,8 @@ int run(const orders::ServiceConfig& config) {
       return 1;
     }
   }
-  auto store = SqliteStore::open(config.databasePath);
+  SystemClock clock;
+  auto store = SqliteStore::open(config.databasePath, {}, &clock);
   if (!store) {
     spdlog::error("{}", store.error().message);
     return 1;
@@ -77,10 +81,17 @@ int run(const orders::ServiceConfig& config) {
                   s.error().message);
     return 1;
   }
-  SystemClock clock;
   RandomIdGenerator ids;
   EventFactory events(schemas.value(), ids);
   OrderService service(**store, events, clock, ids);
+
+  // Retention of published outbox rows and expiry of idempotency records: maintenance jobs,
+  // whether or not this process relays (--no-relay). One instance per database today, so this
+  // process owns every job; several instances would each ask a JobOwnership backed by a lease.
+  AlwaysOwner jobOwner;
+  MaintenanceScheduler maintenance(clock, jobOwner,
+                                   {outboxRetentionJob(**store), idempotencyExpiryJob(**store)});
+  maintenance.start();
 
   // The broker side: topology, the outbox relay and the inbound consumers. A broker that does not
   // answer is not a startup error: orders are accepted and wait in the outbox (the relay reports
@@ -199,6 +210,7 @@ int run(const orders::ServiceConfig& config) {
   server->stop();
   if (inbound) inbound->stop();
   if (relay) relay->stop();
+  maintenance.stop();
   (*store)->close();
   spdlog::info("stopped cleanly");
   return 0;

@@ -119,10 +119,7 @@ Relay::Relay(OutboxStore& store, PublisherFactory publisherFactory, const Clock&
       factory_(std::move(publisherFactory)),
       clock_(clock),
       options_(std::move(options)),
-      shared_(std::make_shared<Shared>()) {
-  if (options_.retention)
-    retention_ = std::make_unique<RetentionJob>(store_, clock_, *options_.retention);
-}
+      shared_(std::make_shared<Shared>()) {}
 
 Relay::~Relay() {
   stop();
@@ -148,7 +145,6 @@ void Relay::start() {
   });
   shared_->relayThread = std::thread([this] { run(); });
   shared_->watchdogThread = std::thread([this] { watchdog(); });
-  if (retention_) retention_->start();
 }
 
 void Relay::stop() {
@@ -159,7 +155,6 @@ void Relay::stop() {
     if (shared_->publisher != nullptr) shared_->publisher->wakeup();
   }
   shared_->changed.notify_all();
-  if (retention_) retention_->stop();
   if (shared_->relayThread.joinable()) shared_->relayThread.join();
   {
     std::lock_guard lock(shared_->mutex);

@@ -26,10 +26,11 @@
 //  - connection.blocked (a broker resource alarm) stops publishing until connection.unblocked;
 //    confirm deadlines are suspended meanwhile, since the broker said why confirms are late.
 //
-// Threads: start()/stop()/status() are thread-safe. The relay runs one publishing thread, one
-// watchdog thread (breaks a publish stuck in a full socket after confirmTimeout) and, unless
-// disabled, the retention job. The store's markPublished callbacks and listener may run on store
-// threads; they only touch state shared by the relay under a lock.
+// Threads: start()/stop()/status() are thread-safe. The relay runs one publishing thread and one
+// watchdog thread (breaks a publish stuck in a full socket after confirmTimeout). The store's
+// markPublished callbacks and listener may run on store threads; they only touch state shared by
+// the relay under a lock. Deleting published rows is not the relay's job: see
+// maintenance/jobs.hpp (outboxRetentionJob).
 //
 // Lifetime: `store` and `clock` must outlive the relay. The relay installs its listener on the
 // store at start() and removes it at stop().
@@ -45,7 +46,6 @@
 #include "common/clock.hpp"
 #include "outbox/outbox_message.hpp"
 #include "outbox/outbox_store.hpp"
-#include "outbox/retention.hpp"
 
 namespace orders {
 
@@ -80,8 +80,6 @@ struct RelayOptions {
   /// more often than every 20x the duration of the last count (counting a large backlog is not
   /// free).
   std::chrono::milliseconds statsInterval{1000};
-  /// Published-row retention; nullopt disables the job (e.g. when another process runs it).
-  std::optional<RetentionOptions> retention = RetentionOptions{};
 };
 
 struct RelayStatus {
@@ -157,7 +155,6 @@ class Relay {
   const Clock& clock_;
   const RelayOptions options_;
   std::shared_ptr<Shared> shared_;
-  std::unique_ptr<RetentionJob> retention_;
 };
 
 }  // namespace orders

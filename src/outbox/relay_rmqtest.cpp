@@ -164,7 +164,6 @@ RelayOptions relayOptions(const TopologyConfig& t) {
   o.backoffMax = 500ms;
   o.fallbackPollInterval = 500ms;
   o.statsInterval = 50ms;
-  o.retention.reset();
   return o;
 }
 

@@ -427,7 +427,6 @@ RelayOptions fastOptions() {
   o.backoffMax = 50ms;
   o.drainTimeout = 2s;
   o.statsInterval = 10ms;
-  o.retention.reset();
   return o;
 }
 
@@ -728,18 +727,6 @@ TEST_F(RelayTest, DrainsALargeBacklogWithBoundedFetches) {
   EXPECT_LE(broker.get<std::size_t>([](FakeBroker& b) { return b.maxPending; }), 1000u);
   EXPECT_LE(store.maxLimit(), 500u);
   expectCompleteAndOrdered(delivered(), rows);
-}
-
-TEST_F(RelayTest, RunsRetentionWhenEnabled) {
-  auto options = fastOptions();
-  options.retention = RetentionOptions{std::chrono::hours(1), std::chrono::milliseconds(20)};
-  store.add(makeRows(4, 1));
-  auto relay = makeRelay(options);
-  relay->start();
-  ASSERT_TRUE(waitUntil([&] { return store.pending() == 0; }));
-  EXPECT_EQ(store.size(), 4u) << "just published: kept";
-  clock.set(clock.now() + std::chrono::hours(2));
-  EXPECT_TRUE(waitUntil([&] { return store.size() == 0; }));
 }
 
 }  // namespace

@@ -305,23 +305,12 @@ SqliteStore::SqliteStore(std::string path, SqliteOptions options, const Clock& c
 
 void SqliteStore::checkpointLoop() {
   std::unique_ptr<Connection> connection;
-  auto nextPurge = std::chrono::steady_clock::now();
   std::unique_lock lock(queueMutex_);
   while (!closing_) {
+    // Real time on purpose: this is SQLite's housekeeping of this process's file, not a job.
     checkpointWake_.wait_for(lock, options_.checkpointInterval);
     if (closing_) break;
     lock.unlock();
-    if (std::chrono::steady_clock::now() >= nextPurge) {
-      nextPurge = std::chrono::steady_clock::now() + options_.idempotencyPurgeInterval;
-      const auto cutoff = clock_.now() - std::chrono::duration_cast<std::chrono::milliseconds>(
-                                             options_.idempotencyRetention);
-      if (auto purged = deleteIdempotencyRecordsBefore(cutoff); !purged) {
-        spdlog::warn("sqlite: expiring idempotency records failed (will retry): {}",
-                     purged.error().message);
-      } else if (purged.value() > 0) {
-        spdlog::info("sqlite: expired {} idempotency records", purged.value());
-      }
-    }
     try {
       if (!connection) connection = std::make_unique<Connection>(path_);
       // PASSIVE never blocks the writer or readers; it copies what it can and tries again later.

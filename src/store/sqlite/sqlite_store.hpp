@@ -5,6 +5,10 @@
 // transaction (group commit), each write inside its own savepoint so one write's conflict never
 // affects another. Reads use a small pool of separate connections (WAL readers do not block the
 // writer). Schema migrations are applied when the store opens.
+//
+// Besides the commits, the store runs only SQLite's own housekeeping (WAL checkpoints, on a
+// thread of its own). Expiring idempotency records and inbox keys and deleting published outbox
+// rows are maintenance jobs (src/maintenance) that call the methods below.
 
 #include <chrono>
 #include <condition_variable>
@@ -31,10 +35,6 @@ struct SqliteOptions {
   std::size_t maxBatch = 1024;
   /// How often the background checkpointer copies the WAL into the database file.
   std::chrono::milliseconds checkpointInterval{200};
-  /// Idempotency records older than this are deleted (a client retries within minutes, not
-  /// days); checked every `idempotencyPurgeInterval` by the same background thread.
-  std::chrono::hours idempotencyRetention{24};
-  std::chrono::minutes idempotencyPurgeInterval{10};
 };
 
 class SqliteStore final : public OrderStore, public OutboxStore {
@@ -108,7 +108,7 @@ class SqliteStore final : public OrderStore, public OutboxStore {
   std::mutex listenerMutex_;
   std::function<void()> outboxListener_;
 
-  // WAL checkpoints and idempotency-record expiry run here, not in the writer's commits.
+  // WAL checkpoints run here, not in the writer's commits.
   void checkpointLoop();
   std::condition_variable checkpointWake_;  // only for closing; never shares queueChanged_
   std::thread checkpointThread_;
