@@ -20,6 +20,7 @@
 #include "main/config.hpp"
 #include "maintenance/jobs.hpp"
 #include "maintenance/scheduler.hpp"
+#include "outbox/outbox_stats_sampler.hpp"
 #include "outbox/relay.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
@@ -93,6 +94,10 @@ int run(const orders::ServiceConfig& config) {
                                    {outboxRetentionJob(**store), idempotencyExpiryJob(**store)});
   maintenance.start();
 
+  // The outbox counts of /readyz and of the relay's status, recounted at most once a second
+  // however often the probe asks (counting reads the whole pending index).
+  OutboxStatsSampler outboxCounts(**store, clock, std::chrono::seconds(1));
+
   // The broker side: topology, the outbox relay and the inbound consumers. A broker that does not
   // answer is not a startup error: orders are accepted and wait in the outbox (the relay reports
   // itself degraded on /readyz); a broker that refuses our topology or credentials is.
@@ -127,7 +132,8 @@ int run(const orders::ServiceConfig& config) {
       if (auto declared = declareTopology(url, topologyConfig); !declared) return declared.error();
       return open();
     };
-    relay = std::make_unique<Relay>(**store, std::move(declaringFactory), clock);
+    relay = std::make_unique<Relay>(**store, std::move(declaringFactory), clock, RelayOptions{},
+                                    &outboxCounts);
 
     InboundEventsOptions inboundOptions;
     inboundOptions.connection = connection;
@@ -141,12 +147,14 @@ int run(const orders::ServiceConfig& config) {
     spdlog::warn("relay disabled (--no-relay): committed events stay in the outbox");
   }
 
-  // Ready = the store answers (orders can be taken). A relay or consumer that cannot reach the
-  // broker makes the service "degraded", still ready: taking orders out of rotation because the
-  // broker is down would turn a delay of events into lost sales.
-  auto readiness = [&store, &relay, &inbound]() {
+  // Ready = the store answers (orders can be taken): its last outbox count, at most a second old,
+  // succeeded. A relay or consumer that cannot reach the broker makes the service "degraded",
+  // still ready: taking orders out of rotation because the broker is down would turn a delay of
+  // events into lost sales.
+  auto readiness = [&outboxCounts, &relay, &inbound]() {
     http::Readiness readiness;
-    auto stats = (*store)->outboxStats();
+    const OutboxStatsSampler::Sample sample = outboxCounts.sample();
+    const Result<OutboxStats>& stats = sample.stats;
     if (!stats) {
       readiness.ready = false;
       readiness.details = {{"status", "unavailable"}, {"store", stats.error().message}};
