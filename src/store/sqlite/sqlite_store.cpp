@@ -118,27 +118,27 @@ const std::string kSelectOrder =
     "SELECT document, last_event_sequence FROM orders WHERE order_id = ?1";
 const std::string kSelectIdempotency =
     "SELECT fingerprint, response FROM idempotency_keys WHERE key = ?1";
+// The columns readOutboxRow() reads, in its order.
+const std::string kOutboxColumns =
+    "o.id, o.message_id, o.message_type, o.message_version, o.partition_key, o.sequence, "
+    "o.correlation_id, o.source, o.occurred_at, o.body";
 // Pending ids come from the partial index outbox_publication_pending, then each row by its id.
-const std::string kSelectPending =
-    "SELECT o.id, o.message_id, o.message_type, o.message_version, o.partition_key, o.sequence, "
-    "o.correlation_id, o.source, o.occurred_at, o.body FROM outbox_publication p "
-    "JOIN outbox o ON o.id = p.id WHERE p.published_at IS NULL AND p.id > ?1 ORDER BY p.id "
-    "LIMIT ?2";
+const std::string kSelectPending = "SELECT " + kOutboxColumns +
+                                   " FROM outbox_publication p JOIN outbox o ON o.id = p.id "
+                                   "WHERE p.published_at IS NULL AND p.id > ?1 ORDER BY p.id "
+                                   "LIMIT ?2";
 // Index-only, on outbox_publication_pending.
 const std::string kSelectPendingIds =
     "SELECT id FROM outbox_publication WHERE published_at IS NULL AND id > ?1 AND id <= ?2 "
     "ORDER BY id LIMIT ?3";
 // Every kept row with its publication time; by partition key it reads the outbox (no index:
 // an index keyed by random order ids would cost the write path a random page per commit).
-const std::string kListEvents =
-    "SELECT o.id, o.message_id, o.message_type, o.message_version, o.partition_key, o.sequence, "
-    "o.correlation_id, o.source, o.occurred_at, o.body, p.published_at FROM outbox o "
-    "JOIN outbox_publication p ON p.id = o.id WHERE o.id > ?1 ORDER BY o.id LIMIT ?2";
+const std::string kListEventsFrom = "SELECT " + kOutboxColumns +
+                                    ", p.published_at FROM outbox o JOIN outbox_publication p "
+                                    "ON p.id = o.id WHERE o.id > ?1 ";
+const std::string kListEvents = kListEventsFrom + "ORDER BY o.id LIMIT ?2";
 const std::string kListEventsOfPartition =
-    "SELECT o.id, o.message_id, o.message_type, o.message_version, o.partition_key, o.sequence, "
-    "o.correlation_id, o.source, o.occurred_at, o.body, p.published_at FROM outbox o "
-    "JOIN outbox_publication p ON p.id = o.id WHERE o.id > ?1 AND o.partition_key = ?3 "
-    "ORDER BY o.id LIMIT ?2";
+    kListEventsFrom + "AND o.partition_key = ?3 ORDER BY o.id LIMIT ?2";
 // Both answered from the partial indexes: COUNT(*) walks an index only, and the oldest pending
 // row is the one with the smallest id (rows are written in time order).
 const std::string kCountPending =
@@ -164,7 +164,7 @@ Error unavailable(const std::string& what, const std::exception& e) {
   return Error{ErrorCode::kUnavailable, what + ": " + e.what()};
 }
 
-/// The columns 0-9 of kSelectPending / kListEvents.
+/// The kOutboxColumns of a row of kSelectPending / kListEvents.
 OutboxMessage readOutboxRow(const sqlite::Statement& statement) {
   OutboxMessage m;
   m.id = statement.columnInt(0);

@@ -142,6 +142,16 @@ int outboxStatus(const Options& o, std::ostream& out, std::ostream& err) {
   return kOk;
 }
 
+/// The envelope, parsed, as "envelope"; a body that is not JSON as the string "body".
+void addBody(json& j, const std::string& body) {
+  json parsed = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded()) {
+    j["body"] = body;
+  } else {
+    j["envelope"] = std::move(parsed);
+  }
+}
+
 json outboxEventJson(const OutboxEvent& e) {
   const OutboxMessage& m = e.message;
   json j = {{"id", m.id},
@@ -155,12 +165,7 @@ json outboxEventJson(const OutboxEvent& e) {
             {"timestamp", formatIso8601(m.timestamp)},
             {"published", e.publishedAt.has_value()},
             {"publishedAt", e.publishedAt ? json(formatIso8601(*e.publishedAt)) : json(nullptr)}};
-  json body = json::parse(m.body, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded()) {
-    j["body"] = m.body;
-  } else {
-    j["envelope"] = std::move(body);
-  }
+  addBody(j, m.body);
   return j;
 }
 
@@ -219,12 +224,7 @@ json deliveryJson(const Delivery& d) {
             {"redelivered", d.redelivered},
             {"properties", props},
             {"headers", headers}};
-  json body = json::parse(d.body, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded()) {
-    j["body"] = d.body;
-  } else {
-    j["envelope"] = std::move(body);
-  }
+  addBody(j, d.body);
   return j;
 }
 
