@@ -447,7 +447,6 @@ int main(int argc, char** argv) {
   options.exchange = topology.exchange;
   options.windowMessages = window;
   options.markBatch = markBatch;
-  options.retention.reset();
   Relay relay(store, factory, clock, options);
   const long rssBefore = rssKb();
   long rssMax = rssBefore;

@@ -63,7 +63,7 @@ HandlerResult notify(SqliteInbox& inbox, const Options& options, const InboundMe
                      const std::string& channel, const std::string& template_) {
   const std::string orderId = text(m.payload, "orderId");
   const std::string userId = text(m.payload, "userId");
-  return inbox.transact(m.consumerName, m.messageId, [&](SqliteInbox::Transaction& tx) -> Status {
+  return inbox.transact(m.inboxKey(), [&](SqliteInbox::Transaction& tx) -> Status {
     if (auto s = send(options, m.messageId, channel, template_, orderId, userId); !s) return s;
     return tx.execute(
         "INSERT INTO notifications_sent (message_id, message_type, order_id, user_id, channel, "

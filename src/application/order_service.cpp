@@ -60,8 +60,7 @@ void OrderService::execute(std::optional<OrderId> target, OrderAction action,
     if (record->has_value()) return replayIdempotent(attempt);
   }
   if (attempt->context.inboxMessage) {
-    const auto& [consumer, messageId] = *attempt->context.inboxMessage;
-    auto seen = store_.inboxContains(consumer, messageId);
+    auto seen = store_.contains(*attempt->context.inboxMessage);
     if (!seen) return attempt->done(seen.error());
     if (seen.value()) {
       CommandOutcome outcome;
@@ -185,8 +184,7 @@ void OrderService::settleInDoubt(std::shared_ptr<Attempt> attempt, Error inDoubt
     return run(std::move(attempt));
   }
   if (attempt->context.inboxMessage) {
-    const auto& [consumer, messageId] = *attempt->context.inboxMessage;
-    auto seen = store_.inboxContains(consumer, messageId);
+    auto seen = store_.contains(*attempt->context.inboxMessage);
     if (!seen) return unsettled(seen.error());
     if (seen.value()) return attempt->done(CommandOutcome{std::move(attempt->change)});
     return run(std::move(attempt));

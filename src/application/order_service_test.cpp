@@ -36,9 +36,16 @@ class ObservedStore final : public OrderStore {
     note(readers_);
     return inner_.findIdempotencyRecord(key);
   }
-  Result<bool> inboxContains(const std::string& consumer, const std::string& messageId) override {
+  Result<bool> contains(const InboxKey& key) override {
     note(readers_);
-    return inner_.inboxContains(consumer, messageId);
+    return inner_.contains(key);
+  }
+  Result<bool> record(const InboxKey& key) override { return inner_.record(key); }
+  Result<std::int64_t> deleteRecordedBefore(Timestamp cutoff) override {
+    return inner_.deleteRecordedBefore(cutoff);
+  }
+  Result<std::int64_t> deleteIdempotencyRecordsBefore(Timestamp cutoff) override {
+    return inner_.deleteIdempotencyRecordsBefore(cutoff);
   }
   void write(WriteSet writes, std::function<void(Result<WriteOutcome>)> done) override {
     const Fault fault = nextFault.exchange(Fault::kNone);

@@ -298,7 +298,7 @@ Decision MessageProcessor::process(const TransportDelivery& d, const ExactJson* 
 
   const bool runtimeDedup = registered->deduplication == Deduplication::kRuntime;
   if (runtimeDedup) {
-    auto known = inbox_->contains(message.consumerName, message.messageId);
+    auto known = inbox_->contains({message.consumerName, message.messageId});
     if (!known) {
       decision.reason = "inbox unavailable: " + describe(known.error());
       return retryOrDeadLetter(d, std::move(decision));
@@ -333,7 +333,7 @@ Decision MessageProcessor::process(const TransportDelivery& d, const ExactJson* 
   if (runtimeDedup && decision.outcome == Outcome::kApplied) {
     // The effect happened; failing to record it must not undo the ack (the message would be
     // applied again right away). A later duplicate may then apply twice: say so loudly.
-    if (auto recorded = inbox_->record(message.consumerName, message.messageId); !recorded) {
+    if (auto recorded = inbox_->record({message.consumerName, message.messageId}); !recorded) {
       spdlog::warn(
           "consumer {}: message {} applied but not recorded in the inbox ({}); a redelivery of "
           "it would be applied again",

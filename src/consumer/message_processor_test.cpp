@@ -7,12 +7,14 @@
 #include <stdexcept>
 
 #include "consumer/consumer_test_support.hpp"
+#include "consumer/testing/memory_inbox.hpp"
 #include "support/manual_clock.hpp"
 
 namespace orders {
 namespace {
 
 using nlohmann::json;
+using testing::MemoryInbox;
 using testing::TempDir;
 using testing::widget;
 
@@ -21,28 +23,6 @@ Timestamp at(const char* iso) {
   parseIso8601(iso, t);
   return t;
 }
-
-class MemoryInbox final : public Inbox {
- public:
-  Result<bool> contains(std::string_view consumer, std::string_view id) override {
-    std::lock_guard lock(mutex_);
-    if (unavailable) return Error{ErrorCode::kUnavailable, "inbox down"};
-    return seen_.count(std::string(consumer) + "|" + std::string(id)) != 0;
-  }
-  Result<bool> record(std::string_view consumer, std::string_view id) override {
-    std::lock_guard lock(mutex_);
-    return seen_.insert(std::string(consumer) + "|" + std::string(id)).second;
-  }
-  std::size_t size() {
-    std::lock_guard lock(mutex_);
-    return seen_.size();
-  }
-  bool unavailable = false;
-
- private:
-  std::mutex mutex_;
-  std::set<std::string> seen_;
-};
 
 const MessageHeader* find(const BrokerMessage& m, const std::string& name) {
   for (const auto& h : m.headers)
@@ -126,7 +106,7 @@ TEST_F(MessageProcessorTest, AppliesAValidMessageAndRecordsItInTheInbox) {
   EXPECT_EQ(m.exchange, "widgets");
   EXPECT_EQ(m.attempt, 1);
   EXPECT_EQ(m.inboxKey(), std::make_pair(std::string("svc.widgets"), id));
-  EXPECT_TRUE(inbox_.contains("svc.widgets", id).value());
+  EXPECT_TRUE(inbox_.contains({"svc.widgets", id}).value());
 }
 
 TEST_F(MessageProcessorTest, HandlersSeePayloadNumbersAsWritten) {

@@ -1,88 +1,85 @@
 #pragma once
 // An Inbox in an SQLite file, and a way for a handler to make its own effect and the inbox record
-// one transaction (exactly-once effects, Deduplication::kHandler).
+// one transaction (exactly-once effects, Deduplication::kHandler). Target order_consumer_sqlite:
+// the consumer runtime itself (order_consumer) links no SQLite.
 //
 //   auto inbox = SqliteInbox::open("notification.db").value();
 //   inbox->execute("CREATE TABLE IF NOT EXISTS sent (message_id TEXT, order_id TEXT)");
 //   consumer.on("OrderShippedEvent", 1, [&](const InboundMessage& m) -> HandlerResult {
-//     return inbox->transact(m.consumerName, m.messageId, [&](SqliteInbox::Transaction& tx) {
+//     return inbox->transact(m.inboxKey(), [&](SqliteInbox::Transaction& tx) {
 //       return tx.execute("INSERT INTO sent VALUES (?, ?)", {m.messageId, orderId});
 //     });
 //   }, Deduplication::kHandler);
 //
 // transact() begins a transaction, inserts the inbox row (a duplicate ends it right there:
-// Handled::kDuplicate, nothing runs), runs the work, and commits both or neither.
+// Handled::kDuplicate, nothing runs), runs the work, and commits both or neither (see
+// TransactionalInbox for every outcome).
 //
 // One connection in WAL mode with synchronous=FULL (a commit survives power loss), used by one
-// thread at a time (a mutex serialises callers). Keep the database to this inbox and the
+// thread at a time (a mutex serialises callers). The keys live in the table `inbox`
+// (consumer/sqlite_inbox_table.hpp, the same shape as the Order Service's); a `consumer_inbox`
+// table of an earlier version is moved into it at open. Keep the database to this inbox and the
 // consumer's own tables: the Order Service's database belongs to SqliteStore.
 
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <string_view>
-#include <variant>
 #include <vector>
 
 #include "common/clock.hpp"
-#include "consumer/inbound_message.hpp"
 #include "consumer/inbox.hpp"
+#include "sqlite/sql_value.hpp"
 
 namespace orders {
 
-struct SqliteInboxImpl;
+namespace sqlite {
+class Connection;
+}
 
-/// A value bound to or read from SQL: NULL, integer, text.
-using SqlValue = std::variant<std::monostate, std::int64_t, std::string>;
-using SqlRow = std::vector<SqlValue>;
-
-class SqliteInbox final : public Inbox {
+/// Statements inside SqliteInbox::transact(). Errors are kUnavailable with SQLite's message (a
+/// constraint violation is kConflict), and make transact() roll back.
+class SqliteInboxTransaction {
  public:
-  /// Opens or creates the database at `path` and the table consumer_inbox (consumer, message_id,
-  /// processed_at; primary key (consumer, message_id)). kUnavailable naming the file otherwise.
-  static Result<std::unique_ptr<SqliteInbox>> open(const std::string& path);
+  Status execute(std::string_view sql, const std::vector<SqlValue>& params = {});
+  Result<std::vector<SqlRow>> query(std::string_view sql, const std::vector<SqlValue>& params = {});
+
+ private:
+  friend class SqliteInbox;
+  explicit SqliteInboxTransaction(sqlite::Connection& db) : db_(db) {}
+  sqlite::Connection& db_;
+};
+
+class SqliteInbox final : public TransactionalInbox<SqliteInboxTransaction> {
+ public:
+  using Transaction = SqliteInboxTransaction;
+
+  /// Opens or creates the database at `path` and the inbox table. kUnavailable naming the file
+  /// otherwise. `clock` (the system clock when null) stamps the records and must outlive the
+  /// inbox.
+  static Result<std::unique_ptr<SqliteInbox>> open(const std::string& path,
+                                                   const Clock* clock = nullptr);
   ~SqliteInbox() override;
 
-  Result<bool> contains(std::string_view consumer, std::string_view messageId) override;
-  Result<bool> record(std::string_view consumer, std::string_view messageId) override;
-
-  /// Statements inside transact(). Errors are kUnavailable with SQLite's message (a constraint
-  /// violation is kConflict), and make transact() roll back.
-  class Transaction {
-   public:
-    Status execute(std::string_view sql, const std::vector<SqlValue>& params = {});
-    Result<std::vector<SqlRow>> query(std::string_view sql,
-                                      const std::vector<SqlValue>& params = {});
-
-   private:
-    friend class SqliteInbox;
-    explicit Transaction(struct SqliteInboxImpl& impl) : impl_(impl) {}
-    SqliteInboxImpl& impl_;
-  };
-
-  /// Records (consumer, messageId) and runs `work` in one transaction. kDuplicate (work not run)
-  /// when the record exists; the work's error (rolled back) when it fails; kUnavailable when
-  /// SQLite fails. Thread-safe (serialised).
-  HandlerResult transact(std::string_view consumer, std::string_view messageId,
-                         const std::function<Status(Transaction&)>& work);
+  Result<bool> contains(const InboxKey& key) override;
+  Result<bool> record(const InboxKey& key) override;
+  Result<std::int64_t> deleteRecordedBefore(Timestamp cutoff) override;
+  HandlerResult transact(const InboxKey& key,
+                         const std::function<Status(Transaction&)>& effect) override;
 
   /// A statement outside any inbox transaction (schema set-up). Thread-safe.
   Status execute(std::string_view sql, const std::vector<SqlValue>& params = {});
   Result<std::vector<SqlRow>> query(std::string_view sql, const std::vector<SqlValue>& params = {});
 
-  /// Deletes records processed before `cutoff` (retention: keep them longer than a message can
-  /// take to be redelivered, i.e. longer than the longest DLQ stay you would replay). Returns how
-  /// many.
-  Result<std::int64_t> deleteRecordedBefore(Timestamp cutoff);
-
  private:
-  explicit SqliteInbox(std::unique_ptr<SqliteInboxImpl> impl);
-  std::unique_ptr<SqliteInboxImpl> impl_;  // the sqlite3 connection, kept out of this header
+  SqliteInbox(std::unique_ptr<sqlite::Connection> db, const Clock* clock);
+
+  std::unique_ptr<sqlite::Connection> db_;  // kept out of this header: no sqlite3.h here
   std::mutex mutex_;
-  SystemClock clock_;
+  SystemClock systemClock_;
+  const Clock& clock_;
 };
 
 }  // namespace orders

@@ -242,10 +242,10 @@ Status checkPublishedSchemas(const SchemaRegistry& schemas) {
 EventFactory::EventFactory(const SchemaRegistry& schemas, IdGenerator& ids)
     : schemas_(schemas), ids_(ids) {}
 
-Result<std::vector<OutboxMessage>> EventFactory::render(const Change& change,
-                                                        std::int64_t firstSequence,
-                                                        const std::string& correlationId) const {
-  std::vector<OutboxMessage> messages;
+Result<std::vector<EncodedMessage>> EventFactory::render(const Change& change,
+                                                         std::int64_t firstSequence,
+                                                         const std::string& correlationId) const {
+  std::vector<EncodedMessage> messages;
   messages.reserve(change.events.size());
   for (std::size_t i = 0; i < change.events.size(); ++i) {
     const DomainEvent& event = change.events[i];
@@ -253,7 +253,7 @@ Result<std::vector<OutboxMessage>> EventFactory::render(const Change& change,
     auto payload = std::visit(PayloadRenderer(change.order, event), event.data);
     if (!payload) return std::move(payload).takeError();
 
-    OutboxMessage message;
+    EncodedMessage message;
     message.messageId = "msg-" + ids_.uuid();
     message.messageType = type;
     message.messageVersion = kEventVersion;

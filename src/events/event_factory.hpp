@@ -1,5 +1,5 @@
 #pragma once
-// Turns the domain events of one change into outbox rows: each a StandardMessage<T> envelope
+// Turns the domain events of one change into encoded messages: each a StandardMessage<T> envelope
 // (messageId, messageType, messageVersion, timestamp, source, correlationId, partitionKey,
 // payload) rendered from the order as it is after the change, and validated against its schema.
 // The payload of every message type is documented in docs/events/ and fixed by schemas/events/.
@@ -12,9 +12,9 @@
 
 #include "common/ids.hpp"
 #include "common/result.hpp"
+#include "events/encoded_message.hpp"
 #include "events/schema_registry.hpp"
 #include "orders/order_actions.hpp"
-#include "outbox/outbox_message.hpp"
 
 namespace orders {
 
@@ -40,10 +40,10 @@ class EventFactory {
   /// The envelopes of `change.events`, in order, with per-order sequence numbers
   /// firstSequence, firstSequence + 1, ... An event that fails its schema is a bug: kInternal,
   /// naming the event type and the schema violation, and nothing is returned.
-  /// Every OutboxMessage field is filled except `id` (0: the store assigns it); `body` is the
-  /// compact JSON text of the envelope; `correlationId` is left out of the envelope when empty.
-  Result<std::vector<OutboxMessage>> render(const Change& change, std::int64_t firstSequence,
-                                            const std::string& correlationId) const;
+  /// Every EncodedMessage field is filled; `body` is the compact JSON text of the envelope;
+  /// `correlationId` is left out of the envelope when empty.
+  Result<std::vector<EncodedMessage>> render(const Change& change, std::int64_t firstSequence,
+                                             const std::string& correlationId) const;
 
  private:
   const SchemaRegistry& schemas_;

@@ -35,7 +35,7 @@ const SchemaRegistry& registry() {
 }
 
 struct Rendered {
-  OutboxMessage row;
+  EncodedMessage row;
   json envelope;
 };
 
@@ -116,8 +116,7 @@ TEST(EventFactory, EveryEnvelopeFollowsTheStandardMessageContract) {
       EXPECT_EQ(envelope.at("partitionKey"), change->order.id.str());
       EXPECT_EQ(envelope.at("payload").at("orderId"), change->order.id.str());
       EXPECT_EQ(envelope.at("payload").at("userId"), change->order.userId.str());
-      // The outbox row mirrors the envelope.
-      EXPECT_EQ(row.id, 0);
+      // The encoded message mirrors the envelope.
       EXPECT_EQ(row.messageId, messageId);
       EXPECT_EQ(row.messageType, envelope.at("messageType"));
       EXPECT_EQ(row.messageVersion, "1.0");

@@ -35,7 +35,7 @@ TEST_F(InboundEventsRmqTest, ARedeliveredPaymentMessageHasOneEffect) {
                             return r.messageType == "OrderPaymentCompletedEvent";
                           }),
             1);
-  EXPECT_TRUE(env_.store->inboxContains(options_.paymentQueue, messageId).value());
+  EXPECT_TRUE(env_.store->contains({options_.paymentQueue, messageId}).value());
 }
 
 TEST_F(InboundEventsRmqTest, ATransitionTheOrderCannotMakeIsDeadLetteredWithTheReason) {

@@ -140,7 +140,7 @@ TEST_F(InboundHandlersTest, PaymentCompletedAppliesOnceWithTheEnvelopesContext) 
   EXPECT_EQ(event["messageType"], "OrderPaymentCompletedEvent");
   EXPECT_EQ(event["correlationId"], "corr-inbound");
   EXPECT_EQ(event["payload"]["initiatedBy"], "PaymentService");
-  EXPECT_TRUE(env_.store->inboxContains(kPaymentQueue, m.messageId).value());
+  EXPECT_TRUE(env_.store->contains({kPaymentQueue, m.messageId}).value());
 }
 
 TEST_F(InboundHandlersTest, AWrongAmountOrCurrencyIsRefusedAndChangesNothing) {

@@ -1,5 +1,6 @@
-// order-service: wires the store, the event library, the application layer, the HTTP API and
-// the outbox relay together, and shuts them down in reverse order on SIGTERM/SIGINT.
+// order-service: wires the store, the event library, the application layer, the HTTP API, the
+// outbox relay and the maintenance jobs together, and shuts them down in reverse order on
+// SIGTERM/SIGINT.
 
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -17,6 +18,9 @@
 #include "http/server.hpp"
 #include "inbound/inbound_events.hpp"
 #include "main/config.hpp"
+#include "maintenance/jobs.hpp"
+#include "maintenance/scheduler.hpp"
+#include "outbox/outbox_stats_sampler.hpp"
 #include "outbox/relay.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
@@ -60,7 +64,8 @@ int run(const orders::ServiceConfig& config) {
       return 1;
     }
   }
-  auto store = SqliteStore::open(config.databasePath);
+  SystemClock clock;
+  auto store = SqliteStore::open(config.databasePath, {}, &clock);
   if (!store) {
     spdlog::error("{}", store.error().message);
     return 1;
@@ -77,12 +82,23 @@ int run(const orders::ServiceConfig& config) {
                   s.error().message);
     return 1;
   }
-  SystemClock clock;
   RandomIdGenerator ids;
   EventFactory events(schemas.value(), ids);
   // Answers, conflict retries and replays run here, not on the store's writer thread.
   ThreadPool continuations(2, "continuations");
   OrderService service(**store, events, clock, ids, continuations);
+
+  // Retention of published outbox rows and expiry of idempotency records: maintenance jobs,
+  // whether or not this process relays (--no-relay). One instance per database today, so this
+  // process owns every job; several instances would each ask a JobOwnership backed by a lease.
+  AlwaysOwner jobOwner;
+  MaintenanceScheduler maintenance(clock, jobOwner,
+                                   {outboxRetentionJob(**store), idempotencyExpiryJob(**store)});
+  maintenance.start();
+
+  // The outbox counts of /readyz and of the relay's status, recounted at most once a second
+  // however often the probe asks (counting reads the whole pending index).
+  OutboxStatsSampler outboxCounts(**store, clock, std::chrono::seconds(1));
 
   // The broker side: topology, the outbox relay and the inbound consumers. A broker that does not
   // answer is not a startup error: orders are accepted and wait in the outbox (the relay reports
@@ -128,7 +144,8 @@ int run(const orders::ServiceConfig& config) {
       }
     }
     if (config.relayEnabled) {
-      relay = std::make_unique<Relay>(**store, std::move(declaringFactory), clock);
+      relay = std::make_unique<Relay>(**store, std::move(declaringFactory), clock, RelayOptions{},
+                                      &outboxCounts);
       relay->start();
     }
   }
@@ -141,12 +158,14 @@ int run(const orders::ServiceConfig& config) {
         "not consumed");
   }
 
-  // Ready = the store answers (orders can be taken). A relay or consumer that cannot reach the
-  // broker makes the service "degraded", still ready: taking orders out of rotation because the
-  // broker is down would turn a delay of events into lost sales.
-  auto readiness = [&store, &relay, &inbound]() {
+  // Ready = the store answers (orders can be taken): its last outbox count, at most a second old,
+  // succeeded. A relay or consumer that cannot reach the broker makes the service "degraded",
+  // still ready: taking orders out of rotation because the broker is down would turn a delay of
+  // events into lost sales.
+  auto readiness = [&outboxCounts, &relay, &inbound]() {
     http::Readiness readiness;
-    auto stats = (*store)->outboxStats();
+    const OutboxStatsSampler::Sample sample = outboxCounts.sample();
+    const Result<OutboxStats>& stats = sample.stats;
     if (!stats) {
       readiness.ready = false;
       readiness.details = {{"status", "unavailable"}, {"store", stats.error().message}};
@@ -212,6 +231,7 @@ int run(const orders::ServiceConfig& config) {
   server->stop();
   if (inbound) inbound->stop();
   if (relay) relay->stop();
+  maintenance.stop();
   (*store)->close();
   spdlog::info("stopped cleanly");
   return 0;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "common/result.hpp"
@@ -18,6 +19,19 @@ struct OutboxStats {
   std::optional<Timestamp> oldestPendingAt;
 };
 
+/// One row kept in the outbox, pending or published.
+struct OutboxEvent {
+  OutboxMessage message;
+  std::optional<Timestamp> publishedAt;  // when the broker's confirm was recorded; nullopt: pending
+};
+
+struct OutboxEventQuery {
+  std::int64_t afterId = 0;  // rows with a greater id, in increasing id order
+  std::size_t limit = 1000;
+  std::optional<std::string> partitionKey;  // only this order's rows
+};
+
+/// Thread-safe. Errors: kUnavailable when the database cannot answer.
 class OutboxStore {
  public:
   virtual ~OutboxStore() = default;
@@ -25,6 +39,15 @@ class OutboxStore {
   /// Up to `limit` unpublished rows with id > `afterId`, in increasing id order. Thread-safe.
   virtual Result<std::vector<OutboxMessage>> fetchUnpublished(std::int64_t afterId,
                                                               std::size_t limit) = 0;
+
+  /// The ids of up to `limit` unpublished rows with afterId < id <= upToId, in increasing order.
+  /// Cheap (no row is read): the relay's sweep for rows that became visible below its cursor.
+  virtual Result<std::vector<std::int64_t>> pendingIds(std::int64_t afterId, std::int64_t upToId,
+                                                       std::size_t limit) = 0;
+
+  /// The rows still kept (pending and published), for operators (`order-events outbox events`).
+  /// Not for a hot path: filtering by partition key may read the whole outbox.
+  virtual Result<std::vector<OutboxEvent>> listEvents(const OutboxEventQuery& query) = 0;
 
   /// Records that the broker confirmed these rows. Asynchronous: `done` runs on a store thread
   /// once the marks are committed (or failed). Losing a mark only causes a re-publish (a duplicate
@@ -34,7 +57,8 @@ class OutboxStore {
 
   virtual Result<OutboxStats> outboxStats() = 0;
 
-  /// Deletes published rows confirmed before `cutoff`; returns how many. Never touches pending rows.
+  /// Deletes published rows confirmed before `cutoff`; returns how many. Never touches pending
+  /// rows.
   virtual Result<std::int64_t> deletePublishedBefore(Timestamp cutoff) = 0;
 
   /// `listener` is called (on a store thread, must not block) after every commit that added outbox

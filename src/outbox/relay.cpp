@@ -5,46 +5,21 @@
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <random>
 #include <thread>
 
+#include "common/backoff.hpp"
+
 namespace orders {
 namespace {
 
-using SteadyClock = std::chrono::steady_clock;
-using SteadyTime = SteadyClock::time_point;
 using std::chrono::milliseconds;
-
-milliseconds since(SteadyTime t) {
-  return std::chrono::duration_cast<milliseconds>(SteadyClock::now() - t);
-}
-
-/// Exponential backoff with +-20% jitter.
-class Backoff {
- public:
-  Backoff(milliseconds initial, milliseconds max)
-      : initial_(initial), max_(max), rng_(std::random_device{}()) {}
-
-  milliseconds next() {
-    const double base = std::min<double>(static_cast<double>(max_.count()),
-                                         static_cast<double>(initial_.count()) * (1u << attempt_));
-    if (attempt_ < 20) ++attempt_;
-    std::uniform_real_distribution<double> jitter(0.8, 1.2);
-    return milliseconds(static_cast<std::int64_t>(base * jitter(rng_)));
-  }
-  void reset() { attempt_ = 0; }
-
- private:
-  milliseconds initial_;
-  milliseconds max_;
-  unsigned attempt_ = 0;
-  std::mt19937 rng_;
-};
 
 /// A message published and not yet confirmed. Delivery tags of consecutive entries are
 /// consecutive (we publish in window order and only ever pop the front), so a tag's entry is
-/// found by subtraction.
+/// found by subtraction. Ids are increasing except for late rows (see the sweep).
 struct InFlight {
   std::int64_t id;
   std::uint64_t tag;
@@ -80,14 +55,16 @@ struct Relay::Shared {
   bool running = false;
   bool stopRequested = false;
   bool wakeRequested = false;
+  std::uint64_t commits = 0;  // listener calls: the watchdog recounts after a commit
   RelayStatus status;
   /// The live publisher, so other threads can wake it up or abort it. Set and cleared by the
   /// relay thread only, and destroyed by it only after clearing this under the mutex.
   ConfirmedPublisher* publisher = nullptr;
   /// Set while the relay thread is inside publish(), for the watchdog.
   std::optional<SteadyTime> publishStartedAt;
-  /// markPublished calls whose callback has not run yet.
-  std::int64_t pendingMarks = 0;
+  /// The ids of each markPublished call whose callback has not run yet, by call number: still
+  /// unpublished in the store, but not to be published again by the late-row sweep.
+  std::map<std::uint64_t, std::vector<std::int64_t>> marking;
   /// Lowest row id whose mark failed (republish from there); 0 = none.
   std::int64_t rewindBelow = 0;
   std::thread relayThread;
@@ -96,6 +73,7 @@ struct Relay::Shared {
   void wake() {
     std::lock_guard lock(mutex);
     wakeRequested = true;
+    ++commits;
     if (publisher != nullptr) publisher->wakeup();
     changed.notify_all();
   }
@@ -114,15 +92,16 @@ struct Relay::Shared {
 };
 
 Relay::Relay(OutboxStore& store, PublisherFactory publisherFactory, const Clock& clock,
-             RelayOptions options)
+             RelayOptions options, OutboxStatsSampler* stats)
     : store_(store),
       factory_(std::move(publisherFactory)),
       clock_(clock),
       options_(std::move(options)),
-      shared_(std::make_shared<Shared>()) {
-  if (options_.retention)
-    retention_ = std::make_unique<RetentionJob>(store_, clock_, *options_.retention);
-}
+      ownStats_(stats != nullptr
+                    ? nullptr
+                    : std::make_unique<OutboxStatsSampler>(store_, clock_, options_.statsInterval)),
+      stats_(stats != nullptr ? *stats : *ownStats_),
+      shared_(std::make_shared<Shared>()) {}
 
 Relay::~Relay() {
   stop();
@@ -148,7 +127,6 @@ void Relay::start() {
   });
   shared_->relayThread = std::thread([this] { run(); });
   shared_->watchdogThread = std::thread([this] { watchdog(); });
-  if (retention_) retention_->start();
 }
 
 void Relay::stop() {
@@ -159,7 +137,6 @@ void Relay::stop() {
     if (shared_->publisher != nullptr) shared_->publisher->wakeup();
   }
   shared_->changed.notify_all();
-  if (retention_) retention_->stop();
   if (shared_->relayThread.joinable()) shared_->relayThread.join();
   {
     std::lock_guard lock(shared_->mutex);
@@ -213,14 +190,17 @@ BrokerMessage Relay::toBrokerMessage(const OutboxMessage& row, const std::string
 
 void Relay::watchdog() {
   Shared& s = *shared_;
+  // Often enough to catch a stuck publish and to recount every statsInterval.
   const milliseconds tick =
-      std::clamp(options_.confirmTimeout / 4, milliseconds(20), milliseconds(250));
-  SteadyTime nextStats = SteadyClock::now();
+      std::min(std::clamp(options_.confirmTimeout / 4, milliseconds(20), milliseconds(250)),
+               std::max(options_.statsInterval, milliseconds(1)));
+  std::optional<SteadyTime> countedAt;  // of the last count seen, to report each failure once
+  std::uint64_t commitsSeen = 0;
   std::unique_lock lock(s.mutex);
   while (s.running) {
     // A publish that cannot finish (the socket is full because the broker stopped reading)
     // would block the relay forever; breaking the connection turns it into an ordinary failure.
-    if (s.publishStartedAt && since(*s.publishStartedAt) > options_.confirmTimeout &&
+    if (s.publishStartedAt && elapsedSince(clock_, *s.publishStartedAt) > options_.confirmTimeout &&
         s.publisher != nullptr) {
       spdlog::warn(
           "outbox relay: a publish has been blocked for more than {} ms, dropping the "
@@ -229,26 +209,22 @@ void Relay::watchdog() {
       s.publisher->abort();
       s.publishStartedAt.reset();
     }
-    if (SteadyClock::now() >= nextStats) {
-      // Counting pending rows is a store query: do it here, not on the publishing thread.
-      lock.unlock();
-      const auto started = SteadyClock::now();
-      auto stats = store_.outboxStats();
-      const auto took = SteadyClock::now() - started;
-      lock.lock();
-      if (stats.ok()) {
-        s.status.backlog = stats->pending;
-        s.status.oldestPendingAt = stats->oldestPendingAt;
-      } else {
-        s.status.lastError = "counting pending outbox rows failed: " + stats.error().message;
-        s.status.lastErrorAt = clock_.now();
-      }
-      // Counting can be expensive with a large backlog (it reads every pending row on SQLite);
-      // keep it under ~5 % of one core by spacing the counts at least 20x their cost.
-      nextStats =
-          SteadyClock::now() + std::max<SteadyClock::duration>(options_.statsInterval, 20 * took);
+    // Counting pending rows is a store query: here, not on the publishing thread, and only as
+    // often as the sampler allows.
+    lock.unlock();
+    const OutboxStatsSampler::Sample sample = stats_.sample();
+    lock.lock();
+    if (sample.stats.ok()) {
+      s.status.backlog = sample.stats->pending;
+      s.status.oldestPendingAt = sample.stats->oldestPendingAt;
+    } else if (countedAt != sample.countedAt) {
+      s.status.lastError = "counting pending outbox rows failed: " + sample.stats.error().message;
+      s.status.lastErrorAt = clock_.now();
     }
-    s.changed.wait_for(lock, tick);
+    countedAt = sample.countedAt;
+    // A commit wakes it too, so the backlog follows the writes (as often as the sampler allows).
+    commitsSeen = s.commits;
+    clock_.waitFor(lock, s.changed, tick, [&] { return !s.running || s.commits != commitsSeen; });
   }
 }
 
@@ -257,17 +233,21 @@ void Relay::run() {
   std::unique_ptr<ConfirmedPublisher> publisher;
   std::deque<InFlight> window;
   std::size_t windowBytes = 0;
-  std::deque<OutboxMessage> buffer;  // fetched, not yet published
+  std::deque<OutboxMessage> buffer;  // fetched, not yet published (late rows first)
   std::int64_t cursor = 0;           // rows with id <= cursor were fetched already
   bool caughtUp = false;             // the last fetch returned everything there was
   bool blocked = false;
-  SteadyTime nextFallbackPoll = SteadyClock::now();
-  SteadyTime nextAttempt = SteadyClock::now();
+  SteadyTime nextFallbackPoll = clock_.steadyNow();
+  SteadyTime nextSweep = clock_.steadyNow() + options_.lateRowSweepInterval;
+  SteadyTime nextAttempt = clock_.steadyNow();
   std::optional<SteadyTime> drainDeadline;
   std::vector<std::int64_t> toMark;
-  BrokerMessage message;  // reused for every publish
-  SteadyTime firstUnmarkedAt = SteadyClock::now();
-  Backoff backoff(options_.backoffInitial, options_.backoffMax);
+  std::uint64_t markCalls = 0;
+  std::vector<std::int64_t> owned;  // reused by the sweep
+  BrokerMessage message;            // reused for every publish
+  SteadyTime firstUnmarkedAt = clock_.steadyNow();
+  Backoff backoff(options_.backoffInitial, options_.backoffMax, 0.2,
+                  options_.backoffSeed.value_or(std::random_device{}()));
 
   auto setPublisher = [&](std::unique_ptr<ConfirmedPublisher> p) {
     std::unique_ptr<ConfirmedPublisher> old;
@@ -284,17 +264,18 @@ void Relay::run() {
     if (toMark.empty()) return;
     const std::int64_t lowest = *std::min_element(toMark.begin(), toMark.end());
     const std::size_t count = toMark.size();
+    const std::uint64_t call = ++markCalls;
     {
       std::lock_guard lock(s.mutex);
-      ++s.pendingMarks;
+      s.marking.emplace(call, toMark);
     }
     std::weak_ptr<Shared> weak = shared_;
     const Timestamp at = clock_.now();
-    store_.markPublished(std::move(toMark), at, [weak, lowest, count, at](Status status) {
+    store_.markPublished(std::move(toMark), at, [weak, lowest, count, at, call](Status status) {
       auto shared = weak.lock();
       if (!shared) return;  // the relay is gone; a lost mark only means a republish later
       std::lock_guard lock(shared->mutex);
-      --shared->pendingMarks;
+      shared->marking.erase(call);
       if (status.ok()) {
         shared->status.publishedCount += count;
         shared->status.lastConfirmAt = at;
@@ -315,17 +296,20 @@ void Relay::run() {
     toMark.clear();
   };
 
-  // Drops the connection; the next connection republishes from the first unconfirmed row.
+  // Drops the connection; the next connection republishes from the first unconfirmed row (the
+  // lowest id: a late row may sit behind higher ids in the window).
   auto fail = [&](const std::string& reason, RelayStatus::State state, bool timedOut = false) {
     flushMarks();
     std::int64_t firstUnconfirmed = 0;
     std::uint64_t unconfirmed = 0;
     for (const auto& f : window) {
       if (f.acked) continue;
-      if (firstUnconfirmed == 0) firstUnconfirmed = f.id;
+      if (firstUnconfirmed == 0 || f.id < firstUnconfirmed) firstUnconfirmed = f.id;
       ++unconfirmed;
     }
-    if (firstUnconfirmed == 0 && !buffer.empty()) firstUnconfirmed = buffer.front().id;
+    if (!buffer.empty() && (firstUnconfirmed == 0 || buffer.front().id < firstUnconfirmed)) {
+      firstUnconfirmed = buffer.front().id;
+    }
     if (firstUnconfirmed != 0) cursor = std::min(cursor, firstUnconfirmed - 1);
     window.clear();
     windowBytes = 0;
@@ -334,7 +318,7 @@ void Relay::run() {
     blocked = false;
     setPublisher(nullptr);
     const milliseconds delay = backoff.next();
-    nextAttempt = SteadyClock::now() + delay;
+    nextAttempt = clock_.steadyNow() + delay;
     spdlog::warn(
         "outbox relay: {}; {} unconfirmed messages will be published again; "
         "reconnecting in {} ms",
@@ -348,6 +332,43 @@ void Relay::run() {
     s.status.inFlight = 0;
     s.status.republishedCount += unconfirmed;
     if (timedOut) ++s.status.timeoutCount;  // with lastError, so snapshots are consistent
+  };
+
+  // Rows that became visible below the cursor after the fetch that passed them: pending ids at or
+  // below the cursor that the relay does not hold itself go to the front of the (empty) buffer.
+  auto sweepLateRows = [&] {
+    owned.clear();
+    {
+      std::lock_guard lock(s.mutex);
+      if (s.rewindBelow != 0) return;  // a failed mark is republished from there anyway
+      for (const auto& [call, ids] : s.marking) owned.insert(owned.end(), ids.begin(), ids.end());
+    }
+    for (const auto& f : window) owned.push_back(f.id);
+    owned.insert(owned.end(), toMark.begin(), toMark.end());
+    std::sort(owned.begin(), owned.end());
+    auto ids = store_.pendingIds(0, cursor, owned.size() + options_.fetchBatch);
+    if (!ids) {
+      spdlog::warn("outbox relay: looking for late rows failed (next sweep in {} ms): {}",
+                   options_.lateRowSweepInterval.count(), ids.error().message);
+      return;
+    }
+    std::size_t found = 0;
+    for (const std::int64_t id : *ids) {
+      if (std::binary_search(owned.begin(), owned.end(), id)) continue;
+      // Read by id; it may have been marked meanwhile (then the next pending row comes back).
+      auto row = store_.fetchUnpublished(id - 1, 1);
+      if (!row || row->empty() || row->front().id != id) continue;
+      buffer.push_back(std::move(row->front()));
+      ++found;
+      if (buffer.size() >= options_.fetchBatch) break;
+    }
+    if (found == 0) return;
+    spdlog::warn(
+        "outbox relay: {} rows became visible below the last fetched id {} (their ids committed "
+        "out of order); publishing them now",
+        found, cursor);
+    std::lock_guard lock(s.mutex);
+    s.status.lateRowCount += found;
   };
 
   while (true) {
@@ -365,23 +386,23 @@ void Relay::run() {
       }
       s.status.inFlight = static_cast<std::int64_t>(window.size());
     }
-    if (stopRequested && !drainDeadline) drainDeadline = SteadyClock::now() + options_.drainTimeout;
-    if (stopRequested && (!publisher || window.empty() || SteadyClock::now() >= *drainDeadline)) {
+    if (stopRequested && !drainDeadline) drainDeadline = clock_.steadyNow() + options_.drainTimeout;
+    if (stopRequested && (!publisher || window.empty() || clock_.steadyNow() >= *drainDeadline)) {
       break;
     }
 
     // --- connect ------------------------------------------------------------------------------
     if (!publisher) {
-      const auto now = SteadyClock::now();
+      const auto now = clock_.steadyNow();
       if (now < nextAttempt) {
         std::unique_lock lock(s.mutex);
-        s.changed.wait_until(lock, nextAttempt, [&] { return s.stopRequested; });
+        clock_.waitUntil(lock, s.changed, nextAttempt, [&] { return s.stopRequested; });
         continue;
       }
       auto opened = factory_();
       if (!opened) {
         const milliseconds delay = backoff.next();
-        nextAttempt = SteadyClock::now() + delay;
+        nextAttempt = clock_.steadyNow() + delay;
         const std::string reason = "broker unreachable: " + opened.error().message;
         spdlog::warn("outbox relay: {}; retrying in {} ms", reason, delay.count());
         const Timestamp at = clock_.now();
@@ -405,22 +426,23 @@ void Relay::run() {
     bool publishFailed = false;
     while (!stopRequested && !blocked && window.size() < options_.windowMessages &&
            windowBytes < options_.windowBytes) {
+      if (buffer.empty() && clock_.steadyNow() >= nextSweep) {
+        // On its own deadline, not only when idle: under steady load the fetches never stop.
+        nextSweep = clock_.steadyNow() + options_.lateRowSweepInterval;
+        if (cursor > 0) sweepLateRows();
+      }
       if (buffer.empty()) {
-        const auto now = SteadyClock::now();
-        const bool fallbackDue = now >= nextFallbackPoll;
+        const bool fallbackDue = clock_.steadyNow() >= nextFallbackPoll;
         if (caughtUp && !wakeRequested && !fallbackDue) break;
         {
           std::lock_guard lock(s.mutex);
           s.wakeRequested = false;  // before reading: a commit after this sets it again
-          // Safety net for stores whose ids may become visible out of order: when nothing is
-          // in flight or being marked, the slow poll rescans from the start of the outbox.
-          if (fallbackDue && window.empty() && s.pendingMarks == 0 && toMark.empty()) cursor = 0;
         }
         wakeRequested = false;
         const std::size_t limit =
             std::min(options_.fetchBatch, options_.windowMessages - window.size());
         auto rows = store_.fetchUnpublished(cursor, limit);
-        nextFallbackPoll = SteadyClock::now() + options_.fallbackPollInterval;
+        nextFallbackPoll = clock_.steadyNow() + options_.fallbackPollInterval;
         if (!rows) {
           const std::string reason = "outbox store unreadable: " + rows.error().message;
           spdlog::warn("outbox relay: {}; retrying in {} ms", reason,
@@ -446,7 +468,7 @@ void Relay::run() {
       fillBrokerMessage(row, options_.exchange, message);
       {
         std::lock_guard lock(s.mutex);
-        s.publishStartedAt = SteadyClock::now();
+        s.publishStartedAt = clock_.steadyNow();
       }
       auto tag = publisher->publish(message);
       {
@@ -459,7 +481,7 @@ void Relay::run() {
         break;
       }
       window.push_back(
-          InFlight{row.id, *tag, row.body.size(), SteadyClock::now(), false, row.messageId});
+          InFlight{row.id, *tag, row.body.size(), clock_.steadyNow(), false, row.messageId});
       windowBytes += row.body.size();
       buffer.pop_front();
     }
@@ -472,11 +494,12 @@ void Relay::run() {
     // --- wait for the broker --------------------------------------------------------------------
     milliseconds timeout(200);
     if (window.empty()) {
-      const auto untilPoll =
-          std::chrono::duration_cast<milliseconds>(nextFallbackPoll - SteadyClock::now());
+      const auto untilPoll = std::chrono::duration_cast<milliseconds>(
+          std::min(nextFallbackPoll, nextSweep) - clock_.steadyNow());
       timeout = std::clamp(untilPoll, milliseconds(1), milliseconds(1000));
     } else if (!blocked) {
-      const auto untilDeadline = options_.confirmTimeout - since(window.front().sentAt);
+      const auto untilDeadline =
+          options_.confirmTimeout - elapsedSince(clock_, window.front().sentAt);
       timeout = std::clamp(untilDeadline, milliseconds(1), milliseconds(200));
     }
     if (stopRequested) timeout = std::min(timeout, milliseconds(50));
@@ -521,7 +544,7 @@ void Relay::run() {
           break;
         }
         f.acked = true;
-        if (toMark.empty()) firstUnmarkedAt = SteadyClock::now();
+        if (toMark.empty()) firstUnmarkedAt = clock_.steadyNow();
         toMark.push_back(f.id);
       }
     }
@@ -538,7 +561,7 @@ void Relay::run() {
     }
     if (progressed) backoff.reset();
     if (toMark.size() >= options_.markBatch || window.empty() || failure || events.failure ||
-        (!toMark.empty() && SteadyClock::now() - firstUnmarkedAt >= options_.markDelay))
+        (!toMark.empty() && clock_.steadyNow() - firstUnmarkedAt >= options_.markDelay))
       flushMarks();
 
     if (events.flow == PublisherEvents::Flow::kBlocked) {
@@ -552,12 +575,12 @@ void Relay::run() {
       spdlog::info("outbox relay: connection unblocked, publishing again");
       s.setState(RelayStatus::State::kConnected, "");
       // Confirm deadlines were suspended while blocked; they restart now.
-      for (auto& f : window) f.sentAt = SteadyClock::now();
+      for (auto& f : window) f.sentAt = clock_.steadyNow();
     }
 
     if (events.failure && !failure) failure = "connection lost: " + events.failure->message;
     if (!failure && !blocked && !window.empty() &&
-        since(window.front().sentAt) > options_.confirmTimeout) {
+        elapsedSince(clock_, window.front().sentAt) > options_.confirmTimeout) {
       failure = "no confirm within " + std::to_string(options_.confirmTimeout.count()) +
                 " ms for message " + window.front().messageId + " (outbox row " +
                 std::to_string(window.front().id) + ")";
@@ -579,8 +602,8 @@ void Relay::run() {
   }
   // Wait for the store to finish our marks, so no callback is pending when stop() returns.
   std::unique_lock lock(s.mutex);
-  const auto deadline = drainDeadline.value_or(SteadyClock::now()) + milliseconds(1000);
-  s.changed.wait_until(lock, deadline, [&] { return s.pendingMarks == 0; });
+  const auto deadline = drainDeadline.value_or(clock_.steadyNow()) + milliseconds(1000);
+  clock_.waitUntil(lock, s.changed, deadline, [&] { return s.marking.empty(); });
   s.status.inFlight = 0;
 }
 

@@ -18,21 +18,34 @@
 //    possibly with repeats of already-delivered ones. (A broker that nacks one message and acks a
 //    later one, e.g. during a quorum leader change, can make a later event overtake an earlier
 //    one; the `sequence` header lets consumers detect that.)
+//  - Late rows: a store whose ids can become visible out of order (PostgreSQL sequences are
+//    taken at insert and seen at commit) may show a row below the relay's cursor after the
+//    relay read past it. Every lateRowSweepInterval, whatever the load, the relay lists the
+//    pending ids below its cursor (OutboxStore::pendingIds, no row read), drops those it holds
+//    itself (in flight, confirmed but not yet marked, or being marked) and publishes the rest,
+//    once: a late row goes out within one sweep interval. Per-order order is unaffected: an
+//    order's next write commits only after its previous one did (the version check), so a late
+//    row never has a later event of its order already published. SQLite assigns ids in commit
+//    order and never has late rows; the sweep then finds nothing.
 //  - Bounded memory: at most windowMessages / windowBytes messages are in flight and at most one
 //    fetch batch is buffered, whatever the backlog.
 //  - Latency: a commit wakes the relay through OutboxStore::setOutboxListener, so an idle relay
 //    publishes a new event within milliseconds; a slow poll (fallbackPollInterval) is the safety
-//    net. Failures are retried with exponential backoff and jitter.
+//    net. Failures are retried with exponential backoff and jitter (common/backoff.hpp).
 //  - connection.blocked (a broker resource alarm) stops publishing until connection.unblocked;
 //    confirm deadlines are suspended meanwhile, since the broker said why confirms are late.
 //
-// Threads: start()/stop()/status() are thread-safe. The relay runs one publishing thread, one
-// watchdog thread (breaks a publish stuck in a full socket after confirmTimeout) and, unless
-// disabled, the retention job. The store's markPublished callbacks and listener may run on store
-// threads; they only touch state shared by the relay under a lock.
+// Threads: start()/stop()/status() are thread-safe. The relay runs one publishing thread and one
+// watchdog thread (breaks a publish stuck in a full socket after confirmTimeout). The store's
+// markPublished callbacks and listener may run on store threads; they only touch state shared by
+// the relay under a lock. Deleting published rows is not the relay's job: see
+// maintenance/jobs.hpp (outboxRetentionJob).
 //
-// Lifetime: `store` and `clock` must outlive the relay. The relay installs its listener on the
-// store at start() and removes it at stop().
+// Time: every deadline, timeout and wait goes through the injected Clock (waits on the broker
+// socket are bounded by timeouts computed from it), so tests drive the relay in fake time.
+//
+// Lifetime: `store`, `clock` and a given `stats` sampler must outlive the relay. The relay
+// installs its listener on the store at start() and removes it at stop().
 
 #include <chrono>
 #include <cstdint>
@@ -44,8 +57,8 @@
 #include "broker/topology.hpp"
 #include "common/clock.hpp"
 #include "outbox/outbox_message.hpp"
+#include "outbox/outbox_stats_sampler.hpp"
 #include "outbox/outbox_store.hpp"
-#include "outbox/retention.hpp"
 
 namespace orders {
 
@@ -69,19 +82,21 @@ struct RelayOptions {
   std::chrono::milliseconds confirmTimeout{5000};
   /// The store is polled this often even without a commit notification.
   std::chrono::milliseconds fallbackPollInterval{2000};
+  /// How often pending rows below the cursor are looked for (see "Late rows" above).
+  std::chrono::milliseconds lateRowSweepInterval{2000};
   /// Reconnect backoff: initial delay, doubled per consecutive failure up to backoffMax, each
   /// delay randomized by +-20% (jitter) so many relays do not reconnect in lockstep.
   std::chrono::milliseconds backoffInitial{100};
   std::chrono::milliseconds backoffMax{30000};
+  /// Seed of the backoff's jitter (a fixed sequence for tests); nullopt: random.
+  std::optional<std::uint64_t> backoffSeed;
   /// stop() waits this long for in-flight confirms and pending marks before giving up (what is
   /// left is republished by the next start: a duplicate, not a loss).
   std::chrono::milliseconds drainTimeout{5000};
   /// How often the backlog (pending rows) shown by status() is recounted from the store; never
   /// more often than every 20x the duration of the last count (counting a large backlog is not
-  /// free).
+  /// free). Ignored when the relay is given a shared OutboxStatsSampler.
   std::chrono::milliseconds statsInterval{1000};
-  /// Published-row retention; nullopt disables the job (e.g. when another process runs it).
-  std::optional<RetentionOptions> retention = RetentionOptions{};
 };
 
 struct RelayStatus {
@@ -105,6 +120,8 @@ struct RelayStatus {
   std::uint64_t publishedCount = 0;
   /// Messages sent again after a failure (each is a possible duplicate for consumers).
   std::uint64_t republishedCount = 0;
+  /// Rows the late-row sweep found below the cursor (0 on SQLite).
+  std::uint64_t lateRowCount = 0;
   std::uint64_t nackCount = 0;
   std::uint64_t returnCount = 0;
   std::uint64_t timeoutCount = 0;
@@ -122,8 +139,10 @@ const char* toString(RelayStatus::State state);
 
 class Relay {
  public:
+  /// `stats`: the sampler that status()'s backlog comes from, shared with other readers of the
+  /// counts (the readiness probe); null: the relay's own, recounting every statsInterval.
   Relay(OutboxStore& store, PublisherFactory publisherFactory, const Clock& clock,
-        RelayOptions options = {});
+        RelayOptions options = {}, OutboxStatsSampler* stats = nullptr);
   /// Calls stop().
   ~Relay();
   Relay(const Relay&) = delete;
@@ -156,8 +175,9 @@ class Relay {
   PublisherFactory factory_;
   const Clock& clock_;
   const RelayOptions options_;
+  std::unique_ptr<OutboxStatsSampler> ownStats_;  // when none was given
+  OutboxStatsSampler& stats_;
   std::shared_ptr<Shared> shared_;
-  std::unique_ptr<RetentionJob> retention_;
 };
 
 }  // namespace orders

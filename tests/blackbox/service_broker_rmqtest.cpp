@@ -2,7 +2,6 @@
 // killed in the middle of a load, and when the broker is down while orders come in.
 
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include <atomic>
 #include <filesystem>
@@ -11,6 +10,7 @@
 #include <set>
 #include <thread>
 
+#include "blackbox/outbox_events.hpp"
 #include "broker/rabbitmq/amqp_client.hpp"
 #include "events/event_factory.hpp"
 #include "support/http_client.hpp"
@@ -33,19 +33,12 @@ const std::string kOrder = R"({"userId":"3fa85f64-5717-4562-b3fc-2c963f66afa6","
 
 using testing::TempDir;
 
-/// messageId -> partitionKey of every row in the outbox (committed events).
+/// messageId -> partitionKey of every committed event, as `order-events outbox events` lists
+/// them (published rows are kept for days, so this is everything the service committed).
 std::map<std::string, std::string> committedEvents(const std::string& databasePath) {
-  sqlite3* db = nullptr;
-  sqlite3_open_v2(databasePath.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
-  sqlite3_stmt* stmt = nullptr;
-  sqlite3_prepare_v2(db, "SELECT message_id, partition_key FROM outbox", -1, &stmt, nullptr);
   std::map<std::string, std::string> rows;
-  while (sqlite3_step(stmt) == SQLITE_ROW) {
-    rows[reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0))] =
-        reinterpret_cast<const char*>(sqlite3_column_text(stmt, 1));
-  }
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
+  for (const auto& e : testing::outboxEvents(databasePath))
+    rows[e.at("messageId")] = e.at("partitionKey");
   return rows;
 }
 

@@ -7,8 +7,9 @@
 #include <future>
 #include <variant>
 
+#include "consumer/sqlite_inbox_table.hpp"
+#include "sqlite/connection.hpp"
 #include "store/order_document.hpp"
-#include "store/sqlite/sqlite_connection.hpp"
 
 namespace orders {
 namespace {
@@ -17,7 +18,7 @@ using sqlite::Connection;
 using sqlite::SqliteError;
 
 // Each entry migrates the schema from version i to i+1. Never edit an applied entry; append.
-constexpr std::array<const char*, 2> kMigrations{
+constexpr std::array<const char*, 3> kMigrations{
     R"sql(
 CREATE TABLE orders (
   order_id TEXT PRIMARY KEY,
@@ -87,6 +88,11 @@ CREATE INDEX outbox_publication_pending ON outbox_publication(id) WHERE publishe
 CREATE INDEX outbox_publication_published ON outbox_publication(published_at)
   WHERE published_at IS NOT NULL;
 )sql",
+    // The inbox gets the shape every SQLite inbox shares (sqlite::kCreateInboxTable): the index
+    // its retention job deletes by.
+    R"sql(
+CREATE INDEX inbox_by_processed_at ON inbox(processed_at);
+)sql",
 };
 
 // Prepared once: a batch runs these for every write.
@@ -104,8 +110,6 @@ const std::string kInsertOutbox =
     "correlation_id, source, occurred_at, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 const std::string kInsertIdempotency =
     "INSERT INTO idempotency_keys (key, fingerprint, response, created_at) VALUES (?1, ?2, ?3, ?4)";
-const std::string kInsertInbox =
-    "INSERT INTO inbox (consumer, message_id, processed_at) VALUES (?1, ?2, ?3)";
 const std::string kInsertPublication =
     "INSERT INTO outbox_publication (id) VALUES (last_insert_rowid())";
 const std::string kMarkPublished =
@@ -114,13 +118,27 @@ const std::string kSelectOrder =
     "SELECT document, last_event_sequence FROM orders WHERE order_id = ?1";
 const std::string kSelectIdempotency =
     "SELECT fingerprint, response FROM idempotency_keys WHERE key = ?1";
-const std::string kSelectInbox = "SELECT 1 FROM inbox WHERE consumer = ?1 AND message_id = ?2";
+// The columns readOutboxRow() reads, in its order.
+const std::string kOutboxColumns =
+    "o.id, o.message_id, o.message_type, o.message_version, o.partition_key, o.sequence, "
+    "o.correlation_id, o.source, o.occurred_at, o.body";
 // Pending ids come from the partial index outbox_publication_pending, then each row by its id.
-const std::string kSelectPending =
-    "SELECT o.id, o.message_id, o.message_type, o.message_version, o.partition_key, o.sequence, "
-    "o.correlation_id, o.source, o.occurred_at, o.body FROM outbox_publication p "
-    "JOIN outbox o ON o.id = p.id WHERE p.published_at IS NULL AND p.id > ?1 ORDER BY p.id "
-    "LIMIT ?2";
+const std::string kSelectPending = "SELECT " + kOutboxColumns +
+                                   " FROM outbox_publication p JOIN outbox o ON o.id = p.id "
+                                   "WHERE p.published_at IS NULL AND p.id > ?1 ORDER BY p.id "
+                                   "LIMIT ?2";
+// Index-only, on outbox_publication_pending.
+const std::string kSelectPendingIds =
+    "SELECT id FROM outbox_publication WHERE published_at IS NULL AND id > ?1 AND id <= ?2 "
+    "ORDER BY id LIMIT ?3";
+// Every kept row with its publication time; by partition key it reads the outbox (no index:
+// an index keyed by random order ids would cost the write path a random page per commit).
+const std::string kListEventsFrom = "SELECT " + kOutboxColumns +
+                                    ", p.published_at FROM outbox o JOIN outbox_publication p "
+                                    "ON p.id = o.id WHERE o.id > ?1 ";
+const std::string kListEvents = kListEventsFrom + "ORDER BY o.id LIMIT ?2";
+const std::string kListEventsOfPartition =
+    kListEventsFrom + "AND o.partition_key = ?3 ORDER BY o.id LIMIT ?2";
 // Both answered from the partial indexes: COUNT(*) walks an index only, and the oldest pending
 // row is the one with the smallest id (rows are written in time order).
 const std::string kCountPending =
@@ -129,8 +147,10 @@ const std::string kCountPending =
     "WHERE published_at IS NULL";
 const std::string kCountPublished =
     "SELECT COUNT(*) FROM outbox_publication WHERE published_at IS NOT NULL";
-const std::string kDeleteIdempotency = "DELETE FROM idempotency_keys WHERE created_at < ?1";
-constexpr std::int64_t kRetentionChunk = 10000;
+const std::string kDeleteIdempotency =
+    "DELETE FROM idempotency_keys WHERE rowid IN (SELECT rowid FROM idempotency_keys WHERE "
+    "created_at < ?1 LIMIT ?2)";
+constexpr std::int64_t kDeleteChunk = 10000;
 const std::string kDeletePublications =
     "DELETE FROM outbox_publication WHERE id IN (SELECT id FROM outbox_publication WHERE "
     "published_at IS NOT NULL AND published_at < ?1 LIMIT ?2) RETURNING id";
@@ -140,15 +160,32 @@ std::int64_t millis(Timestamp t) {
   return t.time_since_epoch().count();
 }
 
-Timestamp nowMillis() {
-  return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
-}
-
 Error unavailable(const std::string& what, const std::exception& e) {
   return Error{ErrorCode::kUnavailable, what + ": " + e.what()};
 }
 
-void migrate(Connection& db) {
+/// The kOutboxColumns of a row of kSelectPending / kListEvents.
+OutboxMessage readOutboxRow(const sqlite::Statement& statement) {
+  OutboxMessage m;
+  m.id = statement.columnInt(0);
+  m.messageId = statement.columnText(1);
+  m.messageType = statement.columnText(2);
+  m.messageVersion = statement.columnText(3);
+  m.partitionKey = statement.columnText(4);
+  m.sequence = statement.columnInt(5);
+  m.correlationId = statement.columnText(6);
+  m.source = statement.columnText(7);
+  m.timestamp = Timestamp(std::chrono::milliseconds(statement.columnInt(8)));
+  m.body = statement.columnText(9);
+  return m;
+}
+
+SystemClock& systemClock() {
+  static SystemClock clock;
+  return clock;
+}
+
+void migrate(Connection& db, Timestamp now) {
   db.exec(
       "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
       "applied_at INTEGER NOT NULL)");
@@ -167,7 +204,7 @@ void migrate(Connection& db) {
       db.exec(kMigrations[version]);
       db.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)")
           .bind(1, static_cast<std::int64_t>(version + 1))
-          .bind(2, millis(nowMillis()))
+          .bind(2, millis(now))
           .run();
     }
     db.exec("COMMIT");
@@ -245,19 +282,20 @@ class SqliteStore::ReaderLease {
 };
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path,
-                                                       SqliteOptions options) {
+                                                       SqliteOptions options, const Clock* clock) {
+  const Clock& time = clock != nullptr ? *clock : systemClock();
   try {
     auto writer = std::make_unique<Connection>(path);
-    migrate(*writer);
-    return std::unique_ptr<SqliteStore>(new SqliteStore(path, options, std::move(writer)));
+    migrate(*writer, time.now());
+    return std::unique_ptr<SqliteStore>(new SqliteStore(path, options, time, std::move(writer)));
   } catch (const SqliteError& e) {
     return Error{ErrorCode::kUnavailable, std::string("SQLite store: ") + e.what()};
   }
 }
 
-SqliteStore::SqliteStore(std::string path, SqliteOptions options,
+SqliteStore::SqliteStore(std::string path, SqliteOptions options, const Clock& clock,
                          std::unique_ptr<sqlite::Connection> writer)
-    : path_(std::move(path)), options_(options), writer_(std::move(writer)) {
+    : path_(std::move(path)), options_(options), clock_(clock), writer_(std::move(writer)) {
   // The writer never checkpoints itself: an automatic checkpoint would run inside a commit and
   // make that batch wait for the copy and its fsync.
   writer_->exec("PRAGMA wal_autocheckpoint=0");
@@ -267,23 +305,12 @@ SqliteStore::SqliteStore(std::string path, SqliteOptions options,
 
 void SqliteStore::checkpointLoop() {
   std::unique_ptr<Connection> connection;
-  auto nextPurge = std::chrono::steady_clock::now();
   std::unique_lock lock(queueMutex_);
   while (!closing_) {
+    // Real time on purpose: this is SQLite's housekeeping of this process's file, not a job.
     checkpointWake_.wait_for(lock, options_.checkpointInterval);
     if (closing_) break;
     lock.unlock();
-    if (std::chrono::steady_clock::now() >= nextPurge) {
-      nextPurge = std::chrono::steady_clock::now() + options_.idempotencyPurgeInterval;
-      const auto cutoff = nowMillis() - std::chrono::duration_cast<std::chrono::milliseconds>(
-                                            options_.idempotencyRetention);
-      if (auto purged = deleteIdempotencyRecordsBefore(cutoff); !purged) {
-        spdlog::warn("sqlite: expiring idempotency records failed (will retry): {}",
-                     purged.error().message);
-      } else if (purged.value() > 0) {
-        spdlog::info("sqlite: expired {} idempotency records", purged.value());
-      }
-    }
     try {
       if (!connection) connection = std::make_unique<Connection>(path_);
       // PASSIVE never blocks the writer or readers; it copies what it can and tries again later.
@@ -367,7 +394,7 @@ namespace {
 /// Applies one WriteSet inside the current savepoint. Returns the outcome; a constraint violation
 /// is a domain-level outcome (duplicate), anything else throws.
 WriteOutcome applyWrite(Connection& db, const WriteSet& writes, const std::string& document,
-                        std::int64_t nowMs, bool& addedOutboxRows) {
+                        Timestamp now, bool& addedOutboxRows) {
   // The order and its events first, so a duplicate found below rolls back real work: the
   // savepoint, not luck, keeps a failed write from leaving anything behind.
   if (writes.order) {
@@ -408,17 +435,8 @@ WriteOutcome applyWrite(Connection& db, const WriteSet& writes, const std::strin
       addedOutboxRows = true;
     }
   }
-  if (writes.inboxMessage) {
-    try {
-      db.prepare(kInsertInbox)
-          .bind(1, writes.inboxMessage->first)
-          .bind(2, writes.inboxMessage->second)
-          .bind(3, nowMs)
-          .run();
-    } catch (const SqliteError& e) {
-      if (e.isConstraintViolation()) return WriteOutcome::kDuplicateInboxMessage;
-      throw;
-    }
+  if (writes.inboxMessage && !sqlite::inboxInsert(db, *writes.inboxMessage, now)) {
+    return WriteOutcome::kDuplicateInboxMessage;
   }
   if (writes.idempotency) {
     try {
@@ -426,7 +444,7 @@ WriteOutcome applyWrite(Connection& db, const WriteSet& writes, const std::strin
           .bind(1, writes.idempotency->key)
           .bind(2, writes.idempotency->fingerprint)
           .bind(3, writes.idempotency->response)
-          .bind(4, nowMs)
+          .bind(4, millis(now))
           .run();
     } catch (const SqliteError& e) {
       if (e.isConstraintViolation()) return WriteOutcome::kDuplicateIdempotencyKey;
@@ -440,7 +458,7 @@ WriteOutcome applyWrite(Connection& db, const WriteSet& writes, const std::strin
 
 void SqliteStore::commitBatch(std::vector<Job>& batch) {
   Connection& db = *writer_;
-  const std::int64_t nowMs = millis(nowMillis());
+  const Timestamp now = clock_.now();
   bool addedOutboxRows = false;
   std::optional<Error> batchError;
   try {
@@ -454,7 +472,7 @@ void SqliteStore::commitBatch(std::vector<Job>& batch) {
     try {
       db.prepare(kSavepoint).run();
       if (auto* write = std::get_if<Job::Write>(&job.work)) {
-        write->outcome = applyWrite(db, write->writes, write->document, nowMs, jobAddedRows);
+        write->outcome = applyWrite(db, write->writes, write->document, now, jobAddedRows);
         if (write->outcome != WriteOutcome::kCommitted) {
           db.prepare(kRollbackToSavepoint).run();
           jobAddedRows = false;
@@ -479,7 +497,9 @@ void SqliteStore::commitBatch(std::vector<Job>& batch) {
     try {
       db.exec("COMMIT");
     } catch (const SqliteError& e) {
-      batchError = unavailable("commit failed, nothing of this batch was stored", e);
+      // An I/O error here leaves the outcome unknown (kInDoubt): the commit frame may be in the
+      // WAL already and be replayed at the next open.
+      batchError = sqlite::commitError(e, "commit of a batch of writes");
     }
   }
   if (batchError) {
@@ -577,16 +597,31 @@ Result<std::optional<IdempotencyRecord>> SqliteStore::findIdempotencyRecord(
   }
 }
 
-Result<bool> SqliteStore::inboxContains(const std::string& consumer, const std::string& messageId) {
+// ---------------------------------------------------------------------------------------------
+// Inbox
+
+Result<bool> SqliteStore::contains(const InboxKey& key) {
   try {
     auto reader = leaseReader();
-    auto& statement = reader->prepare(kSelectInbox).bind(1, consumer).bind(2, messageId);
-    const bool found = statement.step();
-    statement.reset();
-    return found;
+    return sqlite::inboxContains(*reader, key);
   } catch (const SqliteError& e) {
     return unavailable("cannot read inbox", e);
   }
+}
+
+Result<bool> SqliteStore::record(const InboxKey& key) {
+  auto inserted = std::make_shared<bool>(false);
+  const Status status = runOnWriter([this, key, inserted](Connection& db) {
+    *inserted = sqlite::inboxInsert(db, key, clock_.now());
+  });
+  if (!status) return status.error();
+  return *inserted;
+}
+
+Result<std::int64_t> SqliteStore::deleteRecordedBefore(Timestamp cutoff) {
+  return deleteInChunks([cutoff](Connection& db, std::int64_t chunk) {
+    return sqlite::inboxDeleteBefore(db, cutoff, chunk);
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -599,21 +634,45 @@ Result<std::vector<OutboxMessage>> SqliteStore::fetchUnpublished(std::int64_t af
     auto& statement =
         reader->prepare(kSelectPending).bind(1, afterId).bind(2, static_cast<std::int64_t>(limit));
     std::vector<OutboxMessage> messages;
-    while (statement.step()) {
-      OutboxMessage m;
-      m.id = statement.columnInt(0);
-      m.messageId = statement.columnText(1);
-      m.messageType = statement.columnText(2);
-      m.messageVersion = statement.columnText(3);
-      m.partitionKey = statement.columnText(4);
-      m.sequence = statement.columnInt(5);
-      m.correlationId = statement.columnText(6);
-      m.source = statement.columnText(7);
-      m.timestamp = Timestamp(std::chrono::milliseconds(statement.columnInt(8)));
-      m.body = statement.columnText(9);
-      messages.push_back(std::move(m));
-    }
+    while (statement.step()) messages.push_back(readOutboxRow(statement));
     return messages;
+  } catch (const SqliteError& e) {
+    return unavailable("cannot read the outbox", e);
+  }
+}
+
+Result<std::vector<std::int64_t>> SqliteStore::pendingIds(std::int64_t afterId, std::int64_t upToId,
+                                                          std::size_t limit) {
+  try {
+    auto reader = leaseReader();
+    auto& statement = reader->prepare(kSelectPendingIds)
+                          .bind(1, afterId)
+                          .bind(2, upToId)
+                          .bind(3, static_cast<std::int64_t>(limit));
+    std::vector<std::int64_t> ids;
+    while (statement.step()) ids.push_back(statement.columnInt(0));
+    return ids;
+  } catch (const SqliteError& e) {
+    return unavailable("cannot read the outbox", e);
+  }
+}
+
+Result<std::vector<OutboxEvent>> SqliteStore::listEvents(const OutboxEventQuery& query) {
+  try {
+    auto reader = leaseReader();
+    auto& statement = reader->prepare(query.partitionKey ? kListEventsOfPartition : kListEvents)
+                          .bind(1, query.afterId)
+                          .bind(2, static_cast<std::int64_t>(query.limit));
+    if (query.partitionKey) statement.bind(3, *query.partitionKey);
+    std::vector<OutboxEvent> events;
+    while (statement.step()) {
+      OutboxEvent event{readOutboxRow(statement), std::nullopt};
+      if (!statement.columnIsNull(10)) {
+        event.publishedAt = Timestamp(std::chrono::milliseconds(statement.columnInt(10)));
+      }
+      events.push_back(std::move(event));
+    }
+    return events;
   } catch (const SqliteError& e) {
     return unavailable("cannot read the outbox", e);
   }
@@ -648,39 +707,41 @@ Result<OutboxStats> SqliteStore::outboxStats() {
   }
 }
 
-Result<std::int64_t> SqliteStore::deleteIdempotencyRecordsBefore(Timestamp cutoff) {
-  auto deleted = std::make_shared<std::int64_t>(0);
+Status SqliteStore::runOnWriter(std::function<void(Connection&)> apply) {
   std::promise<Status> finished;
-  auto apply = [cutoff, deleted](Connection& db) {
-    db.prepare(kDeleteIdempotency).bind(1, millis(cutoff)).run();
-    *deleted = db.changes();
-  };
   enqueue(Job{Job::Task{std::move(apply), [&finished](Status s) { finished.set_value(s); }}});
-  Status status = finished.get_future().get();
-  if (!status) return status.error();
-  return *deleted;
+  return finished.get_future().get();
+}
+
+Result<std::int64_t> SqliteStore::deleteInChunks(
+    const std::function<std::int64_t(Connection&, std::int64_t)>& deleteChunk) {
+  // One chunk per writer transaction, so a large deletion never holds the write lock for long.
+  std::int64_t total = 0;
+  for (;;) {
+    std::int64_t deleted = 0;
+    const Status status = runOnWriter(
+        [&deleteChunk, &deleted](Connection& db) { deleted = deleteChunk(db, kDeleteChunk); });
+    if (!status) return status.error();
+    total += deleted;
+    if (deleted < kDeleteChunk) return total;
+  }
+}
+
+Result<std::int64_t> SqliteStore::deleteIdempotencyRecordsBefore(Timestamp cutoff) {
+  return deleteInChunks([cutoff](Connection& db, std::int64_t chunk) -> std::int64_t {
+    db.prepare(kDeleteIdempotency).bind(1, millis(cutoff)).bind(2, chunk).run();
+    return db.changes();
+  });
 }
 
 Result<std::int64_t> SqliteStore::deletePublishedBefore(Timestamp cutoff) {
-  // Through the writer, in chunks, so retention never holds the write lock for long.
-  std::int64_t total = 0;
-  for (;;) {
-    auto deleted = std::make_shared<std::int64_t>(0);
-    std::promise<Status> finished;
-    auto apply = [cutoff, deleted](Connection& db) {
-      std::vector<std::int64_t> ids;
-      auto& publications =
-          db.prepare(kDeletePublications).bind(1, millis(cutoff)).bind(2, kRetentionChunk);
-      while (publications.step()) ids.push_back(publications.columnInt(0));
-      for (auto id : ids) db.prepare(kDeleteOutboxRow).bind(1, id).run();
-      *deleted = static_cast<std::int64_t>(ids.size());
-    };
-    enqueue(Job{Job::Task{std::move(apply), [&finished](Status s) { finished.set_value(s); }}});
-    Status status = finished.get_future().get();
-    if (!status) return status.error();
-    total += *deleted;
-    if (*deleted < kRetentionChunk) return total;
-  }
+  return deleteInChunks([cutoff](Connection& db, std::int64_t chunk) {
+    std::vector<std::int64_t> ids;
+    auto& publications = db.prepare(kDeletePublications).bind(1, millis(cutoff)).bind(2, chunk);
+    while (publications.step()) ids.push_back(publications.columnInt(0));
+    for (auto id : ids) db.prepare(kDeleteOutboxRow).bind(1, id).run();
+    return static_cast<std::int64_t>(ids.size());
+  });
 }
 
 void SqliteStore::setOutboxListener(std::function<void()> listener) {

@@ -5,6 +5,10 @@
 // transaction (group commit), each write inside its own savepoint so one write's conflict never
 // affects another. Reads use a small pool of separate connections (WAL readers do not block the
 // writer). Schema migrations are applied when the store opens.
+//
+// Besides the commits, the store runs only SQLite's own housekeeping (WAL checkpoints, on a
+// thread of its own). Expiring idempotency records and inbox keys and deleting published outbox
+// rows are maintenance jobs (src/maintenance) that call the methods below.
 
 #include <chrono>
 #include <condition_variable>
@@ -16,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/clock.hpp"
 #include "outbox/outbox_store.hpp"
 #include "store/order_store.hpp"
 
@@ -30,37 +35,40 @@ struct SqliteOptions {
   std::size_t maxBatch = 1024;
   /// How often the background checkpointer copies the WAL into the database file.
   std::chrono::milliseconds checkpointInterval{200};
-  /// Idempotency records older than this are deleted (a client retries within minutes, not
-  /// days); checked every `idempotencyPurgeInterval` by the same background thread.
-  std::chrono::hours idempotencyRetention{24};
-  std::chrono::minutes idempotencyPurgeInterval{10};
 };
 
 class SqliteStore final : public OrderStore, public OutboxStore {
  public:
   /// Opens or creates the database at `path` (its directory must exist) and migrates it.
-  /// kUnavailable naming the file and SQLite's reason when that fails.
+  /// kUnavailable naming the file and SQLite's reason when that fails. `clock` (the system clock
+  /// when null; it must outlive the store) stamps what the store records: idempotency records'
+  /// and inbox keys' creation times, which their expiry compares against.
   static Result<std::unique_ptr<SqliteStore>> open(const std::string& path,
-                                                   SqliteOptions options = {});
+                                                   SqliteOptions options = {},
+                                                   const Clock* clock = nullptr);
   ~SqliteStore() override;
 
   /// Finishes every queued write, then stops the writer. Later writes fail with kUnavailable.
   void close();
 
-  /// Deletes idempotency records created before `cutoff`; returns how many. Runs through the
-  /// writer. Called periodically by the store itself (see SqliteOptions).
-  Result<std::int64_t> deleteIdempotencyRecordsBefore(Timestamp cutoff);
-
-  // OrderStore
+  // OrderStore. Deletions run through the writer, in chunks.
   Result<std::optional<StoredOrder>> findOrder(const OrderId& id) override;
   Result<OrderPage> listOrders(const OrderQuery& query) override;
   Result<std::optional<IdempotencyRecord>> findIdempotencyRecord(const std::string& key) override;
-  Result<bool> inboxContains(const std::string& consumer, const std::string& messageId) override;
   void write(WriteSet writes, std::function<void(Result<WriteOutcome>)> done) override;
+  Result<std::int64_t> deleteIdempotencyRecordsBefore(Timestamp cutoff) override;
+
+  // Inbox (the `inbox` table, consumer/sqlite_inbox_table.hpp)
+  Result<bool> contains(const InboxKey& key) override;
+  Result<bool> record(const InboxKey& key) override;
+  Result<std::int64_t> deleteRecordedBefore(Timestamp cutoff) override;
 
   // OutboxStore
   Result<std::vector<OutboxMessage>> fetchUnpublished(std::int64_t afterId,
                                                       std::size_t limit) override;
+  Result<std::vector<std::int64_t>> pendingIds(std::int64_t afterId, std::int64_t upToId,
+                                               std::size_t limit) override;
+  Result<std::vector<OutboxEvent>> listEvents(const OutboxEventQuery& query) override;
   void markPublished(std::vector<std::int64_t> ids, Timestamp at,
                      std::function<void(Status)> done) override;
   Result<OutboxStats> outboxStats() override;
@@ -71,14 +79,21 @@ class SqliteStore final : public OrderStore, public OutboxStore {
   struct Job;
   class ReaderLease;
 
-  SqliteStore(std::string path, SqliteOptions options, std::unique_ptr<sqlite::Connection> writer);
+  SqliteStore(std::string path, SqliteOptions options, const Clock& clock,
+              std::unique_ptr<sqlite::Connection> writer);
   void enqueue(Job job);
   void writerLoop();
   void commitBatch(std::vector<Job>& batch);
   ReaderLease leaseReader();
+  /// Runs `apply` in the writer's next transaction and waits for its commit.
+  Status runOnWriter(std::function<void(sqlite::Connection&)> apply);
+  /// Repeats a chunked deletion through the writer until a chunk deletes less than `chunk`.
+  Result<std::int64_t> deleteInChunks(
+      const std::function<std::int64_t(sqlite::Connection&, std::int64_t chunk)>& deleteChunk);
 
   const std::string path_;
   const SqliteOptions options_;
+  const Clock& clock_;
   std::unique_ptr<sqlite::Connection> writer_;
 
   std::mutex queueMutex_;
@@ -93,7 +108,7 @@ class SqliteStore final : public OrderStore, public OutboxStore {
   std::mutex listenerMutex_;
   std::function<void()> outboxListener_;
 
-  // WAL checkpoints and idempotency-record expiry run here, not in the writer's commits.
+  // WAL checkpoints run here, not in the writer's commits.
   void checkpointLoop();
   std::condition_variable checkpointWake_;  // only for closing; never shares queueChanged_
   std::thread checkpointThread_;

@@ -1,104 +1,68 @@
-// Component tests of the SQLite store against real database files in a temporary directory.
+// The SQLite store against real database files in a temporary directory: the store and inbox
+// conformance suites, and what only SQLite has (migrations, files, the inbox table's shape, an
+// fsync that fails during COMMIT).
 
 #include "store/sqlite/sqlite_store.hpp"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <filesystem>
-#include <future>
-#include <thread>
+#include <memory>
 
-#include "store/sqlite/sqlite_connection.hpp"
+#include "consumer/sqlite_inbox.hpp"
+#include "consumer/testing/inbox_conformance.hpp"
+#include "sqlite/connection.hpp"
+#include "store/testing/store_conformance.hpp"
 #include "support/temp_dir.hpp"
 
 namespace orders {
 namespace {
 
+using testing::at;
+using testing::InboxConformance;
+using testing::newOrderWrite;
+using testing::sampleEvent;
+using testing::sampleOrder;
+using testing::StoreConformance;
+using testing::StoreFactory;
+using testing::StoreUnderTest;
 using testing::TempDir;
-
-Timestamp at(std::int64_t ms) {
-  return Timestamp(std::chrono::milliseconds(ms));
-}
-
-Order sampleOrder(const std::string& id, std::int64_t createdMs = 1000,
-                  const std::string& user = "3fa85f64-5717-4562-b3fc-2c963f66afa6") {
-  Order order;
-  order.id = OrderId(id);
-  order.userId = UserId(user);
-  order.items = {{"prod-1", 2, 1999}};
-  order.customer = {"Zoë Ünicode", "zoe@example.com"};
-  order.shippingAddress = {"1 Main St", "Springfield", "12345", "US"};
-  order.totalAmount = 3998;
-  order.createdAt = at(createdMs);
-  order.updatedAt = at(createdMs);
-  return order;
-}
-
-OutboxMessage event(const std::string& orderId, std::int64_t sequence,
-                    const std::string& messageId) {
-  OutboxMessage m;
-  m.messageId = messageId;
-  m.messageType = "OrderCreatedEvent";
-  m.messageVersion = "1.0";
-  m.partitionKey = orderId;
-  m.sequence = sequence;
-  m.source = "OrderService";
-  m.timestamp = at(1000);
-  m.body = "{\"messageId\":\"" + messageId + "\"}";
-  return m;
-}
-
-Result<WriteOutcome> writeNow(SqliteStore& store, WriteSet writes) {
-  std::promise<Result<WriteOutcome>> promise;
-  store.write(std::move(writes), [&](Result<WriteOutcome> r) { promise.set_value(std::move(r)); });
-  return promise.get_future().get();
-}
-
-WriteSet newOrderWrite(const Order& order, std::vector<OutboxMessage> events) {
-  WriteSet writes;
-  writes.order = OrderWrite{order, 0, static_cast<std::int64_t>(events.size()), std::move(events)};
-  return writes;
-}
+using testing::writeAndWait;
 
 constexpr const char* kOrderA = "f47ac10b-58cc-4372-a567-0e02b2c3d479";
-constexpr const char* kOrderB = "a47ac10b-58cc-4372-a567-0e02b2c3d479";
 
-TEST(SqliteStore, StoresAnOrderWithItsEventsAndReadsThemBack) {
-  TempDir dir;
-  auto store = SqliteStore::open(dir.file("orders.db")).value();
-  auto outcome =
-      writeNow(*store, newOrderWrite(sampleOrder(kOrderA),
-                                     {event(kOrderA, 1, "msg-1"), event(kOrderA, 2, "msg-2")}));
-  ASSERT_TRUE(outcome.ok()) << outcome.error().message;
-  EXPECT_EQ(outcome.value(), WriteOutcome::kCommitted);
-
-  auto found = store->findOrder(OrderId(kOrderA));
-  ASSERT_TRUE(found.ok());
-  ASSERT_TRUE(found->has_value());
-  EXPECT_EQ((*found)->order.customer.name, "Zoë Ünicode");
-  EXPECT_EQ((*found)->order.totalAmount, 3998);
-  EXPECT_EQ((*found)->lastEventSequence, 2);
-
-  auto pending = store->fetchUnpublished(0, 10);
-  ASSERT_TRUE(pending.ok());
-  ASSERT_EQ(pending->size(), 2u);
-  EXPECT_EQ((*pending)[0].messageId, "msg-1");
-  EXPECT_EQ((*pending)[1].sequence, 2);
-  EXPECT_LT((*pending)[0].id, (*pending)[1].id);
-  EXPECT_FALSE(store->findOrder(OrderId(kOrderB))->has_value());
-}
-
-TEST(SqliteStore, ReopeningMigratesOnceAndKeepsData) {
-  TempDir dir;
-  {
-    auto store = SqliteStore::open(dir.file("orders.db")).value();
-    ASSERT_TRUE(writeNow(*store, newOrderWrite(sampleOrder(kOrderA), {})).ok());
+class SqliteStoreUnderTest final : public StoreUnderTest {
+ public:
+  SqliteStoreUnderTest(std::shared_ptr<TempDir> dir, const Clock& clock)
+      : dir_(std::move(dir)), clock_(clock) {
+    store_ = SqliteStore::open(dir_->file("orders.db"), {}, &clock_).value();
   }
-  auto store = SqliteStore::open(dir.file("orders.db"));
-  ASSERT_TRUE(store.ok()) << store.error().message;
-  EXPECT_TRUE((*store)->findOrder(OrderId(kOrderA))->has_value());
+  OrderStore& orders() override { return *store_; }
+  OutboxStore& outbox() override { return *store_; }
+  void close() override { store_->close(); }
+  std::unique_ptr<StoreUnderTest> reopen() override {
+    store_->close();
+    return std::make_unique<SqliteStoreUnderTest>(dir_, clock_);
+  }
+
+ private:
+  std::shared_ptr<TempDir> dir_;
+  const Clock& clock_;
+  std::unique_ptr<SqliteStore> store_;
+};
+
+StoreFactory sqliteStores() {
+  return StoreFactory{"Sqlite", [](const Clock& clock) -> std::unique_ptr<StoreUnderTest> {
+                        return std::make_unique<SqliteStoreUnderTest>(std::make_shared<TempDir>(),
+                                                                      clock);
+                      }};
 }
+
+INSTANTIATE_TEST_SUITE_P(Sqlite, StoreConformance, ::testing::Values(sqliteStores()),
+                         testing::storeFactoryName);
+INSTANTIATE_TEST_SUITE_P(SqliteStore, InboxConformance,
+                         ::testing::Values(testing::orderStoreInbox(sqliteStores())),
+                         testing::inboxFactoryName);
 
 std::int64_t countRows(const std::string& path, const std::string& table) {
   sqlite::Connection db(path);
@@ -107,6 +71,28 @@ std::int64_t countRows(const std::string& path, const std::string& table) {
   const auto rows = count.columnInt(0);
   count.reset();
   return rows;
+}
+
+std::vector<SqlRow> query(const std::string& path, const std::string& sql) {
+  sqlite::Connection db(path);
+  auto statement = db.prepareOnce(sql);
+  std::vector<SqlRow> rows;
+  while (statement->step()) rows.push_back(statement->row());
+  return rows;
+}
+
+TEST(SqliteStore, ReopeningMigratesOnceAndKeepsData) {
+  TempDir dir;
+  {
+    auto store = SqliteStore::open(dir.file("orders.db")).value();
+    ASSERT_TRUE(writeAndWait(*store, newOrderWrite(sampleOrder(kOrderA), {})).ok());
+  }
+  auto store = SqliteStore::open(dir.file("orders.db"));
+  ASSERT_TRUE(store.ok()) << store.error().message;
+  EXPECT_TRUE((*store)->findOrder(OrderId(kOrderA))->has_value());
+  (*store)->close();
+  EXPECT_EQ(query(dir.file("orders.db"), "SELECT version FROM schema_migrations ORDER BY version"),
+            (std::vector<SqlRow>{{std::int64_t{1}}, {std::int64_t{2}}, {std::int64_t{3}}}));
 }
 
 TEST(SqliteStore, MigratesAVersion1OutboxKeepingWhatWasPublished) {
@@ -118,6 +104,8 @@ TEST(SqliteStore, MigratesAVersion1OutboxKeepingWhatWasPublished) {
     db.exec(
         "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);"
         "INSERT INTO schema_migrations VALUES (1, 0);"
+        "CREATE TABLE inbox (consumer TEXT NOT NULL, message_id TEXT NOT NULL, processed_at "
+        "INTEGER NOT NULL, PRIMARY KEY (consumer, message_id));"
         "CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, message_id TEXT NOT NULL,"
         " message_type TEXT NOT NULL, message_version TEXT NOT NULL, partition_key TEXT NOT NULL,"
         " sequence INTEGER NOT NULL, correlation_id TEXT, source TEXT NOT NULL, occurred_at "
@@ -151,190 +139,157 @@ TEST(SqliteStore, OpenFailureNamesTheFile) {
   EXPECT_NE(store.error().message.find("/nonexistent-dir/orders.db"), std::string::npos);
 }
 
-TEST(SqliteStore, StaleVersionIsAConflictAndWritesNothing) {
+TEST(SqliteStore, RetentionDeletesTheOutboxRowNotOnlyItsMark) {
   TempDir dir;
   auto store = SqliteStore::open(dir.file("orders.db")).value();
   ASSERT_TRUE(
-      writeNow(*store, newOrderWrite(sampleOrder(kOrderA), {event(kOrderA, 1, "m1")})).ok());
-
-  Order changed = sampleOrder(kOrderA);
-  changed.version = 2;
-  changed.status = OrderStatus::kPaymentProcessing;
-  WriteSet stale;
-  stale.order = OrderWrite{changed, /*expectedVersion=*/7, 2, {event(kOrderA, 2, "m2")}};
-  EXPECT_EQ(writeNow(*store, stale).value(), WriteOutcome::kVersionConflict);
-  EXPECT_EQ(store->findOrder(OrderId(kOrderA))->value().order.status, OrderStatus::kPendingPayment);
-  EXPECT_EQ(store->fetchUnpublished(0, 10)->size(), 1u);
-
-  WriteSet current = stale;
-  current.order->expectedVersion = 1;
-  EXPECT_EQ(writeNow(*store, current).value(), WriteOutcome::kCommitted);
-  EXPECT_EQ(store->findOrder(OrderId(kOrderA))->value().order.version, 2);
-}
-
-TEST(SqliteStore, AFailedWriteLeavesNeitherTheChangeNorItsEvents) {
-  TempDir dir;
-  auto store = SqliteStore::open(dir.file("orders.db")).value();
-  ASSERT_TRUE(
-      writeNow(*store, newOrderWrite(sampleOrder(kOrderA), {event(kOrderA, 1, "dup")})).ok());
-  // The second order's second event is empty, which the schema refuses: the insert of the order
-  // and its first event already ran inside the transaction when the failure happens.
-  OutboxMessage broken = event(kOrderB, 2, "broken");
-  broken.body.clear();
-  auto result =
-      writeNow(*store, newOrderWrite(sampleOrder(kOrderB), {event(kOrderB, 1, "fresh"), broken}));
-  ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.error().code, ErrorCode::kUnavailable);
-  EXPECT_FALSE(store->findOrder(OrderId(kOrderB))->has_value());
-  auto pending = store->fetchUnpublished(0, 10).value();
-  ASSERT_EQ(pending.size(), 1u);
-  EXPECT_EQ(pending[0].messageId, "dup");
-  // The store is still fine for the next write.
-  EXPECT_EQ(
-      writeNow(*store, newOrderWrite(sampleOrder(kOrderB), {event(kOrderB, 1, "ok")})).value(),
-      WriteOutcome::kCommitted);
-}
-
-TEST(SqliteStore, DuplicateIdempotencyKeyAndInboxMessageApplyNothing) {
-  TempDir dir;
-  auto store = SqliteStore::open(dir.file("orders.db")).value();
-  WriteSet first = newOrderWrite(sampleOrder(kOrderA), {event(kOrderA, 1, "m1")});
-  first.idempotency = IdempotencyRecord{"key-1", "fp", "response-1"};
-  first.inboxMessage = std::make_pair(std::string("consumer"), std::string("msg-in-1"));
-  ASSERT_EQ(writeNow(*store, first).value(), WriteOutcome::kCommitted);
-
-  WriteSet sameKey = newOrderWrite(sampleOrder(kOrderB), {event(kOrderB, 1, "m2")});
-  sameKey.idempotency = IdempotencyRecord{"key-1", "fp", "response-2"};
-  EXPECT_EQ(writeNow(*store, sameKey).value(), WriteOutcome::kDuplicateIdempotencyKey);
-
-  WriteSet sameMessage = newOrderWrite(sampleOrder(kOrderB), {event(kOrderB, 1, "m3")});
-  sameMessage.inboxMessage = std::make_pair(std::string("consumer"), std::string("msg-in-1"));
-  EXPECT_EQ(writeNow(*store, sameMessage).value(), WriteOutcome::kDuplicateInboxMessage);
-
-  EXPECT_FALSE(store->findOrder(OrderId(kOrderB))->has_value());
-  EXPECT_EQ(store->fetchUnpublished(0, 10)->size(), 1u);
-  EXPECT_EQ(store->findIdempotencyRecord("key-1")->value().response, "response-1");
-  EXPECT_TRUE(store->inboxContains("consumer", "msg-in-1").value());
-  EXPECT_FALSE(store->inboxContains("other-consumer", "msg-in-1").value());
-}
-
-TEST(SqliteStore, ConcurrentWritesAllCommitAndConflictsStayIsolated) {
-  TempDir dir;
-  auto store = SqliteStore::open(dir.file("orders.db")).value();
-  constexpr int kThreads = 16;
-  constexpr int kPerThread = 50;
-  std::atomic<int> committed{0};
-  std::atomic<int> conflicts{0};
-  std::vector<std::thread> threads;
-  RandomIdGenerator ids;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&] {
-      for (int i = 0; i < kPerThread; ++i) {
-        const std::string id = ids.uuid();
-        auto outcome =
-            writeNow(*store, newOrderWrite(sampleOrder(id), {event(id, 1, "msg-" + id)}));
-        if (outcome.ok() && outcome.value() == WriteOutcome::kCommitted) ++committed;
-        // A stale update in the same batch must not disturb the others.
-        WriteSet stale;
-        stale.order = OrderWrite{sampleOrder(id), 99, 1, {}};
-        if (writeNow(*store, stale).value() == WriteOutcome::kVersionConflict) ++conflicts;
-      }
-    });
-  }
-  for (auto& thread : threads) thread.join();
-  EXPECT_EQ(committed.load(), kThreads * kPerThread);
-  EXPECT_EQ(conflicts.load(), kThreads * kPerThread);
-  EXPECT_EQ(store->outboxStats()->pending, kThreads * kPerThread);
-}
-
-TEST(SqliteStore, ListsNewestFirstWithFiltersAndCursor) {
-  TempDir dir;
-  auto store = SqliteStore::open(dir.file("orders.db")).value();
-  const std::string userA = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
-  const std::string userB = "4fa85f64-5717-4562-b3fc-2c963f66afa6";
-  RandomIdGenerator ids;
-  std::vector<std::string> userAOrders;
-  for (int i = 0; i < 5; ++i) {
-    const std::string id = ids.uuid();
-    userAOrders.push_back(id);
-    ASSERT_TRUE(writeNow(*store, newOrderWrite(sampleOrder(id, 1000 + i, userA), {})).ok());
-  }
-  ASSERT_TRUE(writeNow(*store, newOrderWrite(sampleOrder(ids.uuid(), 1002, userB), {})).ok());
-
-  OrderQuery query;
-  query.userId = userA;
-  query.limit = 2;
-  std::vector<std::string> seen;
-  for (int page = 0; page < 5; ++page) {
-    auto result = store->listOrders(query);
-    ASSERT_TRUE(result.ok()) << result.error().message;
-    for (const auto& order : result->orders) seen.push_back(order.id.str());
-    if (result->nextCursor.empty()) break;
-    query.cursor = result->nextCursor;
-  }
-  ASSERT_EQ(seen.size(), 5u);
-  for (int i = 0; i < 5; ++i) EXPECT_EQ(seen[i], userAOrders[4 - i]);
-
-  OrderQuery byStatus;
-  byStatus.status = OrderStatus::kCancelled;
-  EXPECT_TRUE(store->listOrders(byStatus)->orders.empty());
-
-  OrderQuery bad;
-  bad.cursor = "garbage";
-  auto rejected = store->listOrders(bad);
-  ASSERT_FALSE(rejected.ok());
-  EXPECT_EQ(rejected.error().field, "cursor");
-}
-
-TEST(SqliteStore, MarksPublishedNotifiesAndPurgesByRetention) {
-  TempDir dir;
-  auto store = SqliteStore::open(dir.file("orders.db")).value();
-  std::atomic<int> notified{0};
-  store->setOutboxListener([&] { ++notified; });
-  ASSERT_TRUE(writeNow(*store, newOrderWrite(sampleOrder(kOrderA),
-                                             {event(kOrderA, 1, "m1"), event(kOrderA, 2, "m2")}))
-                  .ok());
-  EXPECT_GE(notified.load(), 1);
-  auto pending = store->fetchUnpublished(0, 10).value();
-  std::promise<Status> marked;
-  store->markPublished({pending[0].id}, at(5000), [&](Status s) { marked.set_value(s); });
-  ASSERT_TRUE(marked.get_future().get().ok());
-
-  auto stats = store->outboxStats().value();
-  EXPECT_EQ(stats.pending, 1);
-  EXPECT_EQ(stats.published, 1);
-  EXPECT_EQ(store->fetchUnpublished(0, 10)->size(), 1u);
-  EXPECT_EQ(store->fetchUnpublished(pending[1].id, 10)->size(), 0u);
-
-  EXPECT_EQ(store->deletePublishedBefore(at(4000)).value(), 0);
+      writeAndWait(*store, newOrderWrite(sampleOrder(kOrderA), {sampleEvent(kOrderA, 1, "m1")}))
+          .ok());
+  ASSERT_TRUE(testing::markAndWait(*store, {store->fetchUnpublished(0, 1)->at(0).id}, at(5000)));
   EXPECT_EQ(store->deletePublishedBefore(at(6000)).value(), 1);
-  EXPECT_EQ(store->outboxStats()->published, 0);
-  EXPECT_EQ(store->outboxStats()->pending, 1);
-  EXPECT_EQ(countRows(dir.file("orders.db"), "outbox"), 1);  // the row itself, not only its mark
-  EXPECT_EQ(store->fetchUnpublished(0, 10)->front().messageId, "m2");
+  EXPECT_EQ(countRows(dir.file("orders.db"), "outbox"), 0);
+  EXPECT_EQ(countRows(dir.file("orders.db"), "outbox_publication"), 0);
 }
 
-TEST(SqliteStore, IdempotencyRecordsExpire) {
+TEST(SqliteStore, TheInboxTableHasTheShapeOfEverySqliteInbox) {
   TempDir dir;
-  auto store = SqliteStore::open(dir.file("orders.db")).value();
-  WriteSet writes;
-  writes.idempotency = IdempotencyRecord{"key-old", "fp", "response"};
-  ASSERT_EQ(writeNow(*store, writes).value(), WriteOutcome::kCommitted);
-  const auto now =
-      std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
-  EXPECT_EQ(store->deleteIdempotencyRecordsBefore(now - std::chrono::hours(1)).value(), 0);
-  EXPECT_TRUE(store->findIdempotencyRecord("key-old")->has_value());
-  EXPECT_EQ(store->deleteIdempotencyRecordsBefore(now + std::chrono::seconds(1)).value(), 1);
-  EXPECT_FALSE(store->findIdempotencyRecord("key-old")->has_value());
+  SqliteStore::open(dir.file("orders.db")).value()->close();
+  SqliteInbox::open(dir.file("inbox.db")).value().reset();
+  for (const char* pragma : {"PRAGMA table_info(inbox)", "PRAGMA index_list(inbox)",
+                             "PRAGMA index_info(inbox_by_processed_at)",
+                             "PRAGMA index_info(sqlite_autoindex_inbox_1)"}) {
+    EXPECT_EQ(query(dir.file("orders.db"), pragma), query(dir.file("inbox.db"), pragma)) << pragma;
+  }
+  EXPECT_FALSE(query(dir.file("orders.db"), "PRAGMA index_list(inbox)").empty());
 }
 
-TEST(SqliteStore, WritesAfterCloseFailCleanly) {
+// ---------------------------------------------------------------------------------------------
+// A VFS that forwards to the default one and can make the fsync of WAL files fail, the way a
+// disk that errors at COMMIT does. Registered as the default VFS for the test's duration.
+
+std::atomic<int> failingWalSyncs{0};
+
+struct FaultFile {
+  sqlite3_file base;
+  sqlite3_file* real;  // the default VFS's file, allocated right after this struct
+  bool wal;
+};
+
+sqlite3_file* realOf(sqlite3_file* file) {
+  return reinterpret_cast<FaultFile*>(file)->real;
+}
+
+int faultSync(sqlite3_file* file, int flags) {
+  if (reinterpret_cast<FaultFile*>(file)->wal && failingWalSyncs > 0) {
+    --failingWalSyncs;
+    return SQLITE_IOERR_FSYNC;
+  }
+  return realOf(file)->pMethods->xSync(realOf(file), flags);
+}
+
+const sqlite3_io_methods* faultMethods(const sqlite3_io_methods* real) {
+  static sqlite3_io_methods methods = [real] {
+    sqlite3_io_methods m{};
+    m.iVersion = real->iVersion;
+    m.xClose = [](sqlite3_file* f) { return realOf(f)->pMethods->xClose(realOf(f)); };
+    m.xRead = [](sqlite3_file* f, void* b, int n, sqlite3_int64 o) {
+      return realOf(f)->pMethods->xRead(realOf(f), b, n, o);
+    };
+    m.xWrite = [](sqlite3_file* f, const void* b, int n, sqlite3_int64 o) {
+      return realOf(f)->pMethods->xWrite(realOf(f), b, n, o);
+    };
+    m.xTruncate = [](sqlite3_file* f, sqlite3_int64 size) {
+      return realOf(f)->pMethods->xTruncate(realOf(f), size);
+    };
+    m.xSync = faultSync;
+    m.xFileSize = [](sqlite3_file* f, sqlite3_int64* size) {
+      return realOf(f)->pMethods->xFileSize(realOf(f), size);
+    };
+    m.xLock = [](sqlite3_file* f, int l) { return realOf(f)->pMethods->xLock(realOf(f), l); };
+    m.xUnlock = [](sqlite3_file* f, int l) { return realOf(f)->pMethods->xUnlock(realOf(f), l); };
+    m.xCheckReservedLock = [](sqlite3_file* f, int* out) {
+      return realOf(f)->pMethods->xCheckReservedLock(realOf(f), out);
+    };
+    m.xFileControl = [](sqlite3_file* f, int op, void* arg) {
+      return realOf(f)->pMethods->xFileControl(realOf(f), op, arg);
+    };
+    m.xSectorSize = [](sqlite3_file* f) { return realOf(f)->pMethods->xSectorSize(realOf(f)); };
+    m.xDeviceCharacteristics = [](sqlite3_file* f) {
+      return realOf(f)->pMethods->xDeviceCharacteristics(realOf(f));
+    };
+    m.xShmMap = [](sqlite3_file* f, int page, int size, int extend, void volatile** out) {
+      return realOf(f)->pMethods->xShmMap(realOf(f), page, size, extend, out);
+    };
+    m.xShmLock = [](sqlite3_file* f, int offset, int n, int flags) {
+      return realOf(f)->pMethods->xShmLock(realOf(f), offset, n, flags);
+    };
+    m.xShmBarrier = [](sqlite3_file* f) { realOf(f)->pMethods->xShmBarrier(realOf(f)); };
+    m.xShmUnmap = [](sqlite3_file* f, int deleteFlag) {
+      return realOf(f)->pMethods->xShmUnmap(realOf(f), deleteFlag);
+    };
+    m.xFetch = [](sqlite3_file* f, sqlite3_int64 o, int n, void** out) {
+      return realOf(f)->pMethods->xFetch(realOf(f), o, n, out);
+    };
+    m.xUnfetch = [](sqlite3_file* f, sqlite3_int64 o, void* p) {
+      return realOf(f)->pMethods->xUnfetch(realOf(f), o, p);
+    };
+    return m;
+  }();
+  return &methods;
+}
+
+class FaultVfs {
+ public:
+  FaultVfs() {
+    real_ = sqlite3_vfs_find(nullptr);
+    vfs_ = *real_;
+    vfs_.zName = "fault";
+    vfs_.szOsFile = static_cast<int>(sizeof(FaultFile)) + real_->szOsFile;
+    vfs_.pAppData = real_;
+    vfs_.xOpen = [](sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int flags,
+                    int* outFlags) {
+      auto* real = static_cast<sqlite3_vfs*>(vfs->pAppData);
+      auto* fault = reinterpret_cast<FaultFile*>(file);
+      fault->real = reinterpret_cast<sqlite3_file*>(fault + 1);
+      fault->wal = (flags & SQLITE_OPEN_WAL) != 0;
+      const int rc = real->xOpen(real, name, fault->real, flags, outFlags);
+      // SQLite calls xClose only when pMethods is set, so leave it null when the open failed.
+      file->pMethods = fault->real->pMethods ? faultMethods(fault->real->pMethods) : nullptr;
+      return rc;
+    };
+    sqlite3_vfs_register(&vfs_, /*makeDefault=*/1);
+  }
+  ~FaultVfs() {
+    sqlite3_vfs_unregister(&vfs_);
+    sqlite3_vfs_register(real_, /*makeDefault=*/1);
+  }
+
+ private:
+  sqlite3_vfs* real_;
+  sqlite3_vfs vfs_;
+};
+
+TEST(SqliteStore, ACommitWhoseFsyncFailsIsInDoubtNotUnavailable) {
+  FaultVfs vfs;
   TempDir dir;
-  auto store = SqliteStore::open(dir.file("orders.db")).value();
-  store->close();
-  auto result = writeNow(*store, newOrderWrite(sampleOrder(kOrderA), {}));
-  ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.error().code, ErrorCode::kUnavailable);
+  {
+    auto store = SqliteStore::open(dir.file("orders.db")).value();
+    failingWalSyncs = 1;
+    auto outcome =
+        writeAndWait(*store, newOrderWrite(sampleOrder(kOrderA), {sampleEvent(kOrderA, 1, "m1")}));
+    failingWalSyncs = 0;
+    ASSERT_FALSE(outcome.ok());
+    EXPECT_EQ(outcome.error().code, ErrorCode::kInDoubt) << outcome.error().message;
+    EXPECT_NE(outcome.error().message.find("may or may not have been stored"), std::string::npos)
+        << outcome.error().message;
+
+    // The store goes on: the next write commits, and the in-doubt one can be re-read.
+    const std::string other = "a47ac10b-58cc-4372-a567-0e02b2c3d479";
+    EXPECT_EQ(writeAndWait(*store, newOrderWrite(sampleOrder(other), {})).value(),
+              WriteOutcome::kCommitted);
+    EXPECT_TRUE(store->findOrder(OrderId(other))->has_value());
+    EXPECT_TRUE(store->findOrder(OrderId(kOrderA)).ok());
+  }
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <variant>
 
 #include "broker/rabbitmq/amqp_client.hpp"
 #include "broker/rabbitmq/amqp_url.hpp"
@@ -29,6 +30,7 @@ struct Options {
   std::string amqpUrl = "amqp://guest:guest@127.0.0.1:5672/%2F";
   std::string topologyFile = "config/topology.json";
   std::string database = "sqlite:./data/orders.db";
+  std::string partitionKey;
   std::vector<std::string> routingKeys;
   bool allKeys = false;
   std::string exchange = kOrderEventsExchange;
@@ -93,7 +95,8 @@ std::string ageText(std::chrono::milliseconds age) {
   return std::to_string(s / 86400) + " days";
 }
 
-int outboxStatus(const Options& o, std::ostream& out, std::ostream& err) {
+/// The --database, opened; or the exit code (after saying why on `err`).
+std::variant<std::unique_ptr<SqliteStore>, int> openDatabase(const Options& o, std::ostream& err) {
   constexpr std::string_view kScheme = "sqlite:";
   if (o.database.rfind(kScheme, 0) != 0 || o.database.size() == kScheme.size())
     return fail(
@@ -107,8 +110,16 @@ int outboxStatus(const Options& o, std::ostream& out, std::ostream& err) {
     return fail(err, kBadInput, "--database: no database file at '" + path + "'");
   auto store = SqliteStore::open(path);
   if (!store) return fail(err, kFailed, store.error().message);
-  auto stats = (*store)->outboxStats();
-  (*store)->close();
+  return std::move(store).value();
+}
+
+int outboxStatus(const Options& o, std::ostream& out, std::ostream& err) {
+  auto opened = openDatabase(o, err);
+  if (const int* code = std::get_if<int>(&opened)) return *code;
+  auto& store = std::get<std::unique_ptr<SqliteStore>>(opened);
+  const std::string path = o.database.substr(std::string_view("sqlite:").size());
+  auto stats = store->outboxStats();
+  store->close();
   if (!stats) return fail(err, kFailed, stats.error().message);
   const Timestamp now = SystemClock().now();
   std::optional<std::chrono::milliseconds> age;
@@ -128,6 +139,65 @@ int outboxStatus(const Options& o, std::ostream& out, std::ostream& err) {
       out << "  oldest pending event: " << formatIso8601(*stats->oldestPendingAt) << " ("
           << ageText(*age) << " ago)\n";
   }
+  return kOk;
+}
+
+/// The envelope, parsed, as "envelope"; a body that is not JSON as the string "body".
+void addBody(json& j, const std::string& body) {
+  json parsed = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded()) {
+    j["body"] = body;
+  } else {
+    j["envelope"] = std::move(parsed);
+  }
+}
+
+json outboxEventJson(const OutboxEvent& e) {
+  const OutboxMessage& m = e.message;
+  json j = {{"id", m.id},
+            {"messageId", m.messageId},
+            {"messageType", m.messageType},
+            {"messageVersion", m.messageVersion},
+            {"partitionKey", m.partitionKey},
+            {"sequence", m.sequence},
+            {"correlationId", m.correlationId.empty() ? json(nullptr) : json(m.correlationId)},
+            {"source", m.source},
+            {"timestamp", formatIso8601(m.timestamp)},
+            {"published", e.publishedAt.has_value()},
+            {"publishedAt", e.publishedAt ? json(formatIso8601(*e.publishedAt)) : json(nullptr)}};
+  addBody(j, m.body);
+  return j;
+}
+
+/// Every kept outbox row (pending and published) in id order, optionally of one order: a JSON
+/// line each with --json, else one text line each.
+int outboxEvents(const Options& o, std::ostream& out, std::ostream& err) {
+  auto opened = openDatabase(o, err);
+  if (const int* code = std::get_if<int>(&opened)) return *code;
+  auto& store = std::get<std::unique_ptr<SqliteStore>>(opened);
+  OutboxEventQuery query;
+  if (!o.partitionKey.empty()) query.partitionKey = o.partitionKey;
+  for (;;) {
+    auto page = store->listEvents(query);
+    if (!page) {
+      store->close();
+      return fail(err, kFailed, page.error().message);
+    }
+    for (const auto& e : *page) {
+      if (o.json) {
+        out << outboxEventJson(e).dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
+      } else {
+        const OutboxMessage& m = e.message;
+        out << m.id << "  " << formatIso8601(m.timestamp) << "  " << m.messageType << "  "
+            << m.partitionKey << " #" << m.sequence << "  "
+            << (e.publishedAt ? "published " + formatIso8601(*e.publishedAt) : "pending") << "  "
+            << m.messageId << "\n";
+      }
+    }
+    if (page->size() < query.limit) break;
+    query.afterId = page->back().message.id;
+  }
+  store->close();
   return kOk;
 }
 
@@ -154,12 +224,7 @@ json deliveryJson(const Delivery& d) {
             {"redelivered", d.redelivered},
             {"properties", props},
             {"headers", headers}};
-  json body = json::parse(d.body, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded()) {
-    j["body"] = d.body;
-  } else {
-    j["envelope"] = std::move(body);
-  }
+  addBody(j, d.body);
   return j;
 }
 
@@ -250,6 +315,17 @@ int runOrderEvents(int argc, const char* const* argv, std::ostream& out, std::os
       ->envname("ORDER_EVENTS_DATABASE")
       ->capture_default_str();
   status->add_flag("--json", o.json, "Print one JSON object")->envname("ORDER_EVENTS_JSON");
+  CLI::App* events = outbox->add_subcommand(
+      "events",
+      "The events kept in the outbox (pending and published, until retention deletes them) in "
+      "commit order, with their envelopes");
+  events->add_option("--database", o.database, "The service's database, sqlite:PATH")
+      ->envname("ORDER_EVENTS_DATABASE")
+      ->capture_default_str();
+  events->add_option("--partition-key", o.partitionKey, "Only the events of this order (its id)")
+      ->envname("ORDER_EVENTS_PARTITION_KEY");
+  events->add_flag("--json", o.json, "Print one JSON object per event and line")
+      ->envname("ORDER_EVENTS_JSON");
 
   CLI::App* tailCmd = app.add_subcommand(
       "tail",
@@ -291,6 +367,7 @@ int runOrderEvents(int argc, const char* const* argv, std::ostream& out, std::os
   if (declare->parsed()) return topologyDeclare(o, out, err);
   if (validate->parsed()) return topologyValidate(o, out, err);
   if (status->parsed()) return outboxStatus(o, out, err);
+  if (events->parsed()) return outboxEvents(o, out, err);
   if (tailCmd->parsed()) return tail(o, out, err, control);
   return kOk;  // dlq commands ran in their callbacks
 }

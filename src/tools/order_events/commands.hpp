@@ -4,12 +4,14 @@
 //   order-events topology declare  --amqp-url URL --topology config/topology.json
 //   order-events topology validate --topology config/topology.json
 //   order-events outbox status     --database sqlite:./data/orders.db [--json]
+//   order-events outbox events     --database sqlite:./data/orders.db [--partition-key ID] [--json]
 //   order-events tail              --amqp-url URL --routing-key K [--routing-key K ...] [--count N]
 //   order-events dlq list|inspect|replay|purge ...        (consumer DLQs, see dlq_commands.hpp)
 //
 // Every option can also come from an environment variable (ORDER_EVENTS_AMQP_URL,
-// ORDER_EVENTS_TOPOLOGY, ORDER_EVENTS_DATABASE, ORDER_EVENTS_ROUTING_KEYS (comma-separated),
-// ORDER_EVENTS_COUNT, ORDER_EVENTS_EXCHANGE, ORDER_EVENTS_JSON); `--help` on any command lists
+// ORDER_EVENTS_TOPOLOGY, ORDER_EVENTS_DATABASE, ORDER_EVENTS_PARTITION_KEY,
+// ORDER_EVENTS_ROUTING_KEYS (comma-separated), ORDER_EVENTS_COUNT, ORDER_EVENTS_EXCHANGE,
+// ORDER_EVENTS_JSON); `--help` on any command lists
 // them. Exit codes: 0 success, 1 the broker or the database failed (unreachable, conflicting
 // topology...), 2 bad input (unknown option, malformed URL, invalid topology file, unknown
 // routing key, missing database file).

@@ -140,43 +140,46 @@ TEST(OrderEventsCli, AnUnreachableBrokerExitsWithOne) {
   EXPECT_NE(run.err.find("cannot connect"), std::string::npos) << run.err;
 }
 
+/// One order with three events (msg-0, msg-1, msg-2) of five minutes ago; msg-0 is published.
+void writeOrderWithThreeEvents(const std::string& path) {
+  auto store = SqliteStore::open(path);
+  ASSERT_TRUE(store.ok());
+  Order order;
+  order.id = OrderId("f47ac10b-58cc-4372-a567-0e02b2c3d479");
+  order.userId = UserId("3fa85f64-5717-4562-b3fc-2c963f66afa6");
+  order.items = {{"prod-456", 1, 9999}};
+  order.customer = {"John Doe", "john.doe@example.com"};
+  order.shippingAddress = {"123 Main St", "Anytown", "12345", "US"};
+  order.totalAmount = 9999;
+  std::vector<EncodedMessage> events(3);
+  for (int i = 0; i < 3; ++i) {
+    events[i].messageId = "msg-" + std::to_string(i);
+    events[i].messageType = "OrderCreatedEvent";
+    events[i].messageVersion = "1.0";
+    events[i].partitionKey = order.id.str();
+    events[i].sequence = i + 1;
+    events[i].source = "OrderService";
+    events[i].timestamp = SystemClock().now() - std::chrono::minutes(5);
+    events[i].body = "{}";
+  }
+  WriteSet writes;
+  writes.order = OrderWrite{order, 0, 3, events};
+  std::promise<Result<WriteOutcome>> done;
+  (*store)->write(writes, [&](Result<WriteOutcome> r) { done.set_value(std::move(r)); });
+  ASSERT_TRUE(done.get_future().get().ok());
+  auto pending = (*store)->fetchUnpublished(0, 10);
+  ASSERT_TRUE(pending.ok() && pending->size() == 3u);
+  std::promise<Status> marked;
+  (*store)->markPublished({(*pending)[0].id}, SystemClock().now(),
+                          [&](Status s) { marked.set_value(s); });
+  ASSERT_TRUE(marked.get_future().get().ok());
+  (*store)->close();
+}
+
 TEST(OrderEventsCli, OutboxStatusCountsPendingAndPublishedRows) {
   TempDir dir;
   const std::string path = dir.file("orders.db");
-  {
-    auto store = SqliteStore::open(path);
-    ASSERT_TRUE(store.ok());
-    Order order;
-    order.id = OrderId("f47ac10b-58cc-4372-a567-0e02b2c3d479");
-    order.userId = UserId("3fa85f64-5717-4562-b3fc-2c963f66afa6");
-    order.items = {{"prod-456", 1, 9999}};
-    order.customer = {"John Doe", "john.doe@example.com"};
-    order.shippingAddress = {"123 Main St", "Anytown", "12345", "US"};
-    order.totalAmount = 9999;
-    std::vector<OutboxMessage> events(3);
-    for (int i = 0; i < 3; ++i) {
-      events[i].messageId = "msg-" + std::to_string(i);
-      events[i].messageType = "OrderCreatedEvent";
-      events[i].messageVersion = "1.0";
-      events[i].partitionKey = order.id.str();
-      events[i].sequence = i + 1;
-      events[i].source = "OrderService";
-      events[i].timestamp = SystemClock().now() - std::chrono::minutes(5);
-      events[i].body = "{}";
-    }
-    WriteSet writes;
-    writes.order = OrderWrite{order, 0, 3, events};
-    std::promise<Result<WriteOutcome>> done;
-    (*store)->write(writes, [&](Result<WriteOutcome> r) { done.set_value(std::move(r)); });
-    ASSERT_TRUE(done.get_future().get().ok());
-    auto pending = (*store)->fetchUnpublished(0, 10);
-    ASSERT_TRUE(pending.ok() && pending->size() == 3u);
-    std::promise<Status> marked;
-    (*store)->markPublished({(*pending)[0].id}, SystemClock().now(),
-                            [&](Status s) { marked.set_value(s); });
-    ASSERT_TRUE(marked.get_future().get().ok());
-    (*store)->close();
-  }
+  ASSERT_NO_FATAL_FAILURE(writeOrderWithThreeEvents(path));
   auto text = cli({"outbox", "status", "--database", "sqlite:" + path});
   EXPECT_EQ(text.code, 0) << text.err;
   EXPECT_NE(text.out.find("pending (not yet confirmed by the broker): 2"), std::string::npos)
@@ -190,6 +193,42 @@ TEST(OrderEventsCli, OutboxStatusCountsPendingAndPublishedRows) {
   EXPECT_EQ(j["pending"], 2);
   EXPECT_EQ(j["published"], 1);
   EXPECT_GE(j["oldestPendingAgeSeconds"].get<int>(), 299);
+}
+
+TEST(OrderEventsCli, OutboxEventsListsEveryKeptEventAsOneJsonLine) {
+  TempDir dir;
+  const std::string path = dir.file("orders.db");
+  ASSERT_NO_FATAL_FAILURE(writeOrderWithThreeEvents(path));
+  auto run = cli({"outbox", "events", "--database", "sqlite:" + path, "--json"});
+  ASSERT_EQ(run.code, 0) << run.err;
+  std::vector<json> lines;
+  std::istringstream in(run.out);
+  for (std::string line; std::getline(in, line);) lines.push_back(json::parse(line));
+  ASSERT_EQ(lines.size(), 3u) << run.out;
+  EXPECT_EQ(lines[0]["messageId"], "msg-0");
+  EXPECT_EQ(lines[0]["published"], true);
+  EXPECT_TRUE(lines[0]["publishedAt"].is_string());
+  EXPECT_EQ(lines[1]["published"], false);
+  EXPECT_TRUE(lines[1]["publishedAt"].is_null());
+  EXPECT_EQ(lines[2]["sequence"], 3);
+  EXPECT_EQ(lines[2]["messageType"], "OrderCreatedEvent");
+  EXPECT_EQ(lines[2]["partitionKey"], "f47ac10b-58cc-4372-a567-0e02b2c3d479");
+  EXPECT_TRUE(lines[2]["correlationId"].is_null());
+  EXPECT_EQ(lines[2]["envelope"], json::object()) << "the body, parsed";
+  EXPECT_LT(lines[0]["id"].get<std::int64_t>(), lines[1]["id"].get<std::int64_t>());
+
+  auto other = cli({"outbox", "events", "--database", "sqlite:" + path, "--partition-key",
+                    "a47ac10b-58cc-4372-a567-0e02b2c3d479", "--json"});
+  EXPECT_EQ(other.code, 0) << other.err;
+  EXPECT_EQ(other.out, "") << "no event of another order";
+  auto text = cli({"outbox", "events", "--database", "sqlite:" + path, "--partition-key",
+                   "f47ac10b-58cc-4372-a567-0e02b2c3d479"});
+  EXPECT_EQ(text.code, 0) << text.err;
+  EXPECT_NE(text.out.find("OrderCreatedEvent  f47ac10b-58cc-4372-a567-0e02b2c3d479 #2  pending  "
+                          "msg-1"),
+            std::string::npos)
+      << text.out;
+  EXPECT_EQ(cli({"outbox", "events", "--database", "sqlite:/nonexistent/orders.db"}).code, 2);
 }
 
 TEST(OrderEventsCli, TailPrintsEachEventAsOneJsonLineUntilCount) {

@@ -137,7 +137,7 @@ TEST_F(DlqCommandsRmqTest, ReplayOneThenAllBringsThemBackAndTheyAreProcessed) {
   ASSERT_EQ(run.code, 0) << run.err;
   EXPECT_NE(run.out.find("replayed 1 message(s)"), std::string::npos) << run.out;
   ASSERT_TRUE(waitFor([&] { return consumer_->status().applied == 1; }));
-  EXPECT_TRUE(inbox_->contains(queue_, ids[1]).value());
+  EXPECT_TRUE(inbox_->contains({queue_, ids[1]}).value());
   ASSERT_TRUE(waitFor([&] { return dlqCount() == 2; }));  // the other two were given back
 
   run = cli(base() + "replay --queue " + queue_ + ".dlq --all");

@@ -100,7 +100,7 @@ TEST_F(ConsumerRmqTest, TheSameMessagePublishedThreeTimesHasOneEffect) {
   auto& consumer = start(
       [&](const InboundMessage& m) -> HandlerResult {
         ++calls;
-        return inbox_->transact(m.consumerName, m.messageId, [&](SqliteInbox::Transaction& tx) {
+        return inbox_->transact(m.inboxKey(), [&](SqliteInbox::Transaction& tx) {
           return tx.execute("INSERT INTO effects VALUES (?)", {m.messageId});
         });
       },
@@ -268,8 +268,8 @@ TEST_F(ConsumerRmqTest, APermanentFailureIsDeadLetteredAndReplayBringsItBack) {
   EXPECT_EQ(rest->replayed, 1);
   ASSERT_TRUE(waitFor([&] { return consumer.status().applied == 2; }));
   EXPECT_EQ(count(deadLetterQueueName(queue_)), 0);
-  EXPECT_TRUE(inbox_->contains(queue_, first).value());
-  EXPECT_TRUE(inbox_->contains(queue_, second).value());
+  EXPECT_TRUE(inbox_->contains({queue_, first}).value());
+  EXPECT_TRUE(inbox_->contains({queue_, second}).value());
   // Replaying a message that was applied meanwhile is harmless: the inbox drops it.
 }
 
@@ -428,7 +428,7 @@ TEST_F(ConsumerRmqTest, StopFinishesTheInFlightHandlerAndReturnsTheRest) {
       [&](const InboundMessage& m) -> HandlerResult {
         ++entered;
         while (!release) std::this_thread::yield();
-        return inbox_->transact(m.consumerName, m.messageId, [&](SqliteInbox::Transaction& tx) {
+        return inbox_->transact(m.inboxKey(), [&](SqliteInbox::Transaction& tx) {
           return tx.execute("INSERT INTO effects VALUES (?)", {m.messageId});
         });
       },
@@ -562,7 +562,7 @@ TEST(ConsumerProcessRmqTest, KillNineMidBatchLosesNothingAndAppliesNothingTwice)
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
       << testing::readFile(dir.file("second.log"));
   EXPECT_EQ(sent(), kMessages);
-  auto inboxRows = db->query("SELECT COUNT(*) FROM consumer_inbox").value();
+  auto inboxRows = db->query("SELECT COUNT(*) FROM inbox").value();
   EXPECT_EQ(std::get<std::int64_t>(inboxRows.at(0).at(0)), kMessages);
   EXPECT_EQ(client->messageCount("notification.order-events.dlq").value(), 0);
 }

@@ -1,4 +1,4 @@
-#include "store/sqlite/sqlite_connection.hpp"
+#include "sqlite/connection.hpp"
 
 namespace orders::sqlite {
 namespace {
@@ -8,6 +8,21 @@ namespace {
 }
 
 }  // namespace
+
+Error toError(const SqliteError& e, const std::string& what) {
+  return Error{e.isConstraintViolation() ? ErrorCode::kConflict : ErrorCode::kUnavailable,
+               what + ": " + e.what()};
+}
+
+Error commitError(const SqliteError& e, const std::string& what) {
+  if (e.isIoError()) {
+    return Error{
+        ErrorCode::kInDoubt,
+        what + ": the commit failed in I/O and may or may not have been stored: " + e.what()};
+  }
+  return Error{ErrorCode::kUnavailable,
+               what + ": the commit failed, nothing was stored: " + e.what()};
+}
 
 Statement& Statement::reset() {
   sqlite3_reset(stmt_);
@@ -38,6 +53,20 @@ Statement& Statement::bindOptional(int index, const std::optional<std::string>& 
   return value ? bind(index, std::string_view(*value)) : bindNull(index);
 }
 
+Statement& Statement::bindAll(const std::vector<SqlValue>& values) {
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const int index = static_cast<int>(i) + 1;
+    if (const auto* n = std::get_if<std::int64_t>(&values[i])) {
+      bind(index, *n);
+    } else if (const auto* text = std::get_if<std::string>(&values[i])) {
+      bind(index, std::string_view(*text));
+    } else {
+      bindNull(index);
+    }
+  }
+  return *this;
+}
+
 bool Statement::step() {
   const int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
@@ -58,6 +87,25 @@ std::string Statement::columnText(int index) const {
   const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, index));
   const int size = sqlite3_column_bytes(stmt_, index);
   return text ? std::string(text, static_cast<std::size_t>(size)) : std::string();
+}
+
+SqlRow Statement::row() const {
+  SqlRow row;
+  const int columns = sqlite3_column_count(stmt_);
+  row.reserve(static_cast<std::size_t>(columns));
+  for (int i = 0; i < columns; ++i) {
+    switch (sqlite3_column_type(stmt_, i)) {
+      case SQLITE_NULL:
+        row.emplace_back(std::monostate{});
+        break;
+      case SQLITE_INTEGER:
+        row.emplace_back(columnInt(i));
+        break;
+      default:
+        row.emplace_back(columnText(i));
+    }
+  }
+  return row;
 }
 
 Connection::Connection(const std::string& path) {
@@ -98,6 +146,16 @@ void Connection::exec(const char* sql) {
   }
 }
 
+std::unique_ptr<Statement> Connection::prepareOnce(std::string_view sql) {
+  sqlite3_stmt* stmt = nullptr;
+  if (int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
+      rc != SQLITE_OK) {
+    fail(db_, rc, "prepare '" + std::string(sql) + "'");
+  }
+  if (stmt == nullptr) fail(db_, SQLITE_MISUSE, "prepare '" + std::string(sql) + "': no statement");
+  return std::make_unique<Statement>(db_, stmt);
+}
+
 Statement& Connection::prepare(const std::string& sql) {
   auto it = statements_.find(sql);
   if (it != statements_.end()) return it->second->reset();
@@ -110,6 +168,26 @@ Statement& Connection::prepare(const std::string& sql) {
   auto& entry = statements_[sql];
   entry = std::make_unique<Statement>(db_, stmt);
   return *entry;
+}
+
+Transaction::Transaction(Connection& connection) : connection_(connection) {
+  connection_.exec("BEGIN IMMEDIATE");
+}
+
+Transaction::~Transaction() {
+  if (!open_) return;
+  try {
+    connection_.exec("ROLLBACK");
+  } catch (const SqliteError&) {
+    // SQLite already rolled back (it does on some errors); there is nothing left to undo.
+  }
+}
+
+void Transaction::commit() {
+  // On failure open_ stays true: the destructor rolls back what is still open (a COMMIT that
+  // failed with BUSY leaves the transaction open; after an I/O error SQLite rolled it back).
+  connection_.exec("COMMIT");
+  open_ = false;
 }
 
 }  // namespace orders::sqlite

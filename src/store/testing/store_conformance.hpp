@@ -1,0 +1,79 @@
+#pragma once
+// The store conformance suite: what every OrderStore + OutboxStore adapter guarantees, as
+// value-parameterised GoogleTest cases over a factory. The SQLite store instantiates it
+// (src/store/sqlite/sqlite_store_test.cpp); a PostgreSQL store adds its own one-line
+// instantiation and runs the same cases unchanged:
+//
+//   INSTANTIATE_TEST_SUITE_P(Postgres, StoreConformance,
+//                            ::testing::Values(StoreFactory{"Postgres", openPostgresStore}),
+//                            storeFactoryName);
+//
+// The same factory also runs the inbox conformance suite against the store (orderStoreInbox()).
+// Cases for one backend only (migrations, files, fault injection) stay in that backend's test.
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "consumer/testing/inbox_conformance.hpp"
+#include "outbox/outbox_store.hpp"
+#include "store/order_store.hpp"
+#include "support/manual_clock.hpp"
+
+namespace orders::testing {
+
+/// One store with its storage, as a test drives it.
+class StoreUnderTest {
+ public:
+  virtual ~StoreUnderTest() = default;
+  virtual OrderStore& orders() = 0;
+  virtual OutboxStore& outbox() = 0;
+  /// Finishes what is queued and stops the store: later calls fail with kUnavailable.
+  virtual void close() = 0;
+  /// Closes this store and opens the same storage again, with the same clock.
+  virtual std::unique_ptr<StoreUnderTest> reopen() = 0;
+};
+
+struct StoreFactory {
+  std::string name;
+  /// A fresh, empty store whose clock is `clock` (which outlives it).
+  std::function<std::unique_ptr<StoreUnderTest>(const Clock& clock)> open;
+};
+
+/// For INSTANTIATE_TEST_SUITE_P: the factory's name.
+std::string storeFactoryName(const ::testing::TestParamInfo<StoreFactory>& info);
+
+/// The inbox conformance suite's view of a store: its Inbox, and a handler's effect as an order
+/// written in the same WriteSet as the inbox key (the Order Service's Deduplication::kHandler).
+InboxFactory orderStoreInbox(StoreFactory stores);
+
+class StoreConformance : public ::testing::TestWithParam<StoreFactory> {
+ protected:
+  void SetUp() override { store_ = GetParam().open(clock_); }
+  OrderStore& orders() { return store_->orders(); }
+  OutboxStore& outbox() { return store_->outbox(); }
+
+  ManualClock clock_;
+  std::unique_ptr<StoreUnderTest> store_;
+};
+
+// Builders and blocking helpers shared by the suites and the backends' own tests.
+inline constexpr const char* kSampleUser = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
+Timestamp at(std::int64_t millis);
+/// A PENDING_PAYMENT order of one item (the customer's name is not ASCII).
+Order sampleOrder(const std::string& id, std::int64_t createdMs = 1000,
+                  const std::string& user = kSampleUser);
+EncodedMessage sampleEvent(const std::string& orderId, std::int64_t sequence,
+                           const std::string& messageId);
+/// Inserts `order` with `events` (sequences as given).
+WriteSet newOrderWrite(const Order& order, std::vector<EncodedMessage> events);
+/// OrderStore::write, waiting for `done`.
+Result<WriteOutcome> writeAndWait(OrderStore& store, WriteSet writes);
+/// OutboxStore::markPublished, waiting for `done`.
+Status markAndWait(OutboxStore& store, std::vector<std::int64_t> ids, Timestamp at);
+
+}  // namespace orders::testing
