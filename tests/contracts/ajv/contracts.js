@@ -135,7 +135,8 @@ let examples = 0;
 for (const page of pages) {
   const relative = path.relative(path.dirname(path.dirname(path.resolve(args.docs))), path.resolve(page));
   const blocks = examplesOf(page);
-  const isEventPage = path.basename(page) !== 'README.md';
+  // A page named after a message type documents it and must show an example.
+  const isEventPage = payloads.has(path.basename(page, '.md'));
   if (isEventPage && blocks.length === 0) fail(`${relative}: no \`\`\`json example`);
   blocks.forEach((block, i) => {
     const source = `${relative} example ${i + 1}`;
