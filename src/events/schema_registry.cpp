@@ -16,51 +16,28 @@
 #include <valijson/validator.hpp>
 #include <vector>
 
+#include "events/schema_catalog.hpp"
+
 namespace orders {
 namespace {
 
 namespace fs = std::filesystem;
 
 constexpr std::string_view kDraft07 = "http://json-schema.org/draft-07/schema#";
-constexpr std::string_view kEnvelopeFolder = "envelope";
-constexpr std::string_view kEnvelopePrefix = "StandardMessage.v";
 constexpr int kRequiredEnvelopeMajor = 1;
-constexpr const char* kLayout =
-    "schemas are <folder>/<MessageType>/<major>.<minor>.json or "
-    "envelope/StandardMessage.v<major>.json (see schemas/README.md)";
 
-struct Version {
-  int major = 0;
-  int minor = 0;
-};
-
-std::optional<int> parseNumber(std::string_view text) {
-  if (text.empty() || text.size() > 6) return std::nullopt;
-  int value = 0;
+/// An array index in a valijson context ("[3]" -> 3).
+std::optional<std::size_t> parseIndex(std::string_view text) {
+  if (text.empty() || text.size() > 9) return std::nullopt;
+  std::size_t value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
   return value;
 }
 
-/// "1.0" -> {1, 0}; nullopt for anything else.
-std::optional<Version> parseVersion(std::string_view text) {
-  const auto dot = text.find('.');
-  if (dot == std::string_view::npos) return std::nullopt;
-  const auto major = parseNumber(text.substr(0, dot));
-  const auto minor = parseNumber(text.substr(dot + 1));
-  if (!major || !minor) return std::nullopt;
-  return Version{*major, *minor};
-}
-
-bool isTypeName(std::string_view name) {
-  if (name.empty() || !std::isalpha(static_cast<unsigned char>(name.front()))) return false;
-  return std::all_of(name.begin(), name.end(),
-                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; });
-}
-
 struct LoadedSchema {
   std::string file;  // relative to the schema directory, for messages
-  Version version;
+  SchemaVersion version;
   std::unique_ptr<valijson::Schema> schema;
 };
 
@@ -125,9 +102,9 @@ const nlohmann::json* valueAt(const nlohmann::json& document,
       if (it == node->end()) return nullptr;
       node = &*it;
     } else if (node->is_array()) {
-      const auto index = parseNumber(key);
-      if (!index || static_cast<std::size_t>(*index) >= node->size()) return nullptr;
-      node = &(*node)[static_cast<std::size_t>(*index)];
+      const auto index = parseIndex(key);
+      if (!index || *index >= node->size()) return nullptr;
+      node = &(*node)[*index];
     } else {
       return nullptr;
     }
@@ -191,68 +168,36 @@ SchemaRegistry& SchemaRegistry::operator=(SchemaRegistry&&) noexcept = default;
 SchemaRegistry::~SchemaRegistry() = default;
 
 Result<SchemaRegistry> SchemaRegistry::load(const std::string& directory) {
-  std::error_code ec;
-  if (!fs::is_directory(directory, ec)) {
-    return Error{ErrorCode::kInvalidArgument,
-                 "schema directory " + directory + " does not exist or is not a directory",
-                 directory};
-  }
-  std::vector<fs::path> files;
-  for (auto it = fs::recursive_directory_iterator(directory, ec);
-       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    if (!name.empty() && name.front() == '.') {
-      if (it->is_directory()) it.disable_recursion_pending();
-      continue;
-    }
-    if (it->is_regular_file() && it->path().extension() == ".json") files.push_back(it->path());
-  }
-  if (ec) {
-    return Error{ErrorCode::kInvalidArgument,
-                 "cannot list schema directory " + directory + ": " + ec.message(), directory};
-  }
-  std::sort(files.begin(), files.end());
+  auto files = listSchemaFiles(directory);
+  if (!files) return std::move(files).takeError();
 
   auto impl = std::make_unique<Impl>();
   int envelopeMajor = 0;
-  for (const auto& path : files) {
-    const std::string relative = fs::relative(path, directory).generic_string();
-    const std::string stem = path.stem().string();  // "1.0", "StandardMessage.v1"
-    const std::string folder = path.parent_path().filename().string();
-    const bool inRoot = fs::equivalent(path.parent_path(), directory, ec);
-
-    if (!inRoot && folder == kEnvelopeFolder && stem.rfind(kEnvelopePrefix, 0) == 0) {
-      const auto major = parseNumber(std::string_view(stem).substr(kEnvelopePrefix.size()));
-      if (!major) return loadError(relative, std::string("misplaced or misnamed: ") + kLayout);
-      auto schema = parseSchemaFile(path, relative);
-      if (!schema) return std::move(schema).takeError();
+  for (const auto& file : *files) {
+    auto schema = parseSchemaFile(fs::path(directory) / file.file, file.file);
+    if (!schema) return std::move(schema).takeError();
+    if (file.kind == SchemaFile::Kind::kEnvelope) {
       // The newest envelope applies to every message; a new envelope major is a platform-wide
       // change, rolled out by shipping its file with the consumers first.
-      if (*major > envelopeMajor) {
-        envelopeMajor = *major;
+      if (file.version.major > envelopeMajor) {
+        envelopeMajor = file.version.major;
         impl->envelope = std::move(schema).value();
       }
       continue;
     }
-    const auto version = parseVersion(stem);
-    if (inRoot || !version || !isTypeName(folder)) {
-      return loadError(relative, std::string("misplaced or misnamed: ") + kLayout);
-    }
-    auto schema = parseSchemaFile(path, relative);
-    if (!schema) return std::move(schema).takeError();
-    auto& byMajor = impl->payloads[folder];
-    const auto existing = byMajor.find(version->major);
+    auto& byMajor = impl->payloads[file.messageType];
+    const auto existing = byMajor.find(file.version.major);
     if (existing != byMajor.end()) {
-      if (existing->second.version.minor == version->minor) {
-        return loadError(relative, "defines " + folder + " " + stem + " again (also in " +
-                                       existing->second.file + ")");
+      if (existing->second.version.minor == file.version.minor) {
+        return loadError(file.file, "defines " + file.messageType + " " + file.version.text() +
+                                        " again (also in " + existing->second.file + ")");
       }
-      if (existing->second.version.minor > version->minor) continue;  // an older minor
+      if (existing->second.version.minor > file.version.minor) continue;  // an older minor
     }
-    byMajor[version->major] = LoadedSchema{relative, *version, std::move(schema).value()};
+    byMajor[file.version.major] = LoadedSchema{file.file, file.version, std::move(schema).value()};
   }
   if (envelopeMajor < kRequiredEnvelopeMajor) {
-    return loadError(std::string(kEnvelopeFolder) + "/" + std::string(kEnvelopePrefix) +
+    return loadError(std::string("envelope/") + kEnvelopeMessageType + ".v" +
                          std::to_string(kRequiredEnvelopeMajor) + ".json",
                      "is missing from " + directory);
   }
@@ -281,7 +226,7 @@ Status SchemaRegistry::validateMessage(const nlohmann::json& message) const {
   }
   const auto& type = typeIt->get_ref<const std::string&>();
   const auto& versionText = versionIt->get_ref<const std::string&>();
-  const auto version = parseVersion(versionText);
+  const auto version = parseSchemaVersion(versionText);
   const auto byType = impl_->payloads.find(type);
   if (byType == impl_->payloads.end()) {
     return Error{ErrorCode::kInvalidArgument, "messageType: no schema for message type " + type,

@@ -16,6 +16,7 @@
 #include "common/clock.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "tools/order_events/dlq_commands.hpp"
+#include "tools/order_events/schema_commands.hpp"
 
 namespace orders::tools {
 namespace {
@@ -345,6 +346,7 @@ int runOrderEvents(int argc, const char* const* argv, std::ostream& out, std::os
       ->capture_default_str();
 
   addDlqCommands(app, &o.amqpUrl, out, err);
+  addSchemaCommands(app, out, err);
 
   try {
     app.parse(argc, argv);
