@@ -689,7 +689,7 @@ SECTION=$WORK/section.md
   fi
   if [[ $RAW_MESSAGES -gt 0 ]]; then
     echo "- Raw limit on the service's broker, same run: \`relay_bench --raw-only $RAW_MESSAGES --size $BODY_SIZE --window 1024\` (rabbitmq-c, 1,024 unconfirmed, mandatory, persistent, the relay's properties and 3 headers, $BODY_SIZE-byte bodies = this run's mean event size, to order.events → bench.all): #1 ${RAW[1.rate]} msg/s at ${RAW[1.us]} µs of broker CPU per message, #2 ${RAW[2.rate]} msg/s at ${RAW[2.us]} µs; mean **$RAW_RATE msg/s, $RAW_US µs/msg**."
-    awk -F'\t' -v raw="$RAW_US" '$2 == "S" && raw > 0 { printf "%s%s clients: %.2fx", (n++ ? "; " : "- Broker CPU per event ÷ raw per message: "), $3, $21 / raw } END { if (n) print "." }' "$RESULTS"
+    awk -F'\t' -v raw="$RAW_US" '$2 == "S" && raw > 0 { printf "%sc=%s %.2fx", (n++ ? ", " : "- Broker CPU per event ÷ raw per message: "), $3, $21 / raw } END { if (n) print "." }' "$RESULTS"
   fi
   if [[ -n $HALF ]]; then
     echo "- Half load (service, paced wrk at $(field "$HALF" target) orders/s = half the best level, $(field "$HALF" clients) connections, ${DURATION} s): $(field "$HALF" rps) orders/s achieved; action → confirmed and marked (outbox published_at − occurred_at, an upper bound of commit → confirm) over $(field "$HALF" events) events: p50 $(field "$HALF" c2c_p50_ms), p90 $(field "$HALF" c2c_p90_ms), **p99 $(field "$HALF" c2c_p99_ms)**, max $(field "$HALF" c2c_max_ms) ms; HTTP p50 $(field "$HALF" http_p50_ms), p99 $(field "$HALF" http_p99_ms) ms."
@@ -709,6 +709,7 @@ SECTION=$WORK/section.md
     echo
     echo "</details>"
   fi
+  awk -F'\t' '$19 + 0 > 0.5 { printf "%s%s c=%s (%s)", (n++ ? ", " : "- **Shared machine**: levels with more than 0.5 core-s of foreign CPU (their numbers are low; repeat them on a quiet machine, e.g. with --quiet-wait): "), ($2 == "S" ? "service" : "peer"), $3, $19 } END { if (n) print "." }' "$RESULTS"
   echo
   echo "How to read it: CPU columns are core-seconds from /proc (utime+stime, children included) from the start of the load until the last event of the level was in the queue, so per-order and per-event figures include the drain after the load; broker = the service's RabbitMQ process group, or the peer's RabbitMQ process tree; wrk from /usr/bin/time; foreign = machine busy time none of those explain (the other system idling, other users of this shared machine: a level with more than ~0.5 core-s foreign shared its cores). Orders stored = wrk's responses plus requests in flight when it stopped. Backlog = how long after wrk exited (= when the load stopped, to a ms) the queue's own message count (passive declare, polled every 2 ms) reached 3 × orders stored; 0 = already there. Audit = every stored order has exactly its 3 events (OrderCreatedEvent, OrderConfirmationNotificationRequestedEvent, OrderPlacedForAnalyticsEvent) in bench.all, by messageType and partitionKey from the consumed bodies, no duplicates, no unknown orders, every message's AMQP properties (content type, persistent, message id, type, app id, timestamp, correlation id; for the service also the messageVersion/partitionKey/sequence headers) matching its body."
 } >"$SECTION"
