@@ -5,6 +5,7 @@
 //
 //   relay_bench [--events 200000] [--size 1024] [--window 1000] [--amqp-url URL] [--dir DIR]
 //               [--latency-seconds 10]
+//   relay_bench --raw-only N --amqp-url URL [--exchange order.events] [--size 1024] [--window 1024]
 //
 // Runs, in this order, so that both sides see the same (shared, noisy) machine:
 //   raw #1      rabbitmq-c: publish mandatory+persistent with the relay's properties, at most
@@ -16,6 +17,12 @@
 //               relay runs: commit (the store's write callback) -> broker confirm, per event
 // RSS is sampled every 50 ms during the relay's drain.
 // Without --amqp-url it boots a private RabbitMQ (tests/support) on free ports.
+//
+// --raw-only N: only the raw publisher, N messages to --exchange of the broker at --amqp-url (no
+// SQLite, no relay, no queue declared: the caller's topology routes them), then one line
+//   RAW messages= seconds= msg_per_s= publisher_cpu_s= size= window=
+// on stdout. bench/e2e/run_e2e_bench.sh measures the broker's CPU around it (the raw limit).
+// Message ids and correlation ids have the service's lengths (msg-/corr- + a UUID).
 
 #include <amqp.h>
 #include <amqp_framing.h>
@@ -160,7 +167,7 @@ struct RawResult {
 };
 
 RawResult rawPublish(const AmqpUrl& url, std::int64_t events, std::size_t size, std::size_t window,
-                     const std::string& exchange) {
+                     const std::string& exchange, bool serviceLengthIds = false) {
   amqp_connection_state_t conn = amqp_new_connection();
   amqp_socket_t* socket = amqp_tcp_socket_new(conn);
   if (amqp_socket_open(socket, url.host.c_str(), url.port) != AMQP_STATUS_OK)
@@ -184,6 +191,10 @@ RawResult rawPublish(const AmqpUrl& url, std::int64_t events, std::size_t size, 
       // Generated on the fly (like the relay reads them from disk): the same bytes and
       // properties as Relay::toBrokerMessage would send.
       OutboxMessage m = makeEvent(next, size);
+      if (serviceLengthIds) {  // after the body is built: its size stays `size`
+        m.messageId = "msg-" + orderIdFor(next);
+        m.correlationId = "corr-" + orderIdFor(next / 5);
+      }
       amqp_basic_properties_t props{};
       props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG |
                      AMQP_BASIC_MESSAGE_ID_FLAG | AMQP_BASIC_TYPE_FLAG | AMQP_BASIC_APP_ID_FLAG |
@@ -353,6 +364,8 @@ int main(int argc, char** argv) {
   std::string dir;
   int latencySeconds = 10;
   std::size_t markBatch = RelayOptions{}.markBatch;
+  std::int64_t rawOnly = 0;
+  std::string rawExchange = "order.events";
   CLI::App app{"relay_bench: outbox relay drain rate vs. a raw rabbitmq-c publisher"};
   app.add_option("--events", events, "Rows in the pre-filled outbox")->capture_default_str();
   app.add_option("--size", size, "Body bytes per event")->capture_default_str();
@@ -363,7 +376,15 @@ int main(int argc, char** argv) {
   app.add_option("--latency-seconds", latencySeconds, "Duration of the latency phase")
       ->capture_default_str();
   app.add_option("--mark-batch", markBatch, "RelayOptions::markBatch")->capture_default_str();
+  app.add_option("--raw-only", rawOnly,
+                 "Only publish this many messages with the raw publisher to --exchange at "
+                 "--amqp-url and print one RAW line");
+  app.add_option("--exchange", rawExchange, "Exchange of --raw-only")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  if (rawOnly > 0 && amqpUrl.empty()) {
+    std::cerr << "--raw-only needs --amqp-url (the broker whose limit is measured)\n";
+    return 2;
+  }
   // stdout is the report (run_relay_bench.sh pastes it into docs/benchmarks.md): logs go to
   // stderr.
   spdlog::set_default_logger(spdlog::stderr_color_mt("relay_bench"));
@@ -382,6 +403,16 @@ int main(int argc, char** argv) {
   if (!url) {
     std::cerr << url.error().message << "\n";
     return 2;
+  }
+  if (rawOnly > 0) {
+    const double cpu0 = cpuSeconds();
+    RawResult raw = rawPublish(*url, rawOnly, size, window, rawExchange, true);
+    const double cpu = cpuSeconds() - cpu0;
+    std::printf("RAW messages=%lld seconds=%.3f msg_per_s=%.0f publisher_cpu_s=%.3f size=%zu "
+                "window=%zu\n",
+                static_cast<long long>(raw.confirmed), raw.seconds,
+                static_cast<double>(raw.confirmed) / raw.seconds, cpu, size, window);
+    return 0;
   }
 
   TopologyConfig topology;
