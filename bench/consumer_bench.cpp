@@ -30,9 +30,9 @@
 
 #include "broker/rabbitmq/amqp_client.hpp"
 #include "broker/rabbitmq/consumer/rabbit_consumer.hpp"
-#include "consumer/sqlite_inbox.hpp"
-#include "events/event_factory.hpp"
+#include "consumer/sqlite/sqlite_inbox.hpp"
 #include "inbound/inbound_events.hpp"
+#include "publishing/event_factory.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "support/rabbitmq_server.hpp"
 

@@ -47,8 +47,8 @@
 #include <sstream>
 #include <thread>
 
+#include "broker/rabbitmq/amqp/amqp_url.hpp"
 #include "broker/rabbitmq/amqp_client.hpp"
-#include "broker/rabbitmq/amqp_url.hpp"
 #include "broker/rabbitmq/rabbit_publisher.hpp"
 #include "broker/rabbitmq/topology_declaration.hpp"
 #include "outbox/relay.hpp"
@@ -408,10 +408,11 @@ int main(int argc, char** argv) {
     const double cpu0 = cpuSeconds();
     RawResult raw = rawPublish(*url, rawOnly, size, window, rawExchange, true);
     const double cpu = cpuSeconds() - cpu0;
-    std::printf("RAW messages=%lld seconds=%.3f msg_per_s=%.0f publisher_cpu_s=%.3f size=%zu "
-                "window=%zu\n",
-                static_cast<long long>(raw.confirmed), raw.seconds,
-                static_cast<double>(raw.confirmed) / raw.seconds, cpu, size, window);
+    std::printf(
+        "RAW messages=%lld seconds=%.3f msg_per_s=%.0f publisher_cpu_s=%.3f size=%zu "
+        "window=%zu\n",
+        static_cast<long long>(raw.confirmed), raw.seconds,
+        static_cast<double>(raw.confirmed) / raw.seconds, cpu, size, window);
     return 0;
   }
 

@@ -23,7 +23,7 @@
 #include <thread>
 
 #include "broker/rabbitmq/consumer/rabbit_consumer.hpp"
-#include "consumer/sqlite_inbox.hpp"
+#include "consumer/sqlite/sqlite_inbox.hpp"
 #include "events/schema_registry.hpp"
 
 namespace {

@@ -9,7 +9,7 @@
 #include <map>
 #include <mutex>
 
-#include "consumer/consumer_test_support.hpp"
+#include "consumer/testing/consumer_test_support.hpp"
 #include "support/manual_clock.hpp"
 
 namespace orders {

@@ -6,7 +6,7 @@
 #include <set>
 #include <stdexcept>
 
-#include "consumer/consumer_test_support.hpp"
+#include "consumer/testing/consumer_test_support.hpp"
 #include "consumer/testing/memory_inbox.hpp"
 #include "support/manual_clock.hpp"
 

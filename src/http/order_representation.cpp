@@ -1,6 +1,6 @@
 #include "http/order_representation.hpp"
 
-#include "events/domain_json.hpp"
+#include "publishing/domain_json.hpp"
 
 namespace orders::http {
 

@@ -9,7 +9,7 @@
 #include <set>
 #include <sstream>
 
-#include "inbound/inbound_rmq_test_support.hpp"
+#include "inbound/testing/inbound_rmq_test_support.hpp"
 
 namespace orders {
 namespace {

@@ -9,8 +9,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "consumer/consumer_test_support.hpp"
-#include "inbound/inbound_test_support.hpp"
+#include "consumer/testing/consumer_test_support.hpp"
+#include "inbound/testing/inbound_test_support.hpp"
 
 namespace orders::inbound {
 namespace {

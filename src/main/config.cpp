@@ -1,4 +1,4 @@
-#include "main/config.hpp"
+#include "config.hpp"
 
 #include <CLI/CLI.hpp>
 #include <charconv>

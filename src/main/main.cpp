@@ -12,16 +12,16 @@
 #include "broker/rabbitmq/rabbit_publisher.hpp"
 #include "broker/rabbitmq/topology_declaration.hpp"
 #include "broker/topology.hpp"
-#include "events/event_factory.hpp"
+#include "config.hpp"
 #include "events/schema_registry.hpp"
 #include "http/order_api.hpp"
 #include "http/server.hpp"
 #include "inbound/inbound_events.hpp"
-#include "main/config.hpp"
 #include "maintenance/jobs.hpp"
 #include "maintenance/scheduler.hpp"
 #include "outbox/outbox_stats_sampler.hpp"
 #include "outbox/relay.hpp"
+#include "publishing/event_factory.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 namespace {

@@ -12,7 +12,7 @@
 
 #include "blackbox/outbox_events.hpp"
 #include "broker/rabbitmq/amqp_client.hpp"
-#include "events/event_factory.hpp"
+#include "publishing/event_factory.hpp"
 #include "support/http_client.hpp"
 #include "support/rabbitmq_server.hpp"
 #include "support/service_process.hpp"

@@ -10,7 +10,7 @@
 #include <regex>
 
 #include "http/order_api.hpp"
-#include "inbound/inbound_rmq_test_support.hpp"
+#include "inbound/testing/inbound_rmq_test_support.hpp"
 
 namespace orders {
 namespace {
@@ -22,7 +22,8 @@ class InboundHttpParityRmqTest : public testing::InboundEventsRmqTest {
  protected:
   /// The POST endpoint's answer, waited for.
   http::Response post(const std::string& path, const json& body, const std::string& correlationId) {
-    http::OrderApi api(service_, env_.ids, [] { return http::Readiness{}; }, env_.clock);
+    http::OrderApi api(
+        service_, env_.ids, [] { return http::Readiness{}; }, env_.clock);
     http::Request request;
     request.method = "POST";
     request.target = path;

@@ -2,9 +2,9 @@
 
 #include <sys/time.h>
 
-#include "broker/rabbitmq/detail/amqp_fields.hpp"
-#include "broker/rabbitmq/detail/connection.hpp"
-#include "broker/rabbitmq/detail/declarer.hpp"
+#include "broker/rabbitmq/amqp/detail/amqp_fields.hpp"
+#include "broker/rabbitmq/amqp/detail/connection.hpp"
+#include "broker/rabbitmq/amqp/detail/declarer.hpp"
 
 namespace orders {
 namespace {

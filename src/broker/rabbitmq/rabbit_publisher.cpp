@@ -9,9 +9,9 @@
 #include <cstring>
 #include <mutex>
 
-#include "broker/rabbitmq/detail/amqp_fields.hpp"
-#include "broker/rabbitmq/detail/confirms.hpp"
-#include "broker/rabbitmq/detail/connection.hpp"
+#include "broker/rabbitmq/amqp/detail/amqp_fields.hpp"
+#include "broker/rabbitmq/amqp/detail/confirms.hpp"
+#include "broker/rabbitmq/amqp/detail/connection.hpp"
 
 namespace orders {
 namespace {

@@ -1,8 +1,8 @@
 #include "broker/rabbitmq/topology_declaration.hpp"
 
-#include "broker/rabbitmq/detail/amqp_fields.hpp"
-#include "broker/rabbitmq/detail/connection.hpp"
-#include "broker/rabbitmq/detail/declarer.hpp"
+#include "broker/rabbitmq/amqp/detail/amqp_fields.hpp"
+#include "broker/rabbitmq/amqp/detail/connection.hpp"
+#include "broker/rabbitmq/amqp/detail/declarer.hpp"
 
 namespace orders {
 

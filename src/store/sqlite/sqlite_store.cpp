@@ -7,7 +7,7 @@
 #include <future>
 #include <variant>
 
-#include "consumer/sqlite_inbox_table.hpp"
+#include "consumer/sqlite/sqlite_inbox_table.hpp"
 #include "sqlite/connection.hpp"
 #include "store/order_document.hpp"
 

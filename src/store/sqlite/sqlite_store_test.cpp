@@ -9,7 +9,7 @@
 #include <atomic>
 #include <memory>
 
-#include "consumer/sqlite_inbox.hpp"
+#include "consumer/sqlite/sqlite_inbox.hpp"
 #include "consumer/testing/inbox_conformance.hpp"
 #include "sqlite/connection.hpp"
 #include "store/testing/store_conformance.hpp"

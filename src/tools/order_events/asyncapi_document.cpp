@@ -1,4 +1,4 @@
-#include "tools/order_events/asyncapi_document.hpp"
+#include "asyncapi_document.hpp"
 
 #include <algorithm>
 #include <cctype>

@@ -1,4 +1,4 @@
-#include "tools/order_events/commands.hpp"
+#include "commands.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -9,14 +9,14 @@
 #include <nlohmann/json.hpp>
 #include <variant>
 
+#include "broker/rabbitmq/amqp/amqp_url.hpp"
 #include "broker/rabbitmq/amqp_client.hpp"
-#include "broker/rabbitmq/amqp_url.hpp"
 #include "broker/rabbitmq/topology_declaration.hpp"
 #include "broker/topology.hpp"
 #include "common/clock.hpp"
+#include "dlq_commands.hpp"
+#include "schema_commands.hpp"
 #include "store/sqlite/sqlite_store.hpp"
-#include "tools/order_events/dlq_commands.hpp"
-#include "tools/order_events/schema_commands.hpp"
 
 namespace orders::tools {
 namespace {

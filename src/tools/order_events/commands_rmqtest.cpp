@@ -13,10 +13,10 @@
 #include <thread>
 
 #include "broker/rabbitmq/amqp_client.hpp"
+#include "commands.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "support/rabbitmq_server.hpp"
 #include "support/temp_dir.hpp"
-#include "tools/order_events/commands.hpp"
 
 namespace orders {
 namespace {

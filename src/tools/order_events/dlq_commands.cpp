@@ -1,4 +1,4 @@
-#include "tools/order_events/dlq_commands.hpp"
+#include "dlq_commands.hpp"
 
 #include <memory>
 #include <optional>

@@ -6,9 +6,9 @@
 #include <atomic>
 #include <sstream>
 
-#include "broker/rabbitmq/consumer/consumer_rmq_test_support.hpp"
 #include "broker/rabbitmq/consumer/rabbit_consumer.hpp"
-#include "tools/order_events/dlq_commands.hpp"
+#include "broker/rabbitmq/consumer/testing/consumer_rmq_test_support.hpp"
+#include "dlq_commands.hpp"
 
 namespace orders {
 namespace {

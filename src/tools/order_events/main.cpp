@@ -6,7 +6,7 @@
 #include <atomic>
 #include <iostream>
 
-#include "tools/order_events/commands.hpp"
+#include "commands.hpp"
 
 namespace {
 std::atomic<bool> interrupted{false};

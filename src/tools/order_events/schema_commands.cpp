@@ -1,4 +1,4 @@
-#include "tools/order_events/schema_commands.hpp"
+#include "schema_commands.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -7,12 +7,12 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "asyncapi_document.hpp"
 #include "broker/topology.hpp"
 #include "events/schema_catalog.hpp"
 #include "events/schema_compatibility.hpp"
 #include "events/schema_lock.hpp"
 #include "events/schema_registry.hpp"
-#include "tools/order_events/asyncapi_document.hpp"
 
 namespace orders::tools {
 namespace {

@@ -10,10 +10,10 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "commands.hpp"
 #include "events/schema_catalog.hpp"
 #include "events/schema_lock.hpp"
 #include "support/temp_dir.hpp"
-#include "tools/order_events/commands.hpp"
 
 namespace orders {
 namespace {

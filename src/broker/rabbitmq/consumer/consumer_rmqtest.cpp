@@ -14,9 +14,9 @@
 #include <atomic>
 #include <mutex>
 
-#include "broker/rabbitmq/consumer/consumer_rmq_test_support.hpp"
 #include "broker/rabbitmq/consumer/dead_letter_admin.hpp"
 #include "broker/rabbitmq/consumer/rabbit_consumer.hpp"
+#include "broker/rabbitmq/consumer/testing/consumer_rmq_test_support.hpp"
 #include "broker/rabbitmq/topology_declaration.hpp"
 #include "support/manual_clock.hpp"
 

@@ -3,10 +3,10 @@
 #include <chrono>
 #include <set>
 
-#include "broker/rabbitmq/amqp_url.hpp"
-#include "broker/rabbitmq/detail/amqp_fields.hpp"
-#include "broker/rabbitmq/detail/confirms.hpp"
-#include "broker/rabbitmq/detail/connection.hpp"
+#include "broker/rabbitmq/amqp/amqp_url.hpp"
+#include "broker/rabbitmq/amqp/detail/amqp_fields.hpp"
+#include "broker/rabbitmq/amqp/detail/confirms.hpp"
+#include "broker/rabbitmq/amqp/detail/connection.hpp"
 #include "consumer/failure_headers.hpp"
 #include "consumer/transport.hpp"  // TransportDelivery
 

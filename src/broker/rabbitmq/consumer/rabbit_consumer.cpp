@@ -12,11 +12,11 @@
 #include <mutex>
 #include <thread>
 
-#include "broker/rabbitmq/amqp_url.hpp"
-#include "broker/rabbitmq/detail/amqp_fields.hpp"
-#include "broker/rabbitmq/detail/confirms.hpp"
-#include "broker/rabbitmq/detail/connection.hpp"
-#include "broker/rabbitmq/detail/declarer.hpp"
+#include "broker/rabbitmq/amqp/amqp_url.hpp"
+#include "broker/rabbitmq/amqp/detail/amqp_fields.hpp"
+#include "broker/rabbitmq/amqp/detail/confirms.hpp"
+#include "broker/rabbitmq/amqp/detail/connection.hpp"
+#include "broker/rabbitmq/amqp/detail/declarer.hpp"
 #include "common/backoff.hpp"
 
 namespace orders {

@@ -1,0 +1,77 @@
+#pragma once
+// INTERNAL to src/broker/rabbitmq: a rabbitmq-c connection with RAII, channel bookkeeping and
+// translation of rabbitmq-c replies into orders::Error. rabbitmq-c types appear here and must
+// not leak further: include this header only from .cpp files in src/broker/rabbitmq/.
+
+#include <amqp.h>
+#include <amqp_framing.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "broker/rabbitmq/amqp/amqp_url.hpp"
+#include "broker/rabbitmq/amqp/connection_options.hpp"
+#include "common/result.hpp"
+
+namespace orders::rabbitmq {
+
+inline amqp_bytes_t bytes(std::string_view s) {
+  return amqp_bytes_t{s.size(), const_cast<char*>(s.data())};
+}
+inline std::string str(amqp_bytes_t b) {
+  return b.bytes == nullptr ? std::string() : std::string(static_cast<const char*>(b.bytes), b.len);
+}
+
+/// Error for a rabbitmq-c status code (amqp_status_enum): kUnavailable "<what>: <reason>".
+Error statusError(int status, std::string_view what);
+
+class Connection {
+ public:
+  /// TCP connect, AMQP handshake and login, announcing the connection.blocked, publisher_confirms
+  /// and basic.nack capabilities. kUnavailable when the broker cannot be reached; the broker's
+  /// reply (e.g. 403 ACCESS_REFUSED, 530 NOT_ALLOWED for a missing vhost) otherwise.
+  static Result<std::unique_ptr<Connection>> open(const AmqpUrl& url,
+                                                  const RabbitConnectionOptions& options);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  amqp_connection_state_t raw() const { return conn_; }
+  /// The socket, for poll(2) and shutdown(2); -1 when closed.
+  int fd() const;
+  const AmqpUrl& url() const { return url_; }
+  /// False once the broker closed the connection or an I/O error happened.
+  bool usable() const { return !dead_; }
+  void markDead() { dead_ = true; }
+
+  /// Opens a new channel (a fresh number each time, so late frames for a closed channel cannot
+  /// be mistaken for the new one).
+  Result<amqp_channel_t> openChannel();
+  /// channel.close, ignoring errors (the channel is gone either way).
+  void closeChannel(amqp_channel_t channel);
+  /// connection.close within the rpc timeout; the connection is unusable afterwards.
+  void close();
+
+  /// Translates an RPC reply that was not AMQP_RESPONSE_NORMAL. A broker-initiated channel.close
+  /// (e.g. 406 PRECONDITION_FAILED) is acknowledged, so the connection stays usable and a new
+  /// channel can be opened; a connection.close marks the connection dead. Codes: 403/530 ->
+  /// kInvalidArgument, 404 -> kNotFound, 406 -> kConflict, I/O and others -> kUnavailable.
+  Error replyError(const amqp_rpc_reply_t& reply, std::string_view what, amqp_channel_t channel);
+  /// Same for a method frame already received (channel.close / connection.close).
+  Error closeFrameError(const amqp_method_t& method, std::string_view what, amqp_channel_t channel);
+  /// Checks amqp_get_rpc_reply() after a call that returned nullptr / had to be checked.
+  Status checkRpc(std::string_view what, amqp_channel_t channel);
+
+ private:
+  Connection(amqp_connection_state_t conn, AmqpUrl url, const RabbitConnectionOptions& options);
+
+  amqp_connection_state_t conn_;
+  AmqpUrl url_;
+  RabbitConnectionOptions options_;
+  amqp_channel_t nextChannel_ = 1;
+  bool dead_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace orders::rabbitmq
