@@ -32,7 +32,7 @@ using namespace orders;
 
 struct Options {
   std::string amqpUrl = "amqp://guest:guest@127.0.0.1:5672/%2F";
-  std::string schemas = ORDER_SERVICE_SCHEMA_DIR;
+  std::string schemas = ORDER_SERVICE_SCHEMA_DIR;  // the installed package's, or the source tree's
   std::string database = "notification.db";
   std::string queue = "notification.order-events";
   std::string exchange = "order.events";

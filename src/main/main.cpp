@@ -12,6 +12,7 @@
 #include "broker/rabbitmq/rabbit_publisher.hpp"
 #include "broker/rabbitmq/topology_declaration.hpp"
 #include "broker/topology.hpp"
+#include "common/install_paths.hpp"
 #include "config.hpp"
 #include "events/schema_registry.hpp"
 #include "http/order_api.hpp"
@@ -240,8 +241,10 @@ int run(const orders::ServiceConfig& config) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  auto config = orders::parseServiceConfig(argc, argv, ORDER_SERVICE_SCHEMA_DIR,
-                                           ORDER_SERVICE_SOURCE_DIR "/config/topology.json");
+  // Installed: <prefix>/share/order-service/...; in the build tree: the source tree's files.
+  auto config = orders::parseServiceConfig(
+      argc, argv, orders::installedOr("schemas", ORDER_SERVICE_SCHEMA_DIR),
+      orders::installedOr("topology.json", ORDER_SERVICE_SOURCE_DIR "/config/topology.json"));
   if (!config) {
     const bool help = config.error().code == orders::ErrorCode::kNotFound;
     std::fprintf(help ? stdout : stderr, "%s\n", config.error().message.c_str());

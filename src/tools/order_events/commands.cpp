@@ -14,6 +14,7 @@
 #include "broker/rabbitmq/topology_declaration.hpp"
 #include "broker/topology.hpp"
 #include "common/clock.hpp"
+#include "common/install_paths.hpp"
 #include "dlq_commands.hpp"
 #include "schema_commands.hpp"
 #include "store/sqlite/sqlite_store.hpp"
@@ -29,7 +30,9 @@ constexpr int kBadInput = 2;
 
 struct Options {
   std::string amqpUrl = "amqp://guest:guest@127.0.0.1:5672/%2F";
-  std::string topologyFile = "config/topology.json";
+  // Installed: <prefix>/share/order-service/topology.json; otherwise the source tree's.
+  std::string topologyFile =
+      installedOr("topology.json", ORDER_SERVICE_SOURCE_DIR "/config/topology.json");
   std::string database = "sqlite:./data/orders.db";
   std::string partitionKey;
   std::vector<std::string> routingKeys;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <mutex>
 
 #include "broker/rabbitmq/consumer/dead_letter_admin.hpp"
@@ -497,6 +498,13 @@ json shippedEvent(const std::string& messageId) {
   return testing::envelope("OrderShippedEvent", "1.0", payload, messageId, orderId, "OrderService");
 }
 
+/// The example consumer under test: the one of this build, or the one tests/install built out of
+/// tree against the installed OrderEvents package (NOTIFICATION_EXAMPLE_BINARY).
+std::string exampleBinary() {
+  const char* installed = std::getenv("NOTIFICATION_EXAMPLE_BINARY");
+  return installed != nullptr && *installed != '\0' ? installed : NOTIFICATION_EXAMPLE;
+}
+
 TEST(ConsumerProcessRmqTest, KillNineMidBatchLosesNothingAndAppliesNothingTwice) {
   const std::string url = orders::testing::RabbitMqServer::shared().amqpUrl();
   testing::TempDir dir("consumer-kill");
@@ -525,7 +533,7 @@ TEST(ConsumerProcessRmqTest, KillNineMidBatchLosesNothingAndAppliesNothingTwice)
       [&] { return client->messageCount("notification.order-events").value() == kMessages; }));
 
   const std::string database = dir.file("notification.db");
-  const std::vector<std::string> args{NOTIFICATION_EXAMPLE,
+  const std::vector<std::string> args{exampleBinary(),
                                       "--amqp-url",
                                       url,
                                       "--database",
