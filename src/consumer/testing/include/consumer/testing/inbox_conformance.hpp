@@ -6,7 +6,7 @@
 //                            ::testing::Values(InboxFactory{"SqliteInbox", openSqliteInbox}),
 //                            inboxFactoryName);
 //
-// Instantiated for the tests' MemoryInbox and SqliteInbox (src/consumer/sqlite_inbox_test.cpp)
+// Instantiated for the tests' MemoryInbox and SqliteInbox (src/consumer/sqlite/sqlite_inbox_test.cpp)
 // and for the Order Service's SqliteStore (src/store/sqlite/). A PostgreSQL store adds one line.
 
 #include <gtest/gtest.h>
