@@ -13,7 +13,7 @@
 #include <set>
 #include <sstream>
 
-#include "events/testing/event_test_support.hpp"
+#include "event_test_support.hpp"
 
 namespace orders {
 namespace {
@@ -26,12 +26,7 @@ using testing::kUser;
 using testing::kUserId;
 
 const SchemaRegistry& registry() {
-  static const SchemaRegistry loaded = [] {
-    auto result = SchemaRegistry::load(ORDER_SERVICE_SCHEMA_DIR);
-    if (!result) ADD_FAILURE() << result.error().message;
-    return std::move(result).value();
-  }();
-  return loaded;
+  return testing::publishedSchemas();
 }
 
 struct Rendered {

@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "events/testing/event_test_support.hpp"
+#include "event_test_support.hpp"
 #include "publishing/event_factory.hpp"
 #include "support/temp_dir.hpp"
 
@@ -22,12 +22,7 @@ using nlohmann::json;
 using testing::FixedIds;
 
 const SchemaRegistry& registry() {
-  static const SchemaRegistry loaded = [] {
-    auto result = SchemaRegistry::load(ORDER_SERVICE_SCHEMA_DIR);
-    if (!result) ADD_FAILURE() << result.error().message;
-    return std::move(result).value();
-  }();
-  return loaded;
+  return testing::publishedSchemas();
 }
 
 /// Real envelopes of the seed's order, as the factory renders them.

@@ -13,7 +13,7 @@
 #include <thread>
 
 #include "broker/rabbitmq/amqp_client.hpp"
-#include "commands.hpp"
+#include "cli_test_support.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "support/rabbitmq_server.hpp"
 #include "support/temp_dir.hpp"
@@ -25,24 +25,8 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 using testing::RabbitMqServer;
 
-struct CliRun {
-  int code = 0;
-  std::string out;
-  std::string err;
-};
-
-CliRun cli(std::vector<std::string> args, const tools::RunControl& control = {}) {
-  args.insert(args.begin(), "order-events");
-  std::vector<const char*> argv;
-  for (const auto& a : args) argv.push_back(a.c_str());
-  std::ostringstream out;
-  std::ostringstream err;
-  CliRun run;
-  run.code = tools::runOrderEvents(static_cast<int>(argv.size()), argv.data(), out, err, control);
-  run.out = out.str();
-  run.err = err.str();
-  return run;
-}
+using testing::cli;
+using testing::CliRun;
 
 std::string url() {
   return RabbitMqServer::shared().amqpUrl();

@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "commands.hpp"
+#include "cli_test_support.hpp"
 #include "events/schema_catalog.hpp"
 #include "events/schema_lock.hpp"
 #include "support/temp_dir.hpp"
@@ -22,24 +22,8 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using testing::TempDir;
 
-struct CliRun {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-CliRun cli(std::vector<std::string> args) {
-  args.insert(args.begin(), "order-events");
-  std::vector<const char*> argv;
-  for (const auto& a : args) argv.push_back(a.c_str());
-  std::ostringstream out;
-  std::ostringstream err;
-  CliRun run;
-  run.code = tools::runOrderEvents(static_cast<int>(argv.size()), argv.data(), out, err);
-  run.out = out.str();
-  run.err = err.str();
-  return run;
-}
+using testing::cli;
+using testing::CliRun;
 
 std::string readText(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);

@@ -13,6 +13,7 @@
 
 #include "common/clock.hpp"
 #include "common/ids.hpp"
+#include "events/schema_registry.hpp"
 #include "orders/order_actions.hpp"
 
 namespace orders::testing {
@@ -57,6 +58,16 @@ class FixedIds final : public IdGenerator {
   std::deque<std::string> first_;
   std::uint64_t state_;
 };
+
+/// The schemas/ of this repository, loaded once (a failure fails the test that asked).
+inline const SchemaRegistry& publishedSchemas() {
+  static const SchemaRegistry loaded = [] {
+    auto result = SchemaRegistry::load(ORDER_SERVICE_SCHEMA_DIR);
+    if (!result) ADD_FAILURE() << result.error().message;
+    return std::move(result).value();
+  }();
+  return loaded;
+}
 
 inline Timestamp at(const std::string& iso8601) {
   Timestamp t{};
@@ -143,6 +154,22 @@ struct OrderStory {
       shippedRest, deliveredFirst, deliveredAll, refundRequested, refundProcessed;
 };
 
+/// The seed order created, its payment started and completed by `transactionId`: where the
+/// stories below begin.
+inline Change paidSeedOrder(FixedIds& ids, const char* transactionId) {
+  const auto ctx = [&](const char* time, std::string who) {
+    return ActionContext{at(time), std::move(who), ids};
+  };
+  const auto created =
+      step([&] { return createOrder(seedOrder(), ctx("2023-11-21T10:00:00.000Z", kUser)); });
+  const auto started =
+      step([&] { return startPayment(created.order, ctx("2023-11-21T10:01:00.000Z", kUser)); });
+  return step([&] {
+    return applyPaymentResult(started.order, {PaymentOutcome::kCompleted, transactionId, "", ""},
+                              ctx("2023-11-21T10:01:05.000Z", "PaymentServiceCallback"));
+  });
+}
+
 /// A paid order that the customer collects in a store: AWAITING_PICKUP set through the generic
 /// status action with a caller-supplied changeContext, then handed over.
 struct PickupStory {
@@ -150,15 +177,7 @@ struct PickupStory {
     const auto ctx = [&](const char* time, std::string who) {
       return ActionContext{at(time), std::move(who), ids};
     };
-    const auto created =
-        step([&] { return createOrder(seedOrder(), ctx("2023-11-21T10:00:00.000Z", kUser)); });
-    const auto started =
-        step([&] { return startPayment(created.order, ctx("2023-11-21T10:01:00.000Z", kUser)); });
-    const auto paid = step([&] {
-      return applyPaymentResult(started.order,
-                                {PaymentOutcome::kCompleted, "txn_555pickup", "", ""},
-                                ctx("2023-11-21T10:01:05.000Z", "PaymentServiceCallback"));
-    });
+    const auto paid = paidSeedOrder(ids, "txn_555pickup");
     StatusChangeRequest request{OrderStatus::kAwaitingPickup, "Ready for pickup in store",
                                 ChangeContext{R"({"pickupLocationId":"store-007",)"
                                               R"("pickupReadyBy":"2023-11-24T17:00:00Z"})",
@@ -181,15 +200,7 @@ struct CancelStory {
     const auto ctx = [&](const char* time, std::string who) {
       return ActionContext{at(time), std::move(who), ids};
     };
-    const auto created =
-        step([&] { return createOrder(seedOrder(), ctx("2023-11-21T10:00:00.000Z", kUser)); });
-    const auto started =
-        step([&] { return startPayment(created.order, ctx("2023-11-21T10:01:00.000Z", kUser)); });
-    const auto paid = step([&] {
-      return applyPaymentResult(started.order,
-                                {PaymentOutcome::kCompleted, "txn_777cancel", "", ""},
-                                ctx("2023-11-21T10:01:05.000Z", "PaymentServiceCallback"));
-    });
+    const auto paid = paidSeedOrder(ids, "txn_777cancel");
     cancelled = step([&] {
       return cancelOrder(paid.order, "Customer changed their mind",
                          ctx("2023-11-21T18:30:00.000Z", kUser));
