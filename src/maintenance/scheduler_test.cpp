@@ -13,6 +13,7 @@
 #include "maintenance/jobs.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "support/manual_clock.hpp"
+#include "support/wait_for.hpp"
 #include "support/temp_dir.hpp"
 
 namespace orders {
@@ -22,10 +23,7 @@ using namespace std::chrono_literals;
 using testing::ManualClock;
 
 /// Polls `done` (the scheduler runs on its own thread) for up to ten real seconds.
-bool eventually(const std::function<bool()>& done) {
-  for (int i = 0; i < 10000 && !done(); ++i) std::this_thread::sleep_for(1ms);
-  return done();
-}
+bool eventually(const std::function<bool()>& done) { return testing::waitFor(done, 10s); }
 
 /// A job that counts its runs and records the wall time it was given.
 struct CountingJob {

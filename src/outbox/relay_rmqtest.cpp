@@ -19,6 +19,7 @@
 #include "store/sqlite/sqlite_store.hpp"
 #include "support/rabbitmq_server.hpp"
 #include "support/temp_dir.hpp"
+#include "support/wait_for.hpp"
 
 namespace orders {
 namespace {
@@ -27,12 +28,7 @@ using namespace std::chrono_literals;
 using testing::RabbitMqServer;
 
 bool waitUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 60s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return condition();
+  return testing::waitFor(condition, timeout);
 }
 
 using testing::TempDir;
