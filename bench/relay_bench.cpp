@@ -301,6 +301,7 @@ class RecordingPublisher final : public ConfirmedPublisher {
     }
     return ev;
   }
+  Status flush() override { return inner_->flush(); }
   void wakeup() override { inner_->wakeup(); }
   void abort() override { inner_->abort(); }
   void close(std::chrono::milliseconds timeout) override { inner_->close(timeout); }
@@ -408,10 +409,11 @@ int main(int argc, char** argv) {
     const double cpu0 = cpuSeconds();
     RawResult raw = rawPublish(*url, rawOnly, size, window, rawExchange, true);
     const double cpu = cpuSeconds() - cpu0;
-    std::printf("RAW messages=%lld seconds=%.3f msg_per_s=%.0f publisher_cpu_s=%.3f size=%zu "
-                "window=%zu\n",
-                static_cast<long long>(raw.confirmed), raw.seconds,
-                static_cast<double>(raw.confirmed) / raw.seconds, cpu, size, window);
+    std::printf(
+        "RAW messages=%lld seconds=%.3f msg_per_s=%.0f publisher_cpu_s=%.3f size=%zu "
+        "window=%zu\n",
+        static_cast<long long>(raw.confirmed), raw.seconds,
+        static_cast<double>(raw.confirmed) / raw.seconds, cpu, size, window);
     return 0;
   }
 
