@@ -42,7 +42,11 @@ nlohmann::json relayJson(const orders::RelayStatus& status) {
                          {"inFlight", status.inFlight},
                          {"published", status.publishedCount},
                          {"republished", status.republishedCount},
-                         {"connects", status.connectCount}};
+                         {"connects", status.connectCount},
+                         {"sent", status.sentCount},
+                         {"bursts", status.burstCount},
+                         {"lingered", status.lingerCount},
+                         {"markCalls", status.markCallCount}};
   if (!status.reason.empty()) json["reason"] = status.reason;
   if (status.oldestPendingAt)
     json["oldestPendingAt"] = orders::formatIso8601(*status.oldestPendingAt);
