@@ -301,6 +301,7 @@ class RecordingPublisher final : public ConfirmedPublisher {
     }
     return ev;
   }
+  Status flush() override { return inner_->flush(); }
   void wakeup() override { inner_->wakeup(); }
   void abort() override { inner_->abort(); }
   void close(std::chrono::milliseconds timeout) override { inner_->close(timeout); }

@@ -73,7 +73,7 @@ done
 [[ -n "${LEVELS// }" && $DURATION -gt 0 ]] || { echo "run_e2e_bench: need levels and a duration" >&2; exit 2; }
 
 BUILD_DIR=$REPO/build/release
-SERVICE_BIN=$BUILD_DIR/src/main/order-service
+SERVICE_BIN=${E2E_SERVICE_BIN:-$BUILD_DIR/src/main/order-service}  # E2E_SERVICE_BIN: measure another build (e.g. a baseline)
 AUDIT_BIN=$BUILD_DIR/bench/e2e/e2e_audit
 RAW_BIN=$BUILD_DIR/bench/relay_bench
 LUA=$REPO/bench/e2e/create_order.lua
@@ -414,6 +414,10 @@ if [[ $RAW_MESSAGES -gt 0 ]]; then raw_run 1; fi
 RESULTS=$WORK/results.tsv
 : >"$RESULTS"
 LEVEL_NO=0
+# The relay's attribution counters from /readyz: sent bursts lingered markCalls published.
+relay_counters() {
+  curl -s "$SVC_URL/readyz" | python3 -c 'import json,sys; r = json.load(sys.stdin)["relay"]; print(*(r.get(k, 0) for k in ("sent", "bursts", "lingered", "markCalls", "published")))' 2>/dev/null || echo "0 0 0 0 0"
+}
 measure() { # SYS CLIENTS
   local sys=$1 c=$2 url amqp spec mark t0 stop s0 s1 s2 orders prev i w ids audit rc reached backlog
   LEVEL_NO=$((LEVEL_NO + 1))
@@ -432,6 +436,8 @@ measure() { # SYS CLIENTS
   "$AUDIT_BIN" watch --amqp-url "$amqp" --queue "$QUEUE" --expect-file "$WORK/expect.$tag" \
     --start-at-ms "$stop" --timeout-s 60 >"$WORK/watch.$tag" 2>&1 &
   WATCH_PID=$!
+  local r0="" r2=""
+  [[ $sys == S ]] && r0=$(relay_counters)
   # shellcheck disable=SC2086  # spec is a word list
   s0=$(snapshot $spec)
   run_wrk "$url" "$c" "$DURATION" "$WORK/wrk.$tag"
@@ -453,6 +459,7 @@ measure() { # SYS CLIENTS
   WATCH_PID=""
   # shellcheck disable=SC2086
   s2=$(snapshot $spec)
+  [[ $sys == S ]] && r2=$(relay_counters)
   w=$(grep '^WATCH' "$WORK/watch.$tag" || true)
   reached=$(field "$w" reached_ms)
   if [[ $rc != 0 || -z $reached || $reached == -1 ]]; then
@@ -501,6 +508,13 @@ measure() { # SYS CLIENTS
   log "$name c=$c: $rps orders/s, p50 $p50 p90 $p90 p99 $p99 max $max ms, non2xx $non2xx; stored $orders;" \
       "CPU core-s: $name $svc, broker $brk$([[ $sys == P ]] && echo ", postgres $pg"), wrk $wrk_s, irq $irq, foreign $foreign;" \
       "$svc_us µs/order, broker $brk_us µs/event; backlog $backlog ms; audit $ok ($audit)"
+  if [[ $sys == S ]]; then
+    # shellcheck disable=SC2086  # two lists of five numbers
+    awk -v a="$r0" -v b="$r2" -v c="$c" 'BEGIN { split(a, x, " "); split(b, y, " ");
+      for (i = 1; i <= 5; i++) d[i] = y[i] - x[i];
+      printf "relay c=%s: %d messages in %d bursts (%.1f per write), %d commits lingered, %d rows marked in %d store calls (%.1f per mark)\n",
+        c, d[1], d[2], (d[2] > 0 ? d[1] / d[2] : 0), d[3], d[5], d[4], (d[4] > 0 ? d[5] / d[4] : 0) }' | tee -a "$WORK/relay.counters" >&2
+  fi
 }
 
 for c in $LEVELS; do

@@ -43,7 +43,11 @@ nlohmann::json relayJson(const orders::RelayStatus& status) {
                          {"inFlight", status.inFlight},
                          {"published", status.publishedCount},
                          {"republished", status.republishedCount},
-                         {"connects", status.connectCount}};
+                         {"connects", status.connectCount},
+                         {"sent", status.sentCount},
+                         {"bursts", status.burstCount},
+                         {"lingered", status.lingerCount},
+                         {"markCalls", status.markCallCount}};
   if (!status.reason.empty()) json["reason"] = status.reason;
   if (status.oldestPendingAt)
     json["oldestPendingAt"] = orders::formatIso8601(*status.oldestPendingAt);
@@ -84,7 +88,9 @@ int run(const orders::ServiceConfig& config) {
     return 1;
   }
   RandomIdGenerator ids;
-  EventFactory events(schemas.value(), ids);
+  // Our own events are validated against their schemas for the first of each type and then one
+  // in 64 (all of them in debug builds and in the tests): docs/events/README.md says why.
+  EventFactory events(schemas.value(), ids, EventFactoryOptions{64});
   // Answers, conflict retries and replays run here, not on the store's writer thread.
   ThreadPool continuations(2, "continuations");
   OrderService service(**store, events, clock, ids, continuations);

@@ -246,6 +246,8 @@ void Relay::run() {
   std::vector<std::int64_t> owned;  // reused by the sweep
   BrokerMessage message;            // reused for every publish
   SteadyTime firstUnmarkedAt = clock_.steadyNow();
+  bool lingerStarted = false;  // a commit is being held back (see RelayOptions::linger)
+  SteadyTime lingerSince{};    // since then
   Backoff backoff(options_.backoffInitial, options_.backoffMax, 0.2,
                   options_.backoffSeed.value_or(std::random_device{}()));
 
@@ -268,6 +270,7 @@ void Relay::run() {
     {
       std::lock_guard lock(s.mutex);
       s.marking.emplace(call, toMark);
+      ++s.status.markCallCount;
     }
     std::weak_ptr<Shared> weak = shared_;
     const Timestamp at = clock_.now();
@@ -424,6 +427,8 @@ void Relay::run() {
 
     // --- fill the window ----------------------------------------------------------------------
     bool publishFailed = false;
+    bool lingering = false;   // a commit is waiting for the linger to end
+    std::uint64_t burst = 0;  // messages published in this turn, written by one flush()
     while (!stopRequested && !blocked && window.size() < options_.windowMessages &&
            windowBytes < options_.windowBytes) {
       if (buffer.empty() && clock_.steadyNow() >= nextSweep) {
@@ -434,6 +439,22 @@ void Relay::run() {
       if (buffer.empty()) {
         const bool fallbackDue = clock_.steadyNow() >= nextFallbackPoll;
         if (caughtUp && !wakeRequested && !fallbackDue) break;
+        // Gather: while earlier messages await their confirms, a new commit waits up to `linger`
+        // for the commits behind it, so they all go out as one burst. Never with nothing in
+        // flight (an idle relay publishes at once) nor with a backlog (caughtUp false).
+        if (caughtUp && !fallbackDue && !window.empty() && options_.linger.count() > 0) {
+          if (!lingerStarted) {
+            lingerStarted = true;
+            lingerSince = clock_.steadyNow();
+            std::lock_guard lock(s.mutex);
+            ++s.status.lingerCount;
+          }
+          if (clock_.steadyNow() - lingerSince < options_.linger) {
+            lingering = true;
+            break;
+          }
+        }
+        lingerStarted = false;
         {
           std::lock_guard lock(s.mutex);
           s.wakeRequested = false;  // before reading: a commit after this sets it again
@@ -484,6 +505,25 @@ void Relay::run() {
           InFlight{row.id, *tag, row.body.size(), clock_.steadyNow(), false, row.messageId});
       windowBytes += row.body.size();
       buffer.pop_front();
+      ++burst;
+    }
+    if (!publishFailed && burst > 0) {
+      // One write for the whole burst; watched like a publish (it can block on a full socket).
+      {
+        std::lock_guard lock(s.mutex);
+        s.publishStartedAt = clock_.steadyNow();
+      }
+      auto flushed = publisher->flush();
+      {
+        std::lock_guard lock(s.mutex);
+        s.publishStartedAt.reset();
+        s.status.sentCount += burst;
+        ++s.status.burstCount;
+      }
+      if (!flushed) {
+        fail("publish failed: " + flushed.error().message, RelayStatus::State::kDegraded);
+        publishFailed = true;
+      }
     }
     if (publishFailed) continue;
     {
@@ -501,6 +541,11 @@ void Relay::run() {
       const auto untilDeadline =
           options_.confirmTimeout - elapsedSince(clock_, window.front().sentAt);
       timeout = std::clamp(untilDeadline, milliseconds(1), milliseconds(200));
+    }
+    if (lingering) {
+      const auto left = std::chrono::duration_cast<milliseconds>(
+          options_.linger - (clock_.steadyNow() - lingerSince));
+      timeout = std::min(timeout, std::max(left, milliseconds(1)));
     }
     if (stopRequested) timeout = std::min(timeout, milliseconds(50));
     PublisherEvents events = publisher->poll(timeout);
@@ -560,7 +605,16 @@ void Relay::run() {
       progressed = true;
     }
     if (progressed) backoff.reset();
-    if (toMark.size() >= options_.markBatch || window.empty() || failure || events.failure ||
+    // With nothing in flight the marks go now, unless a commit is already waiting to be
+    // published: its confirms come within a round trip and their marks can share one store
+    // transaction with these (markDelay still bounds the wait).
+    bool commitWaiting = false;
+    if (window.empty() && !toMark.empty()) {
+      std::lock_guard lock(s.mutex);
+      commitWaiting = s.wakeRequested && !s.stopRequested;
+    }
+    if (toMark.size() >= options_.markBatch || (window.empty() && !commitWaiting) || failure ||
+        events.failure ||
         (!toMark.empty() && clock_.steadyNow() - firstUnmarkedAt >= options_.markDelay))
       flushMarks();
 

@@ -584,6 +584,84 @@ TEST_F(RelayTest, ACommitWakesAnIdleRelayWithoutAnyTimePassing) {
   EXPECT_EQ(store.fetches(), 6) << "one fetch at start, then one per commit";
 }
 
+TEST_F(RelayTest, ACommitWhileMessagesAreInFlightLingersAndGoesOutAsOneBurst) {
+  broker.set([](FakeBroker& b) { b.confirming = false; });
+  auto options = fastOptions();
+  options.linger = 5ms;
+  auto relay = makeRelay(options);
+  relay->start();
+  store.add(makeRows(1, 1, 0));
+  ASSERT_TRUE(eventually([&] { return relay->status().sentCount == 1; })) << "idle: at once";
+  EXPECT_EQ(relay->status().burstCount, 1u);
+  EXPECT_EQ(relay->status().lingerCount, 0u);
+  // Two commits while the first message is unconfirmed: held, fake time frozen.
+  store.add(makeRows(1, 1, 1));
+  store.add(makeRows(1, 1, 2));
+  ASSERT_TRUE(eventually([&] { return relay->status().lingerCount == 1; }));
+  const int polls = broker.pollCount();
+  ASSERT_TRUE(eventually([&] { return broker.pollCount() >= polls + 3; })) << "went round";
+  EXPECT_EQ(relay->status().sentCount, 1u) << "lingering";
+  clock.advance(5ms);
+  ASSERT_TRUE(eventually([&] { return relay->status().sentCount == 3; }));
+  EXPECT_EQ(relay->status().burstCount, 2u) << "both commits in one burst";
+  broker.set([](FakeBroker& b) { b.confirming = true; });
+  ASSERT_TRUE(eventually([&] { return store.pending() == 0; }));
+  expectCompleteAndOrdered(delivered(), makeRows(3, 1));
+}
+
+TEST_F(RelayTest, TheLingerEndsAsSoonAsEverythingInFlightIsConfirmed) {
+  broker.set([](FakeBroker& b) { b.confirming = false; });
+  auto options = fastOptions();
+  options.linger = 1000ms;  // never reached: the clock does not move
+  auto relay = makeRelay(options);
+  relay->start();
+  store.add(makeRows(1, 1, 0));
+  ASSERT_TRUE(eventually([&] { return relay->status().sentCount == 1; }));
+  store.add(makeRows(1, 1, 1));
+  ASSERT_TRUE(eventually([&] { return relay->status().lingerCount == 1; }));
+  EXPECT_EQ(relay->status().sentCount, 1u);
+  broker.set([](FakeBroker& b) { b.confirming = true; });
+  ASSERT_TRUE(eventually([&] { return store.pending() == 0; }));
+  EXPECT_EQ(relay->status().sentCount, 2u);
+  // The first row's mark waited for the commit behind it: one store call for both.
+  ASSERT_TRUE(eventually([&] { return relay->status().publishedCount == 2; }));
+  EXPECT_EQ(relay->status().markCallCount, 1u);
+  expectCompleteAndOrdered(delivered(), makeRows(2, 1));
+}
+
+TEST_F(RelayTest, WithoutLingerEveryCommitIsPublishedAtOnce) {
+  broker.set([](FakeBroker& b) { b.confirming = false; });
+  auto options = fastOptions();
+  options.linger = 0ms;
+  auto relay = makeRelay(options);
+  relay->start();
+  for (int i = 0; i < 3; ++i) {
+    store.add(makeRows(1, 1, i));
+    ASSERT_TRUE(
+        eventually([&] { return relay->status().sentCount == static_cast<std::uint64_t>(i + 1); }));
+  }
+  EXPECT_EQ(relay->status().burstCount, 3u);
+  EXPECT_EQ(relay->status().lingerCount, 0u);
+  broker.set([](FakeBroker& b) { b.confirming = true; });
+  ASSERT_TRUE(eventually([&] { return store.pending() == 0; }));
+}
+
+TEST_F(RelayTest, MarksOfABusyRelayWaitAtMostMarkDelay) {
+  // Confirms keep arriving while commits keep waiting: the marks still go out by markDelay.
+  auto options = fastOptions();
+  options.linger = 0ms;
+  options.markDelay = 50ms;
+  auto relay = makeRelay(options);
+  relay->start();
+  for (int i = 0; i < 20; ++i) {
+    store.add(makeRows(1, 1, i));
+    clock.advance(10ms);
+  }
+  ASSERT_TRUE(drive(clock, [&] { return store.pending() == 0; }));
+  EXPECT_EQ(relay->status().publishedCount, 20u);
+  EXPECT_LE(relay->status().markCallCount, 20u);
+}
+
 TEST_F(RelayTest, KeepsAtMostTheWindowInFlightWhateverTheBacklog) {
   broker.set([](FakeBroker& b) { b.confirming = false; });
   const auto rows = makeRows(500, 4);
@@ -844,6 +922,9 @@ TEST_F(RelayTest, ARowVisibleLateBelowTheCursorIsPublishedWithinOneSweepUnderSte
   auto options = fastOptions();
   options.lateRowSweepInterval = 1s;
   options.fallbackPollInterval = 2s;
+  // Each commit is published at once: with a linger the relay would wait for fake time that
+  // this test moves only between commits (the linger has tests of its own).
+  options.linger = 0ms;
   // The newest message stays unconfirmed until the next one is published: the window is never
   // empty, and mark batches are held, so the sweep always meets rows the relay holds itself.
   broker.set([](FakeBroker& b) { b.holdLast = true; });

@@ -1,6 +1,9 @@
 #include "publishing/event_factory.hpp"
 
+#include <array>
+#include <atomic>
 #include <stdexcept>
+#include <variant>
 
 #include "publishing/domain_json.hpp"
 
@@ -239,8 +242,32 @@ Status checkPublishedSchemas(const SchemaRegistry& schemas) {
   return okStatus();
 }
 
-EventFactory::EventFactory(const SchemaRegistry& schemas, IdGenerator& ids)
-    : schemas_(schemas), ids_(ids) {}
+/// Which types had an event validated, and how many events were rendered: shared by the threads
+/// that render, so atomics (relaxed: the sampling needs no ordering).
+struct EventFactory::Sampling {
+  std::array<std::atomic<bool>, std::variant_size_v<DomainEventData>> validatedOnce{};
+  std::atomic<std::uint64_t> rendered{0};
+};
+
+EventFactory::EventFactory(const SchemaRegistry& schemas, IdGenerator& ids,
+                           EventFactoryOptions options)
+    : schemas_(schemas), ids_(ids), options_(options), sampling_(std::make_unique<Sampling>()) {
+#ifndef NDEBUG
+  options_.validateOneIn = 1;  // debug builds check everything
+#endif
+  if (options_.validateOneIn == 0) options_.validateOneIn = 1;
+}
+
+EventFactory::~EventFactory() = default;
+EventFactory::EventFactory(EventFactory&&) noexcept = default;
+
+bool EventFactory::shouldValidate(std::size_t typeIndex) const {
+  if (options_.validateOneIn <= 1) return true;
+  if (!sampling_->validatedOnce[typeIndex].load(std::memory_order_relaxed) &&
+      !sampling_->validatedOnce[typeIndex].exchange(true, std::memory_order_relaxed))
+    return true;
+  return sampling_->rendered.fetch_add(1, std::memory_order_relaxed) % options_.validateOneIn == 0;
+}
 
 Result<std::vector<EncodedMessage>> EventFactory::render(const Change& change,
                                                          std::int64_t firstSequence,
@@ -273,11 +300,14 @@ Result<std::vector<EncodedMessage>> EventFactory::render(const Change& change,
     if (!correlationId.empty()) envelope["correlationId"] = correlationId;
 
     // Our own output failing our own schema is a bug (or a schema change not matched by code):
-    // refuse to write it, so no consumer ever sees a message that breaks the contract.
-    if (auto valid = schemas_.validateMessage(envelope); !valid) {
-      return Error{ErrorCode::kInternal,
-                   std::string(type) + " does not match its schema: " + valid.error().message,
-                   valid.error().field};
+    // refuse to write it, so no consumer ever sees a message that breaks the contract. With
+    // sampling (EventFactoryOptions) only the first of each type and one in N are checked.
+    if (shouldValidate(event.data.index())) {
+      if (auto valid = schemas_.validateMessage(envelope); !valid) {
+        return Error{ErrorCode::kInternal,
+                     std::string(type) + " does not match its schema: " + valid.error().message,
+                     valid.error().field};
+      }
     }
     message.body = envelope.dump();
     messages.push_back(std::move(message));

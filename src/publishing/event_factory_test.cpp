@@ -531,6 +531,38 @@ TEST(EventFactory, AnEventThatBreaksItsSchemaIsAnInternalError) {
   EXPECT_NE(result.error().message.find("payload/userId"), std::string::npos);
 }
 
+TEST(EventFactory, SampledValidationStillChecksTheFirstEventOfEachTypeAndOneInN) {
+  FixedIds ids({kOrderId});
+  testing::OrderStory story(ids);
+  Change broken = story.created;
+  broken.order.userId = UserId("bob");  // breaks OrderCreatedEvent only
+  EventFactory factory(registry(), ids, EventFactoryOptions{4});
+  // The first event of each type is validated whatever the rate: a drift between code and
+  // schema fails the first order that renders the type.
+  auto first = factory.render(broken, 1, "");
+  ASSERT_FALSE(first.ok());
+  EXPECT_EQ(first.error().field, "payload/userId");
+  // Then one event in 4 (all of them in debug builds): over 8 renders of 3 events some fail,
+  // and in release builds some pass unchecked.
+  int failed = 0;
+  for (int i = 0; i < 8; ++i) failed += factory.render(broken, 1, "").ok() ? 0 : 1;
+#ifdef NDEBUG
+  EXPECT_GT(failed, 0);
+  EXPECT_LT(failed, 8);
+#else
+  EXPECT_EQ(failed, 8);
+#endif
+  // A correct change renders the same with or without sampling.
+  EventFactory everyEvent(registry(), ids);
+  auto sampled = factory.render(story.created, 1, "corr-1");
+  auto checked = everyEvent.render(story.created, 1, "corr-1");
+  ASSERT_TRUE(sampled.ok());
+  ASSERT_TRUE(checked.ok());
+  ASSERT_EQ(sampled->size(), checked->size());
+  for (std::size_t i = 0; i < sampled->size(); ++i)
+    EXPECT_EQ((*sampled)[i].messageType, (*checked)[i].messageType);
+}
+
 TEST(EventFactory, AnEventNamingAnUnknownShipmentOrRefundIsAnInternalError) {
   FixedIds ids({kOrderId});
   testing::OrderStory story(ids);

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <future>
@@ -245,6 +246,9 @@ struct SqliteStore::Job {
   struct Task {
     std::function<void(Connection&)> apply;
     std::function<void(Status)> done;
+    /// false: losing this change in a power failure (not in a crash of the process) is
+    /// acceptable, so a batch of only such tasks commits without waiting for the fsync.
+    bool durable = true;
   };
   std::variant<Write, Task> work;
   std::optional<Error> error{};  // this job failed on its own; the rest of the batch commits
@@ -374,18 +378,51 @@ void SqliteStore::enqueue(Job job) {
 
 void SqliteStore::writerLoop() {
   std::vector<Job> batch;
+  // A batch of only relay marks (nothing a client waits for) commits with synchronous=NORMAL: in
+  // WAL mode that is as consistent and as crash-safe as FULL (the WAL frames are written before
+  // COMMIT returns), only the fsync is skipped, and the next FULL commit's fsync makes those
+  // frames durable too. A power failure before that can lose only such marks: their rows are
+  // published again (duplicates, which consumers drop by messageId), never lost. Otherwise every
+  // burst's marks would cost an fsync of their own, competing with the order commits.
+  bool relaxedNow = false;  // the writer connection is at synchronous=NORMAL
   for (;;) {
     {
       std::unique_lock lock(queueMutex_);
       queueChanged_.wait(lock, [this] { return closing_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // closing and drained
+      if (queue_.empty()) break;  // closing and drained
       while (!queue_.empty() && batch.size() < options_.maxBatch) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
     }
+    const bool relaxed = std::all_of(batch.begin(), batch.end(), [](const Job& job) {
+      const auto* task = std::get_if<Job::Task>(&job.work);
+      return task != nullptr && !task->durable;
+    });
+    if (relaxed != relaxedNow) {
+      try {
+        writer_->exec(relaxed ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL");
+        relaxedNow = relaxed;
+      } catch (const SqliteError& e) {
+        if (!relaxed) {
+          // Never commit a client's write without the fsync: fail this batch, retry next time.
+          const Error error = unavailable("cannot restore synchronous=FULL", e);
+          for (auto& job : batch) job.finish(error);
+          batch.clear();
+          continue;
+        }
+        // Still FULL: this batch of marks just pays for its fsync.
+      }
+    }
     commitBatch(batch);
     batch.clear();
+  }
+  if (relaxedNow) {
+    try {
+      writer_->exec("PRAGMA synchronous=FULL");
+    } catch (const SqliteError&) {
+      // Closing: no commit follows on this connection (the final checkpoint syncs the file).
+    }
   }
 }
 
@@ -683,7 +720,8 @@ void SqliteStore::markPublished(std::vector<std::int64_t> ids, Timestamp at,
   auto apply = [ids = std::move(ids), at](Connection& db) {
     for (auto id : ids) db.prepare(kMarkPublished).bind(1, id).bind(2, millis(at)).run();
   };
-  enqueue(Job{Job::Task{std::move(apply), std::move(done)}});
+  // Not durable: a mark lost in a power failure only means a duplicate publish.
+  enqueue(Job{Job::Task{std::move(apply), std::move(done), false}});
 }
 
 Result<OutboxStats> SqliteStore::outboxStats() {
@@ -709,7 +747,7 @@ Result<OutboxStats> SqliteStore::outboxStats() {
 
 Status SqliteStore::runOnWriter(std::function<void(Connection&)> apply) {
   std::promise<Status> finished;
-  enqueue(Job{Job::Task{std::move(apply), [&finished](Status s) { finished.set_value(s); }}});
+  enqueue(Job{Job::Task{std::move(apply), [&finished](Status s) { finished.set_value(s); }, true}});
   return finished.get_future().get();
 }
 

@@ -5,7 +5,9 @@
 //  - publish() hands one message to the broker and returns its delivery tag: 1, 2, 3, ... in call
 //    order for the lifetime of this publisher (one AMQP channel). Returning from publish() means
 //    "sent", never "delivered": only a positive confirm (ack) means the broker took
-//    responsibility for the message.
+//    responsibility for the message. An implementation may buffer published messages to write a
+//    burst at once: flush() writes them, and poll() and close() flush first, so a caller that
+//    never calls flush() still gets every message out at its next poll().
 //  - poll() reports what the broker said since the last poll: confirms (ack/nack, possibly with
 //    `multiple` = "every tag up to and including this one"), returned messages (mandatory
 //    publishes no queue accepted), and connection.blocked/unblocked. A returned message is ALSO
@@ -56,6 +58,11 @@ class ConfirmedPublisher {
   /// Sends `message`; returns its delivery tag. An error means the publisher is dead
   /// (kUnavailable with the reason). May block while the socket is full; abort() unblocks it.
   virtual Result<std::uint64_t> publish(const BrokerMessage& message) = 0;
+
+  /// Writes what publish() buffered (a burst: one write instead of one per message). An error
+  /// means the publisher is dead, as for publish(). May block like publish(); abort() unblocks
+  /// it. Publishers that do not buffer have nothing to do.
+  virtual Status flush() { return okStatus(); }
 
   /// Waits up to `timeout` for broker events and returns as soon as there is at least one, or
   /// when wakeup() is called, or on timeout (empty events). Also keeps the connection alive

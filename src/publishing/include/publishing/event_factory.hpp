@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,22 +33,43 @@ inline constexpr const auto& kPublishedMessageTypes = kOrderEventTypes;
 /// schema stops the service instead of failing the first order that needs it.
 Status checkPublishedSchemas(const SchemaRegistry& schemas);
 
+struct EventFactoryOptions {
+  /// Every event is validated against its schema when 1 (the default, and always in debug
+  /// builds). N > 1: the first event of each type after start and then one event in N; the
+  /// others are not validated, because an event rendered from typed domain values cannot break
+  /// its schema unless the code and the schema drifted apart, which the first event of the type
+  /// and the contract tests catch (the argument, constraint by constraint, is in
+  /// docs/events/README.md, "Validation of our own events"). Events from outside are not made
+  /// here and are always validated.
+  std::uint32_t validateOneIn = 1;
+};
+
 class EventFactory {
  public:
   /// Both must outlive the factory. Thread-safe if `ids` is.
-  EventFactory(const SchemaRegistry& schemas, IdGenerator& ids);
+  EventFactory(const SchemaRegistry& schemas, IdGenerator& ids, EventFactoryOptions options = {});
+  ~EventFactory();
+  EventFactory(EventFactory&&) noexcept;
+  EventFactory& operator=(EventFactory&&) = delete;
 
   /// The envelopes of `change.events`, in order, with per-order sequence numbers
-  /// firstSequence, firstSequence + 1, ... An event that fails its schema is a bug: kInternal,
-  /// naming the event type and the schema violation, and nothing is returned.
+  /// firstSequence, firstSequence + 1, ... An event that fails its schema (when validated, see
+  /// EventFactoryOptions) is a bug: kInternal, naming the event type and the schema violation,
+  /// and nothing is returned.
   /// Every EncodedMessage field is filled; `body` is the compact JSON text of the envelope;
   /// `correlationId` is left out of the envelope when empty.
   Result<std::vector<EncodedMessage>> render(const Change& change, std::int64_t firstSequence,
                                              const std::string& correlationId) const;
 
  private:
+  struct Sampling;
+  /// Whether to validate this event (see EventFactoryOptions).
+  bool shouldValidate(std::size_t typeIndex) const;
+
   const SchemaRegistry& schemas_;
   IdGenerator& ids_;
+  EventFactoryOptions options_;
+  std::unique_ptr<Sampling> sampling_;
 };
 
 }  // namespace orders

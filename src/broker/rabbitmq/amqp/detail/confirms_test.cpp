@@ -1,12 +1,18 @@
 // The confirm tracker without a broker, fed synthetic frames as rabbitmq-c decodes them: single
 // and multiple acks, nacks, a basic.return with its content before the ack, frames of other
-// channels, and a method inside returned content.
+// channels, and a method inside returned content. And the framing of basic.publish into a buffer
+// (encodePublish), byte for byte against what amqp_basic_publish writes to a socket.
 
 #include "broker/rabbitmq/amqp/detail/confirms.hpp"
 
+#include <amqp_tcp_socket.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <string>
+#include <thread>
 
 namespace orders::rabbitmq {
 namespace {
@@ -165,6 +171,162 @@ TEST_F(ConfirmTrackerTest, ResetStartsTheTagsAgainAndForgetsAReturnInProgress) {
   EXPECT_EQ(tracker_.nextTag(), 1u);
   EXPECT_EQ(feed(frames_.ack(3, false, 7)), ConfirmTracker::Frame::kTaken);
   EXPECT_EQ(feed(frames_.ack(3, false)), ConfirmTracker::Frame::kOther);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Framing
+
+/// Everything that can be read from `fd` until the peer closes it.
+std::string readToEnd(int fd) {
+  std::string all;
+  char chunk[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd, chunk, sizeof chunk);
+    if (n <= 0) break;
+    all.append(chunk, static_cast<std::size_t>(n));
+  }
+  return all;
+}
+
+/// The frame_max of a new rabbitmq-c connection (the one bytesOfBasicPublish frames with).
+std::size_t initialFrameMax() {
+  amqp_connection_state_t conn = amqp_new_connection();
+  const int frameMax = amqp_get_frame_max(conn);
+  amqp_destroy_connection(conn);
+  return static_cast<std::size_t>(frameMax);
+}
+
+/// The bytes amqp_basic_publish writes for `messages` on channel kChannel (frame_max of a new
+/// connection), captured through a socketpair (no broker needed).
+std::string bytesOfBasicPublish(const std::vector<BrokerMessage>& messages) {
+  int fds[2];
+  EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+  std::string written;
+  std::thread reader([&] { written = readToEnd(fds[1]); });
+  amqp_connection_state_t conn = amqp_new_connection();
+  amqp_socket_t* socket = amqp_tcp_socket_new(conn);
+  amqp_tcp_socket_set_sockfd(socket, fds[0]);
+  ConfirmTracker tracker(kChannel);
+  PublishProperties properties;
+  for (const auto& m : messages) {
+    std::uint64_t tag = 0;
+    EXPECT_EQ(tracker.publish(conn, m, properties, tag), AMQP_STATUS_OK);
+  }
+  amqp_destroy_connection(conn);  // closes fds[0]: the reader sees the end
+  reader.join();
+  ::close(fds[1]);
+  return written;
+}
+
+BrokerMessage relayLikeMessage(std::size_t bodySize, std::string correlationId = "corr-1") {
+  BrokerMessage m;
+  m.exchange = "order.events";
+  m.routingKey = "OrderCreatedEvent";
+  m.mandatory = true;
+  m.persistent = true;
+  m.contentType = "application/json";
+  m.messageId = "msg-3fa85f64-5717-4562-b3fc-2c963f66afa6";
+  m.type = "OrderCreatedEvent";
+  m.appId = "OrderService";
+  m.correlationId = std::move(correlationId);
+  m.timestampSeconds = 1700000000;
+  m.headers = {{"messageVersion", std::string("1.0")},
+               {"partitionKey", std::string("3fa85f64-5717-4562-b3fc-2c963f66afa6")},
+               {"sequence", std::int64_t{3}}};
+  m.body.resize(bodySize);
+  for (std::size_t i = 0; i < bodySize; ++i) m.body[i] = static_cast<char>('a' + i % 26);
+  return m;
+}
+
+std::string encodeAll(const std::vector<BrokerMessage>& messages, std::size_t frameMax,
+                      std::vector<std::uint64_t>* tags = nullptr) {
+  ConfirmTracker tracker(kChannel);
+  PublishProperties properties;
+  std::string out;
+  for (const auto& m : messages) {
+    std::uint64_t tag = 0;
+    EXPECT_EQ(tracker.encodePublish(m, properties, frameMax, out, tag), AMQP_STATUS_OK);
+    if (tags != nullptr) tags->push_back(tag);
+  }
+  return out;
+}
+
+TEST(EncodePublish, WritesExactlyTheBytesOfAmqpBasicPublish) {
+  const std::vector<BrokerMessage> messages = {relayLikeMessage(803)};
+  const std::string expected = bytesOfBasicPublish(messages);
+  ASSERT_FALSE(expected.empty());
+  EXPECT_EQ(encodeAll(messages, initialFrameMax()), expected);
+}
+
+TEST(EncodePublish, ABurstIsTheConcatenationOfItsPublishesWithConsecutiveTags) {
+  std::vector<BrokerMessage> messages;
+  for (int i = 0; i < 30; ++i) {
+    auto m = relayLikeMessage(100 + 37 * static_cast<std::size_t>(i), i % 2 ? "" : "corr-x");
+    m.headers[2].value = std::int64_t{i};
+    if (i == 7) m.mandatory = false;
+    messages.push_back(std::move(m));
+  }
+  std::vector<std::uint64_t> tags;
+  EXPECT_EQ(encodeAll(messages, initialFrameMax(), &tags), bytesOfBasicPublish(messages));
+  ASSERT_EQ(tags.size(), 30u);
+  for (std::size_t i = 0; i < tags.size(); ++i) EXPECT_EQ(tags[i], i + 1);
+}
+
+TEST(EncodePublish, SplitsABodyLargerThanAFrameLikeAmqpBasicPublish) {
+  // frame_max - 8 body bytes per frame: one exactly full, one just over, one of several frames.
+  const std::size_t frameMax = initialFrameMax();
+  const std::vector<BrokerMessage> messages = {
+      relayLikeMessage(frameMax - 8), relayLikeMessage(frameMax - 7),
+      relayLikeMessage(3 * frameMax + 5), relayLikeMessage(0)};
+  const std::string expected = bytesOfBasicPublish(messages);
+  EXPECT_GT(expected.size(), 5 * frameMax);
+  EXPECT_EQ(encodeAll(messages, frameMax), expected);
+}
+
+TEST(EncodePublish, ABareMessageWithoutPropertiesOrHeaders) {
+  BrokerMessage m;
+  m.exchange = "";
+  m.routingKey = "q";
+  m.body = "{}";
+  EXPECT_EQ(encodeAll({m}, initialFrameMax()), bytesOfBasicPublish({m}));
+}
+
+TEST(EncodePublish, AnArgumentTheProtocolCannotCarryLeavesTheBufferAndTheTagsAlone) {
+  ConfirmTracker tracker(kChannel);
+  PublishProperties properties;
+  std::string out = "before";
+  BrokerMessage m = relayLikeMessage(10);
+  m.routingKey.assign(300, 'k');  // a shortstr holds at most 255 bytes
+  std::uint64_t tag = 0;
+  EXPECT_NE(tracker.encodePublish(m, properties, 131072, out, tag), AMQP_STATUS_OK);
+  EXPECT_EQ(out, "before");
+  EXPECT_EQ(tracker.nextTag(), 1u);
+}
+
+TEST(WriteAll, WritesEverythingThroughAFullNonBlockingSocket) {
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+  ASSERT_EQ(::fcntl(fds[0], F_SETFL, ::fcntl(fds[0], F_GETFL) | O_NONBLOCK), 0);
+  std::string data(8 << 20, 'x');  // far more than the socket buffer
+  for (std::size_t i = 0; i < data.size(); i += 4096) data[i] = static_cast<char>(i / 4096);
+  std::string received;
+  std::thread reader([&] { received = readToEnd(fds[1]); });
+  EXPECT_TRUE(writeAll(fds[0], data).ok());
+  ::close(fds[0]);
+  reader.join();
+  ::close(fds[1]);
+  EXPECT_EQ(received, data);
+}
+
+TEST(WriteAll, AShutDownSocketIsAnError) {
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+  ::shutdown(fds[0], SHUT_RDWR);
+  const auto written = writeAll(fds[0], "abc");
+  EXPECT_FALSE(written.ok());
+  EXPECT_EQ(written.error().code, ErrorCode::kUnavailable);
+  ::close(fds[0]);
+  ::close(fds[1]);
 }
 
 }  // namespace

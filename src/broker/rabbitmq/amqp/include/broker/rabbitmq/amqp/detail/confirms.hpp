@@ -5,7 +5,9 @@
 // (consumer/dead_letter_admin.cpp):
 //
 //  - ConfirmTracker: the delivery tags of one confirm-mode channel and what its frames mean
-//    (basic.ack / basic.nack, also with `multiple`; basic.return with its content);
+//    (basic.ack / basic.nack, also with `multiple`; basic.return with its content), and the
+//    framing of basic.publish into a buffer (encodePublish) so a burst goes out in one write;
+//  - writeAll(): such a buffer onto the connection's socket;
 //  - drainFrames(): every frame that is already readable, without blocking;
 //  - waitForFrames(): poll(2) on the socket and an eventfd;
 //  - awaitFrames(): the wait loop of the two, until a condition holds or a timeout passes;
@@ -24,6 +26,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -52,6 +55,16 @@ class ConfirmTracker {
   int publish(amqp_connection_state_t conn, const BrokerMessage& m, PublishProperties& properties,
               std::uint64_t& tag);
 
+  /// The same basic.publish, appended to `out` as AMQP frames instead of written: the method
+  /// frame, the content header and the body in frames of at most `frameMax` bytes (the
+  /// negotiated amqp_get_frame_max), byte for byte what amqp_basic_publish writes. The caller
+  /// writes `out` (writeAll) before it calls into rabbitmq-c again, so no frame of rabbitmq-c's
+  /// own (a heartbeat) can come between; the tag counts from here, so a buffer that is never
+  /// written means a dead connection. AMQP_STATUS_OK and the delivery tag in `tag`; otherwise the
+  /// rabbitmq-c status of the encoder (`out` unchanged, no tag taken).
+  int encodePublish(const BrokerMessage& m, PublishProperties& properties, std::size_t frameMax,
+                    std::string& out, std::uint64_t& tag);
+
   enum class Frame {
     kOther,          // not this channel's confirm traffic: the caller handles it
     kTaken,          // an ack/nack, or part of a returned message
@@ -72,6 +85,12 @@ class ConfirmTracker {
   bool haveHeader_ = false;
   std::uint64_t bodyLeft_ = 0;
 };
+
+/// Writes all of `data` to the socket `fd` (non-blocking, as rabbitmq-c leaves it), waiting in
+/// poll(2) while it is full, like amqp_basic_publish with no time limit: a broker that stops
+/// reading is the relay watchdog's business (it shuts the socket down, which fails this).
+/// kUnavailable naming errno when the socket fails.
+Status writeAll(int fd, std::string_view data);
 
 /// Hands every frame that is already readable to `onFrame(const amqp_frame_t&) -> bool` (false:
 /// stop here) without blocking, at most `maxFrames`. AMQP_STATUS_OK when nothing more was
