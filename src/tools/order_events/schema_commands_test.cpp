@@ -31,6 +31,7 @@ struct CliRun {
 CliRun cli(std::vector<std::string> args) {
   args.insert(args.begin(), "order-events");
   std::vector<const char*> argv;
+  argv.reserve(args.size());
   for (const auto& a : args) argv.push_back(a.c_str());
   std::ostringstream out;
   std::ostringstream err;
