@@ -423,7 +423,6 @@ Result<std::string> renderAsyncApi(const AsyncApiInputs& inputs) {
       operations["consume" + type] = {
           {"action", "receive"},
           {"channel", refTo("#/channels/" + escapeRefToken(type))},
-          // NOLINTNEXTLINE(performance-inefficient-string-concatenation): once per document
           {"summary", "The Order Service applies " + type + " (docs/events/inbound/" + type +
                           ".md); any " + std::to_string(versions.at(type).begin()->first) +
                           ".x is accepted, another major is dead-lettered."},
