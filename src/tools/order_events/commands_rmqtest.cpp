@@ -34,6 +34,7 @@ struct CliRun {
 CliRun cli(std::vector<std::string> args, const tools::RunControl& control = {}) {
   args.insert(args.begin(), "order-events");
   std::vector<const char*> argv;
+  argv.reserve(args.size());
   for (const auto& a : args) argv.push_back(a.c_str());
   std::ostringstream out;
   std::ostringstream err;
@@ -171,7 +172,7 @@ void writeOrderWithThreeEvents(const std::string& path) {
   ASSERT_TRUE(pending.ok() && pending->size() == 3u);
   std::promise<Status> marked;
   (*store)->markPublished({(*pending)[0].id}, SystemClock().now(),
-                          [&](Status s) { marked.set_value(s); });
+                          [&](Status s) { marked.set_value(std::move(s)); });
   ASSERT_TRUE(marked.get_future().get().ok());
   (*store)->close();
 }
