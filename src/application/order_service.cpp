@@ -121,11 +121,12 @@ void OrderService::run(std::shared_ptr<Attempt> attempt) {
   }
   // The store calls back on its writer thread: hand everything that follows to the
   // continuations, so that the writer only commits.
-  store_.write(std::move(writes), [this, attempt](Result<WriteOutcome> outcome) {
-    continuations_.post([this, attempt, outcome = std::move(outcome)]() mutable {
-      committed(attempt, std::move(outcome));
-    });
-  });
+  store_.write(std::move(writes),
+               [this, attempt = std::move(attempt)](Result<WriteOutcome> outcome) {
+                 continuations_.post([this, attempt, outcome = std::move(outcome)]() mutable {
+                   committed(attempt, std::move(outcome));
+                 });
+               });
 }
 
 void OrderService::committed(std::shared_ptr<Attempt> attempt, Result<WriteOutcome> outcome) {
@@ -144,7 +145,7 @@ void OrderService::committed(std::shared_ptr<Attempt> attempt, Result<WriteOutco
       return run(std::move(attempt));
     case WriteOutcome::kDuplicateIdempotencyKey:
       // A concurrent request with the same key won the race: answer what it answered.
-      return replayIdempotent(std::move(attempt));
+      return replayIdempotent(attempt);
     case WriteOutcome::kDuplicateInboxMessage: {
       CommandOutcome duplicate;
       duplicate.duplicate = true;
@@ -165,7 +166,7 @@ void OrderService::settleInDoubt(std::shared_ptr<Attempt> attempt, Error inDoubt
     if (!record) return unsettled(record.error());
     if (record->has_value()) {
       if ((*record)->fingerprint != attempt->context.requestFingerprint) {
-        return replayIdempotent(std::move(attempt));  // another request took the key: conflict
+        return replayIdempotent(attempt);  // another request took the key: conflict
       }
       return attempt->done(CommandOutcome{std::move(attempt->change)});
     }
@@ -192,7 +193,7 @@ void OrderService::settleInDoubt(std::shared_ptr<Attempt> attempt, Error inDoubt
   attempt->done(std::move(inDoubt));
 }
 
-void OrderService::replayIdempotent(std::shared_ptr<Attempt> attempt) {
+void OrderService::replayIdempotent(const std::shared_ptr<Attempt>& attempt) {
   auto record = store_.findIdempotencyRecord(attempt->context.idempotencyKey);
   if (!record) return attempt->done(record.error());
   if (!record->has_value()) {

@@ -265,6 +265,7 @@ TEST_F(OrderServiceTest, ConcurrentChangesOfOneOrderAllApplyInSequence) {
               }).ok());
   constexpr int kThreads = 8;
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   std::atomic<int> succeeded{0};
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&] {
@@ -299,7 +300,7 @@ TEST_F(OrderServiceTest, NothingButCommitsRunsOnTheStoresWriterThread) {
   std::promise<std::thread::id> doneOn;
   service_->execute(
       order.id, [](const Order* o, const ActionContext& c) { return startPayment(*o, c); }, {}, {},
-      [&doneOn](Result<CommandOutcome> outcome) {
+      [&doneOn](const Result<CommandOutcome>& outcome) {
         EXPECT_TRUE(outcome.ok());
         doneOn.set_value(std::this_thread::get_id());
       });

@@ -228,7 +228,7 @@ void Consumer::handle(WorkItem& item) {
   }
   transport_->settle(
       d.generation, d.deliveryTag, std::move(decision.settlement),
-      [this, outcome, id = decision.messageId](Status settled) {
+      [this, outcome, id = decision.messageId](const Status& settled) {
         if (!settled) {
           // Not lost: the broker redelivers the original, and the inbox absorbs a repeat.
           spdlog::warn(

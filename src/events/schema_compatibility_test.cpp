@@ -12,7 +12,6 @@
 namespace orders {
 namespace {
 
-namespace fs = std::filesystem;
 using nlohmann::json;
 using testing::TempDir;
 

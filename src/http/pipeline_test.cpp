@@ -265,7 +265,7 @@ TEST(Pipeline, TheExceptionBarrierAnswers500WithAnIncidentIdOnce) {
               std::string::npos);
   }
   int answers = 0;
-  pipeline.handle(request("GET", "/answers-then-throws"), [&answers](Response r) {
+  pipeline.handle(request("GET", "/answers-then-throws"), [&answers](const Response& r) {
     ++answers;
     EXPECT_EQ(r.status, 200);
   });

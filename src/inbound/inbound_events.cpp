@@ -53,7 +53,7 @@ ConsumerOptions fulfillmentConsumerOptions(const InboundEventsOptions& options) 
 }
 
 InboundEvents::InboundEvents(OrderService& service, const SchemaRegistry& schemas,
-                             InboundEventsOptions options) {
+                             const InboundEventsOptions& options) {
   payments_ = makeConsumer(service, schemas, options, paymentConsumerOptions(options), setup_);
   fulfillment_ =
       makeConsumer(service, schemas, options, fulfillmentConsumerOptions(options), setup_);

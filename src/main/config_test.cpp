@@ -11,6 +11,7 @@ namespace {
 Result<ServiceConfig> parse(std::vector<std::string> args) {
   args.insert(args.begin(), "order-service");
   std::vector<char*> argv;
+  argv.reserve(args.size());
   for (auto& arg : args) argv.push_back(arg.data());
   return parseServiceConfig(static_cast<int>(argv.size()), argv.data(), "/schemas", "/topology");
 }

@@ -96,6 +96,7 @@ TEST(OutboxStatsSampler, ConcurrentCallersShareOneCount) {
   CountingStore store(clock);
   OutboxStatsSampler sampler(store, clock, 1s);
   std::vector<std::thread> threads;
+  threads.reserve(8);
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < 100; ++i) EXPECT_TRUE(sampler.sample().stats.ok());

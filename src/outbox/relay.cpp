@@ -274,28 +274,29 @@ void Relay::run() {
     }
     std::weak_ptr<Shared> weak = shared_;
     const Timestamp at = clock_.now();
-    store_.markPublished(std::move(toMark), at, [weak, lowest, count, at, call](Status status) {
-      auto shared = weak.lock();
-      if (!shared) return;  // the relay is gone; a lost mark only means a republish later
-      std::lock_guard lock(shared->mutex);
-      shared->marking.erase(call);
-      if (status.ok()) {
-        shared->status.publishedCount += count;
-        shared->status.lastConfirmAt = at;
-      } else {
-        // The broker has these messages, but the store does not know: publish them again
-        // (duplicates) rather than risk never marking them.
-        spdlog::warn(
-            "outbox relay: marking {} rows published failed ({}); they will be "
-            "published again",
-            count, status.error().message);
-        shared->status.lastError = "marking rows published failed: " + status.error().message;
-        shared->status.lastErrorAt = at;
-        shared->rewindBelow =
-            shared->rewindBelow == 0 ? lowest : std::min(shared->rewindBelow, lowest);
-      }
-      shared->changed.notify_all();
-    });
+    store_.markPublished(
+        std::move(toMark), at, [weak, lowest, count, at, call](const Status& status) {
+          auto shared = weak.lock();
+          if (!shared) return;  // the relay is gone; a lost mark only means a republish later
+          std::lock_guard lock(shared->mutex);
+          shared->marking.erase(call);
+          if (status.ok()) {
+            shared->status.publishedCount += count;
+            shared->status.lastConfirmAt = at;
+          } else {
+            // The broker has these messages, but the store does not know: publish them again
+            // (duplicates) rather than risk never marking them.
+            spdlog::warn(
+                "outbox relay: marking {} rows published failed ({}); they will be "
+                "published again",
+                count, status.error().message);
+            shared->status.lastError = "marking rows published failed: " + status.error().message;
+            shared->status.lastErrorAt = at;
+            shared->rewindBelow =
+                shared->rewindBelow == 0 ? lowest : std::min(shared->rewindBelow, lowest);
+          }
+          shared->changed.notify_all();
+        });
     toMark.clear();
   };
 

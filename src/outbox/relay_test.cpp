@@ -64,7 +64,8 @@ class FakeStore final : public OutboxStore {
       std::lock_guard lock(mutex_);
       for (auto& r : rows) {
         r.id = ++lastId_;
-        rows_[r.id] = Row{std::move(r), std::nullopt};
+        const std::int64_t id = r.id;
+        rows_[id] = Row{std::move(r), std::nullopt};
       }
     }
     notify();
@@ -507,7 +508,7 @@ struct RelayTest : ::testing::Test {
   FakeStore store;
   FakeBroker broker;
 
-  std::unique_ptr<Relay> makeRelay(RelayOptions options = fastOptions()) {
+  std::unique_ptr<Relay> makeRelay(const RelayOptions& options = fastOptions()) {
     return std::make_unique<Relay>(store, broker.factory(), clock, options);
   }
   std::vector<BrokerMessage> delivered() {

@@ -63,6 +63,7 @@ json payloadOf(const std::vector<Rendered>& messages, const std::string& type) {
 
 std::vector<std::string> typesOf(const std::vector<Rendered>& messages) {
   std::vector<std::string> types;
+  types.reserve(messages.size());
   for (const auto& message : messages) types.push_back(message.row.messageType);
   return types;
 }

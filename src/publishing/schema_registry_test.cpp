@@ -221,6 +221,7 @@ TEST(SchemaRegistry, ValidatesConcurrentlyFromManyThreads) {
   bad["payload"]["items"][0]["quantity"] = "1";
   std::atomic<int> failures{0};
   std::vector<std::thread> threads;
+  threads.reserve(4);
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < 300; ++i) {

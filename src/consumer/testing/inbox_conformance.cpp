@@ -65,6 +65,7 @@ TEST_P(InboxConformance, ConcurrentDeliveriesOfOneMessageApplyOnce) {
   std::atomic<int> duplicates{0};
   std::atomic<int> recorded{0};
   std::vector<std::thread> threads;
+  threads.reserve(4);
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&] {
       auto r = subject_->recordWithEffect(key, Effect::kSucceeds);

@@ -747,7 +747,8 @@ Result<OutboxStats> SqliteStore::outboxStats() {
 
 Status SqliteStore::runOnWriter(std::function<void(Connection&)> apply) {
   std::promise<Status> finished;
-  enqueue(Job{Job::Task{std::move(apply), [&finished](Status s) { finished.set_value(s); }, true}});
+  enqueue(Job{Job::Task{std::move(apply),
+                        [&finished](Status s) { finished.set_value(std::move(s)); }, true}});
   return finished.get_future().get();
 }
 

@@ -6,6 +6,7 @@
 #include <set>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 
 #include "common/ids.hpp"
 
@@ -131,11 +132,12 @@ class OrderStoreInbox final : public InboxUnderTest {
 }  // namespace
 
 InboxFactory orderStoreInbox(StoreFactory stores) {
-  return InboxFactory{stores.name,
-                      [open = stores.open](const Clock& clock) -> std::unique_ptr<InboxUnderTest> {
-                        return std::make_unique<OrderStoreInbox>(
-                            open(clock), std::make_shared<RandomIdGenerator>());
-                      }};
+  return InboxFactory{
+      std::move(stores.name),
+      [open = std::move(stores.open)](const Clock& clock) -> std::unique_ptr<InboxUnderTest> {
+        return std::make_unique<OrderStoreInbox>(open(clock),
+                                                 std::make_shared<RandomIdGenerator>());
+      }};
 }
 
 namespace {
@@ -292,6 +294,7 @@ TEST_P(StoreConformance, ConcurrentWritesAllCommitAndConflictsStayIsolated) {
   std::atomic<int> conflicts{0};
   std::vector<std::thread> threads;
   RandomIdGenerator ids;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < kPerThread; ++i) {

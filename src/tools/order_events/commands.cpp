@@ -243,7 +243,10 @@ int tail(const Options& o, std::ostream& out, std::ostream& err, const RunContro
   for (const auto& k : keys) {
     if (std::find(known.begin(), known.end(), k) == known.end()) {
       std::string list;
-      for (const auto& t : known) list += (list.empty() ? "" : ", ") + t;
+      for (const auto& t : known) {
+        if (!list.empty()) list += ", ";
+        list += t;
+      }
       return fail(err, kBadInput,
                   "--routing-key '" + k + "' is not a message type (known: " + list + ")");
     }

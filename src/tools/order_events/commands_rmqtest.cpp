@@ -155,7 +155,7 @@ void writeOrderWithThreeEvents(const std::string& path) {
   ASSERT_TRUE(pending.ok() && pending->size() == 3u);
   std::promise<Status> marked;
   (*store)->markPublished({(*pending)[0].id}, SystemClock().now(),
-                          [&](Status s) { marked.set_value(s); });
+                          [&](Status s) { marked.set_value(std::move(s)); });
   ASSERT_TRUE(marked.get_future().get().ok());
   (*store)->close();
 }

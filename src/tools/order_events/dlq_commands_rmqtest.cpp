@@ -62,7 +62,7 @@ class DlqCommandsRmqTest : public testing::WidgetConsumerRmqTest {
   ~DlqCommandsRmqTest() override { consumer_->stop(); }
 
   std::string publish(const std::string& widgetId) {
-    const auto id = testing::newMessageId();
+    auto id = testing::newMessageId();
     BrokerMessage m;
     m.exchange = exchange_;
     m.routingKey = "WidgetEvent";

@@ -79,7 +79,7 @@ class OrderService {
   void run(std::shared_ptr<Attempt> attempt);
   void committed(std::shared_ptr<Attempt> attempt, Result<WriteOutcome> outcome);
   void settleInDoubt(std::shared_ptr<Attempt> attempt, Error inDoubt);
-  void replayIdempotent(std::shared_ptr<Attempt> attempt);
+  void replayIdempotent(const std::shared_ptr<Attempt>& attempt);
 
   OrderStore& store_;
   const EventFactory& events_;

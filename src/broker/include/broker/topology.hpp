@@ -61,7 +61,7 @@ struct TopologyConfig {
 /// (e.g. "queues[1].routingKeys[0]") and in the message: unknown keys, wrong types, empty or
 /// reserved ("amq.") names, duplicate queue names, unknown message types, deliveryLimit on a
 /// classic queue.
-Result<TopologyConfig> parseTopology(std::string_view json);
+Result<TopologyConfig> parseTopology(std::string_view text);
 
 /// Reads `path` and parses it; the error message starts with the path.
 Result<TopologyConfig> loadTopologyFile(const std::string& path);

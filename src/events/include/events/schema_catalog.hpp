@@ -19,6 +19,7 @@ struct SchemaVersion {
   int minor = 0;
 
   std::string text() const { return std::to_string(major) + "." + std::to_string(minor); }
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 false positive on a defaulted <=>
   auto operator<=>(const SchemaVersion&) const = default;
 };
 

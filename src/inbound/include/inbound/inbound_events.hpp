@@ -61,7 +61,7 @@ class InboundEvents {
  public:
   /// `service` and `schemas` must outlive this object. Nothing connects before start().
   InboundEvents(OrderService& service, const SchemaRegistry& schemas,
-                InboundEventsOptions options = {});
+                const InboundEventsOptions& options = {});
   /// Calls stop().
   ~InboundEvents();
   InboundEvents(const InboundEvents&) = delete;

@@ -14,6 +14,6 @@ namespace orders {
 std::string encodeOrderDocument(const Order& order);
 
 /// kInternal naming the broken field when the document is not one encodeOrderDocument wrote.
-Result<Order> decodeOrderDocument(std::string_view document);
+Result<Order> decodeOrderDocument(std::string_view text);
 
 }  // namespace orders

@@ -25,7 +25,7 @@ namespace orders {
 ///    conflict has still been declared; nothing existing is changed or deleted.
 ///  - kInvalidArgument for a malformed URL, bad credentials or a missing vhost.
 ///  - kUnavailable when the broker cannot be reached.
-Status declareTopology(const RabbitConnectionOptions& connection, const TopologyConfig& topology);
+Status declareTopology(const RabbitConnectionOptions& options, const TopologyConfig& topology);
 
 /// Same with default connection options for `amqpUrl`.
 Status declareTopology(const std::string& amqpUrl, const TopologyConfig& topology);

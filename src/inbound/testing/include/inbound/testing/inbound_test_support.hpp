@@ -50,7 +50,7 @@ class ServiceOnSqlite {
         },
         context);
     EXPECT_TRUE(created.ok());
-    const OrderId id = created->change.order.id;
+    OrderId id = created->change.order.id;
     if (startPayment) {
       auto started = service.executeAndWait(
           id,
