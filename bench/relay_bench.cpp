@@ -587,7 +587,8 @@ int main(int argc, char** argv) {
 
   std::ostringstream md;
   md << "## Outbox relay\n\n"
-     << "How fast `Relay` (src/outbox/include/outbox/relay.hpp) drains a pre-filled SQLite outbox into one quorum "
+     << "How fast `Relay` (src/outbox/include/outbox/relay.hpp) drains a pre-filled SQLite outbox "
+        "into one quorum "
         "queue, against a raw rabbitmq-c publisher sending the same bytes with the same "
         "properties and pipelined confirms and nothing else, in the same run.\n\n"
      << "- Machine: " << machine() << "; RabbitMQ 3.10.8 (" << brokerNote

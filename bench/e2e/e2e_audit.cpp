@@ -29,7 +29,6 @@
 //   e2e_audit count --amqp-url U --queue Q       prints COUNT messages=N
 //   e2e_audit purge --amqp-url U --queue Q       prints PURGED messages=N
 
-#include <nlohmann/json.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -40,6 +39,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <thread>
@@ -127,12 +127,13 @@ int watch(const std::string& url, const std::string& queue, const std::string& e
       break;
     }
   }
-  std::printf("WATCH start_ms=%lld expected=%lld count=%lld reached_ms=%lld last_change_ms=%lld "
-              "polls=%lld timed_out=%d\n",
-              static_cast<long long>(startMs), static_cast<long long>(expected),
-              static_cast<long long>(changes.back().second), static_cast<long long>(reachedMs),
-              static_cast<long long>(changes.back().first), static_cast<long long>(polls),
-              timedOut ? 1 : 0);
+  std::printf(
+      "WATCH start_ms=%lld expected=%lld count=%lld reached_ms=%lld last_change_ms=%lld "
+      "polls=%lld timed_out=%d\n",
+      static_cast<long long>(startMs), static_cast<long long>(expected),
+      static_cast<long long>(changes.back().second), static_cast<long long>(reachedMs),
+      static_cast<long long>(changes.back().first), static_cast<long long>(polls),
+      timedOut ? 1 : 0);
   return timedOut ? 1 : 0;
 }
 
@@ -231,28 +232,32 @@ int audit(const std::string& url, const std::string& queue, const std::string& o
     bool complete = true;
     for (const auto& t : kCreationTypes) {
       auto it = types.find(t);
-      if (it == types.end()) complete = false;
-      else if (it->second > 1) duplicates += it->second - 1;
+      if (it == types.end())
+        complete = false;
+      else if (it->second > 1)
+        duplicates += it->second - 1;
     }
     for (const auto& [t, n] : types)
       if (std::find(kCreationTypes.begin(), kCreationTypes.end(), t) == kCreationTypes.end())
         duplicates += n;  // an event this action does not publish: counted as extra
-    if (complete) ++ok;
-    else ++missing;
+    if (complete)
+      ++ok;
+    else
+      ++missing;
   }
   std::string types;
   for (const auto& [t, n] : byType)
     types += (types.empty() ? "" : ",") + t + ":" + std::to_string(n);
-  std::printf("AUDIT messages=%lld orders=%lld orders_ok=%lld orders_missing_events=%lld "
-              "duplicates=%lld unknown_orders=%lld bad_bodies=%lld bad_props=%lld by_type=%s\n",
-              static_cast<long long>(messages), static_cast<long long>(orders),
-              static_cast<long long>(ok), static_cast<long long>(missing),
-              static_cast<long long>(duplicates), static_cast<long long>(unknownOrders),
-              static_cast<long long>(badBodies), static_cast<long long>(badProps),
-              types.empty() ? "-" : types.c_str());
+  std::printf(
+      "AUDIT messages=%lld orders=%lld orders_ok=%lld orders_missing_events=%lld "
+      "duplicates=%lld unknown_orders=%lld bad_bodies=%lld bad_props=%lld by_type=%s\n",
+      static_cast<long long>(messages), static_cast<long long>(orders), static_cast<long long>(ok),
+      static_cast<long long>(missing), static_cast<long long>(duplicates),
+      static_cast<long long>(unknownOrders), static_cast<long long>(badBodies),
+      static_cast<long long>(badProps), types.empty() ? "-" : types.c_str());
   if (!firstProblem.empty()) std::cerr << "e2e_audit: first problem: " << firstProblem << "\n";
-  const bool pass = missing == 0 && duplicates == 0 && unknownOrders == 0 && badBodies == 0 &&
-                    badProps == 0;
+  const bool pass =
+      missing == 0 && duplicates == 0 && unknownOrders == 0 && badBodies == 0 && badProps == 0;
   return pass ? 0 : 1;
 }
 

@@ -13,8 +13,8 @@
 #include "maintenance/jobs.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "support/manual_clock.hpp"
-#include "support/wait_for.hpp"
 #include "support/temp_dir.hpp"
+#include "support/wait_for.hpp"
 
 namespace orders {
 namespace {
@@ -23,7 +23,9 @@ using namespace std::chrono_literals;
 using testing::ManualClock;
 
 /// Polls `done` (the scheduler runs on its own thread) for up to ten real seconds.
-bool eventually(const std::function<bool()>& done) { return testing::waitFor(done, 10s); }
+bool eventually(const std::function<bool()>& done) {
+  return testing::waitFor(done, 10s);
+}
 
 /// A job that counts its runs and records the wall time it was given.
 struct CountingJob {

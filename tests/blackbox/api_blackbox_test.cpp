@@ -39,9 +39,9 @@ class ApiTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir("api-test");
-    service_ = new ServiceProcess(
-        ORDER_SERVICE_BINARY,
-        {"--database", "sqlite:" + dir_->file("orders.db"), "--no-relay", "--no-consumers", "--log-level", "warn"});
+    service_ = new ServiceProcess(ORDER_SERVICE_BINARY,
+                                  {"--database", "sqlite:" + dir_->file("orders.db"), "--no-relay",
+                                   "--no-consumers", "--log-level", "warn"});
     schemas_ = new SchemaRegistry(SchemaRegistry::load(ORDER_SERVICE_SCHEMA_DIR).value());
   }
   static void TearDownTestSuite() {
@@ -383,7 +383,8 @@ TEST(ApiLifecycle, SigtermFinishesInFlightRequestsAndExitsCleanly) {
   const std::string database = "sqlite:" + dir.file("orders.db");
   int created = 0;
   {
-    ServiceProcess service(ORDER_SERVICE_BINARY, {"--database", database, "--no-relay", "--no-consumers"});
+    ServiceProcess service(ORDER_SERVICE_BINARY,
+                           {"--database", database, "--no-relay", "--no-consumers"});
     std::atomic<bool> stop{false};
     std::atomic<int> ok{0};
     std::vector<std::thread> clients;
@@ -407,7 +408,8 @@ TEST(ApiLifecycle, SigtermFinishesInFlightRequestsAndExitsCleanly) {
   }
   // Every order the clients saw confirmed is there after a restart (listed through the API),
   // each with its three events (counted by the CLI; the relay is off, so all are pending).
-  ServiceProcess again(ORDER_SERVICE_BINARY, {"--database", database, "--no-relay", "--no-consumers"});
+  ServiceProcess again(ORDER_SERVICE_BINARY,
+                       {"--database", database, "--no-relay", "--no-consumers"});
   HttpClient http("127.0.0.1", again.port());
   std::int64_t orders = 0;
   std::string cursor;

@@ -6,8 +6,9 @@
 //                            ::testing::Values(InboxFactory{"SqliteInbox", openSqliteInbox}),
 //                            inboxFactoryName);
 //
-// Instantiated for the tests' MemoryInbox and SqliteInbox (src/consumer/sqlite/sqlite_inbox_test.cpp)
-// and for the Order Service's SqliteStore (src/store/sqlite/). A PostgreSQL store adds one line.
+// Instantiated for the tests' MemoryInbox and SqliteInbox
+// (src/consumer/sqlite/sqlite_inbox_test.cpp) and for the Order Service's SqliteStore
+// (src/store/sqlite/). A PostgreSQL store adds one line.
 
 #include <gtest/gtest.h>
 
