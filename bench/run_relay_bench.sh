@@ -23,18 +23,4 @@ trap 'rm -f "$SECTION"' EXIT
 cat "$SECTION"
 
 if [[ "${NO_DOC:-0}" == "1" ]]; then exit 0; fi
-python3 - "$DOC" "$SECTION" <<'PY'
-import pathlib, sys
-doc, section = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]).read_text().rstrip() + "\n"
-text = doc.read_text() if doc.exists() else (
-    "# Benchmarks\n\nMeasured numbers of the Order Service's components, one section per "
-    "component, each with the machine, the command and the date.\n")
-start = text.find("\n## Outbox relay\n")
-if start < 0:
-    text = text.rstrip() + "\n\n" + section
-else:
-    end = text.find("\n## ", start + 1)
-    text = text[:start + 1] + section + ("" if end < 0 else "\n" + text[end + 1:])
-doc.write_text(text)
-print(f"wrote the 'Outbox relay' section of {doc}", file=sys.stderr)
-PY
+python3 bench/update_benchmarks_doc.py "$DOC" relay "$SECTION"

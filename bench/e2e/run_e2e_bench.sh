@@ -787,18 +787,6 @@ echo
 cat "$TARGETS"
 
 if [[ $DOC == 1 ]]; then
-  python3 - "$SECTION" <<'PY'
-import pathlib, re, sys
-section = pathlib.Path(sys.argv[1]).read_text().rstrip() + "\n"
-doc = pathlib.Path("docs/benchmarks.md")
-text = doc.read_text() if doc.exists() else "# Benchmarks\n"
-begin, end = "<!-- bench:e2e:begin -->", "<!-- bench:e2e:end -->"
-block = f"{begin}\n{section}{end}"
-if begin in text and end in text:
-    text = re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda m: block, text, flags=re.S)
-else:
-    text = text.rstrip() + "\n\n" + block + "\n"
-doc.write_text(text)
-PY
+  python3 bench/update_benchmarks_doc.py docs/benchmarks.md e2e "$SECTION"
   log "wrote the e2e section of docs/benchmarks.md"
 fi

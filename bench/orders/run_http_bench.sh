@@ -80,22 +80,5 @@ MEM=$(free -g | awk '/Mem:/ {print $2 " GiB"}')
   echo "- With 1 client every order waits for its own commit and fsync, so compare it with the single-commit limit ($single/s). With 64 clients the service is CPU-bound on the 2 cores it shares with wrk: the CPU column (user+system of the service process per order: HTTP, JSON, building and schema-validating the 3 events, the SQLite commit) is what limits it, not the disk."
 } >"$WORK/section.md"
 
-python3 - "$WORK/section.md" <<'PY'
-import pathlib, re, sys
-section = pathlib.Path(sys.argv[1]).read_text().rstrip() + "\n"
-doc = pathlib.Path("docs/benchmarks.md")
-text = doc.read_text() if doc.exists() else "# Benchmarks\n\nEach section is written by its bench script; rerun the script to refresh it.\n"
-begin, end = "<!-- bench:orders:begin -->", "<!-- bench:orders:end -->"
-block = f"{begin}\n{section}{end}"
-if begin in text:
-    text = re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda m: block, text, flags=re.S)
-else:
-    # A new section goes first, after the title and its introduction.
-    first = text.find("\n## ")
-    if first < 0:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    else:
-        text = text[:first + 1] + block + "\n\n" + text[first + 1:]
-doc.write_text(text)
-PY
+python3 bench/update_benchmarks_doc.py docs/benchmarks.md orders "$WORK/section.md"
 echo "wrote docs/benchmarks.md"
