@@ -28,6 +28,13 @@ set_target_properties(order_sqlite PROPERTIES EXPORT_NAME sqlite)
 foreach(name IN ITEMS events consumer consumer_rabbitmq consumer_sqlite)
   add_library(OrderEvents::${name} ALIAS order_${name})
 endforeach()
+# A sanitized build's static libraries call into the sanitizer runtimes: whoever links them from
+# the installed package must link those runtimes too.
+if(ORDER_SERVICE_SANITIZE)
+  foreach(target IN LISTS order_events_package_targets)
+    target_link_options(${target} INTERFACE $<INSTALL_INTERFACE:-fsanitize=address,undefined>)
+  endforeach()
+endif()
 install(TARGETS ${order_events_package_targets} EXPORT OrderEventsTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})

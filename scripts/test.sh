@@ -4,10 +4,12 @@
 # private brokers the tests start themselves, and black-box tests of the built binary), then the
 # libFuzzer targets for a bounded time each (a clang ASan + UBSan build of their own, tests/fuzz;
 # ORDER_SERVICE_FUZZ_SECONDS, default 30).
-# Usage: scripts/test.sh [release|debug]   (debug = ASan + UBSan build)
+# Usage: scripts/test.sh [debug|release]. The default, debug, is the AddressSanitizer +
+# UndefinedBehaviorSanitizer build: the suite runs where memory errors and undefined behaviour
+# fail it (CI runs this). release runs the same suite on the optimised build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PRESET=${1:-release}
+PRESET=${1:-debug}
 bash scripts/install-deps.sh
 bash scripts/build.sh "$PRESET"
 ctest --preset "$PRESET" -j 2 --timeout 900
