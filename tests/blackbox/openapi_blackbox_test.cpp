@@ -273,13 +273,17 @@ TEST_F(OpenApiTest, EveryDocumentedOperationIsAnsweredWithADocumentedStatus) {
         EXPECT_TRUE(std::regex_match(problem.at("type").get<std::string>(), problemType))
             << response.body;
         EXPECT_EQ(problem.at("status"), response.status);
+      } else if (name == "GET /metrics") {
+        // The one non-JSON answer: the Prometheus text format (checked in observability_rmqtest).
+        EXPECT_EQ(response.header("content-type"), "text/plain; version=0.0.4; charset=utf-8");
+        EXPECT_EQ(response.body.rfind("# HELP ", 0), 0u) << response.body;
       } else if (response.status != 304) {
         EXPECT_EQ(response.header("content-type"), "application/json");
         EXPECT_TRUE(json::parse(response.body).is_object()) << response.body;
       }
     }
   }
-  EXPECT_EQ(checked, 16);
+  EXPECT_EQ(checked, 17);
 }
 
 TEST_F(OpenApiTest, UndocumentedMethodsOnDocumentedPathsAnswer405WithTheDocumentedAllow) {
