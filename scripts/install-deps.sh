@@ -12,6 +12,9 @@ PACKAGES=(
   # tests and benchmarks; clang + libclang-rt for the libFuzzer targets (tests/fuzz)
   libgtest-dev libgmock-dev libbenchmark-dev rabbitmq-server wrk sqlite3 curl procps
   clang libclang-rt-14-dev
+  # metrics (src/observability: prometheus-cpp core) and promtool, which checks the exposition
+  # and the alert rules (deploy/prometheus); the Prometheus server itself is never run
+  prometheus-cpp-dev prometheus
 )
 # Node.js for the contract tests (tests/contracts/ajv: Ajv, @asyncapi/parser): Debian's, unless npm is already there.
 if ! command -v npm >/dev/null 2>&1; then PACKAGES+=(nodejs npm); fi
@@ -31,6 +34,21 @@ if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
 echo "install-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-# A system rabbitmq-server service is not needed (tests and the run script start private brokers);
-# do not let the package's post-install start one on the default port if a policy allows it.
+# Neither a system rabbitmq-server (tests and the run script start private brokers) nor a system
+# prometheus (only its promtool is used) may run: Debian's post-install scripts start a package's
+# service through invoke-rc.d / deb-systemd-invoke, which obey /usr/sbin/policy-rc.d; exit code 101
+# means "not allowed". Ours is in place only during this install, unless one was there already.
+POLICY=/usr/sbin/policy-rc.d
+if [[ ! -e $POLICY ]]; then
+  printf '#!/bin/sh\n# installed by order-service scripts/install-deps.sh for the install only\nexit 101\n' |
+    $SUDO tee "$POLICY" >/dev/null
+  $SUDO chmod 755 "$POLICY"
+  trap '$SUDO rm -f "$POLICY"' EXIT
+fi
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# On a booted systemd machine the units are still enabled for the next boot: disable them.
+if [[ -d /run/systemd/system ]]; then
+  for unit in prometheus rabbitmq-server; do
+    if systemctl cat "$unit" >/dev/null 2>&1; then $SUDO systemctl disable --now "$unit" >/dev/null; fi
+  done
+fi

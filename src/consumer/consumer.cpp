@@ -4,6 +4,9 @@
 
 #include <functional>
 
+#include "common/log_fields.hpp"
+#include "consumer/consumer_observer.hpp"
+
 namespace orders {
 
 const char* toString(TransportState state) {
@@ -137,6 +140,7 @@ void Consumer::onDelivery(TransportDelivery delivery) {
     std::lock_guard lock(statusMutex_);
     ++status_.received;
   }
+  if (options_.observer != nullptr) options_.observer->received();
   if (stopping_) return;  // not acked: the broker gives it back when the channel closes
   // Parsed here once: the partition key picks the worker, and the worker reuses the document.
   auto parsed = parseExactJson(delivery.body);
@@ -172,6 +176,7 @@ void Consumer::onState(TransportState state, const std::string& error) {
     status_.lastErrorAt = clock_.now();
   }
   if (stopping_ && state != TransportState::kStopped) return;  // stays "stopping"
+  ConsumerObserver* observer = options_.observer;
   switch (state) {
     case TransportState::kStopped:
       status_.state = ConsumerStatus::State::kStopped;
@@ -182,9 +187,12 @@ void Consumer::onState(TransportState state, const std::string& error) {
     case TransportState::kConnected:
       status_.state = ConsumerStatus::State::kConnected;
       if (everConnected_) ++status_.reconnects;
+      if (observer != nullptr) observer->connectionChanged(true, everConnected_);
       everConnected_ = true;
       break;
     case TransportState::kReconnecting:
+      if (observer != nullptr && status_.state == ConsumerStatus::State::kConnected)
+        observer->connectionChanged(false, false);
       status_.state = ConsumerStatus::State::kReconnecting;
       break;
   }
@@ -206,7 +214,16 @@ void Consumer::workerLoop(Worker& worker) {
 
 void Consumer::handle(WorkItem& item) {
   const TransportDelivery& d = item.delivery;
+  // What the handler logs is about this message (JSON logs carry these fields).
+  const ScopedLogFields deliveryFields(
+      {.messageId = d.messageId, .messageType = d.type, .correlationId = d.correlationId});
+  const SteadyTime started = clock_.steadyNow();
   Decision decision = processor_.process(d, item.parsed ? &*item.parsed : nullptr);
+  // The envelope's values, when it could be read, win over the AMQP properties.
+  const ScopedLogFields decisionFields(
+      {.messageId = decision.messageId, .messageType = decision.messageType});
+  const SettledDelivery observed{
+      decision.outcome, decision.attempt, {}, clock_.steadyNow() - started};
   const Outcome outcome = decision.outcome;
   switch (outcome) {
     case Outcome::kApplied:
@@ -228,7 +245,8 @@ void Consumer::handle(WorkItem& item) {
   }
   transport_->settle(
       d.generation, d.deliveryTag, std::move(decision.settlement),
-      [this, outcome, id = decision.messageId](const Status& settled) {
+      [this, outcome, observed, id = decision.messageId,
+       failureKind = decision.failureKind](const Status& settled) {
         if (!settled) {
           // Not lost: the broker redelivers the original, and the inbox absorbs a repeat.
           spdlog::warn(
@@ -237,6 +255,11 @@ void Consumer::handle(WorkItem& item) {
               options_.name(), id, toString(outcome), settled.error().message);
           recordError(settled.error().message);
           return;
+        }
+        if (options_.observer != nullptr) {
+          SettledDelivery delivery = observed;
+          delivery.failureKind = failureKind;
+          options_.observer->settled(delivery);
         }
         std::lock_guard lock(statusMutex_);
         switch (outcome) {

@@ -9,6 +9,7 @@
 #include <map>
 #include <mutex>
 
+#include "consumer/consumer_observer.hpp"
 #include "consumer/testing/consumer_test_support.hpp"
 #include "support/manual_clock.hpp"
 
@@ -229,6 +230,65 @@ TEST_F(ConsumerTest, HandlersCannotBeAddedAfterStart) {
       "WidgetEvent", 2, [](const InboundMessage&) -> HandlerResult { return Handled::kApplied; },
       Deduplication::kHandler);
   EXPECT_EQ(late.error().code, ErrorCode::kConflict);
+}
+
+}  // namespace
+}  // namespace orders
+
+namespace orders {
+namespace {
+
+/// What the consumer told its observer (ConsumerOptions::observer).
+struct RecordingConsumerObserver final : ConsumerObserver {
+  std::mutex mutex;
+  int receivedCount = 0;
+  std::vector<SettledDelivery> deliveries;
+  std::vector<std::string> failureKinds;  // copies: SettledDelivery's view lives for the call only
+  std::vector<std::pair<bool, bool>> connections;
+
+  void received() override {
+    std::lock_guard lock(mutex);
+    ++receivedCount;
+  }
+  void settled(const SettledDelivery& delivery) override {
+    std::lock_guard lock(mutex);
+    deliveries.push_back(delivery);
+    failureKinds.emplace_back(delivery.failureKind);
+  }
+  void connectionChanged(bool connected, bool reconnect) override {
+    std::lock_guard lock(mutex);
+    connections.emplace_back(connected, reconnect);
+  }
+};
+
+TEST_F(ConsumerTest, TheObserverHearsEveryDeliveryItsOutcomeAndTheConnection) {
+  RecordingConsumerObserver observer;
+  options_.observer = &observer;
+  auto consumer = make(1, [](const InboundMessage& m) -> HandlerResult {
+    if (m.payload.value("fail", false)) return Error{ErrorCode::kUnavailable, "store down"};
+    return Handled::kApplied;
+  });
+  ASSERT_TRUE(consumer->start().ok());
+  transport_->deliver(1, widget(testing::newMessageId(), "a").dump());
+  auto failing = widget(testing::newMessageId(), "b");
+  failing["payload"]["fail"] = true;
+  transport_->deliver(2, failing.dump());
+  transport_->deliver(3, "not JSON at all");
+  ASSERT_TRUE(waitFor([&] { return consumer->status().settled() == 3; }));
+  transport_->loseConnection(1);
+
+  std::lock_guard lock(observer.mutex);
+  EXPECT_EQ(observer.receivedCount, 3);
+  ASSERT_EQ(observer.deliveries.size(), 3u);
+  EXPECT_EQ(observer.deliveries[0].outcome, Outcome::kApplied);
+  EXPECT_EQ(observer.deliveries[1].outcome, Outcome::kRetried);
+  EXPECT_EQ(observer.deliveries[1].attempt, 1);
+  EXPECT_EQ(observer.deliveries[2].outcome, Outcome::kDeadLettered);
+  EXPECT_EQ(observer.failureKinds[2], "invalid-message");
+  EXPECT_EQ(observer.failureKinds[0], "");
+  ASSERT_EQ(observer.connections.size(), 2u);
+  EXPECT_EQ(observer.connections[0], std::make_pair(true, false)) << "the first connection";
+  EXPECT_EQ(observer.connections[1], std::make_pair(false, false)) << "the loss";
 }
 
 }  // namespace

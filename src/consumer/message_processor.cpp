@@ -183,6 +183,7 @@ Decision MessageProcessor::deadLetter(const TransportDelivery& d, Decision decis
   setHeader(copy.headers, kHeaderFailedAt, formatIso8601(clock_.now()));
   setHeader(copy.headers, kHeaderAttempts, std::int64_t{decision.attempt});
   decision.outcome = Outcome::kDeadLettered;
+  decision.failureKind = kind;
   decision.settlement.kind = Settlement::Kind::kRepublishThenAck;
   decision.settlement.copy = std::move(copy);
   return decision;

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/log_fields.hpp"
 #include "http/problem.hpp"
 
 namespace orders::http {
@@ -53,6 +54,11 @@ std::optional<Response> LimitsStep::onRequest(const Request& request, RequestSco
 }
 
 void AccessLog::requestCompleted(const CompletedRequest& request) {
+  if (!spdlog::should_log(spdlog::level::debug)) return;
+  const ScopedLogFields fields({.orderId = request.scope->param("orderId"),
+                                .correlationId = request.scope->correlationId,
+                                .traceId = request.scope->trace.traceId,
+                                .spanId = request.scope->trace.spanId});
   spdlog::debug("http: {} {} {} {:.3f} ms (request {}, correlation {}, trace {})", request.method,
                 request.routeTemplate, request.status,
                 std::chrono::duration<double, std::milli>(request.duration).count(),

@@ -128,7 +128,7 @@ std::optional<Response> readCommandHeaders(const Request& request, const Request
 
 OrderApi::OrderApi(OrderService& service, IdGenerator& ids, ReadinessCheck readiness,
                    const Clock& clock, ApiHooks hooks)
-    : service_(service), ids_(ids), readiness_(std::move(readiness)) {
+    : service_(service), ids_(ids), readiness_(std::move(readiness)), metrics_(hooks.metrics) {
   std::vector<RequestObserver*> observers = std::move(hooks.observers);
   observers.push_back(&accessLog_);
   std::vector<std::shared_ptr<Middleware>> chain{
@@ -155,6 +155,7 @@ Router OrderApi::routes() {
   const std::string order = "/v1/orders/{orderId:uuid}";
   add("GET", "/healthz", &OrderApi::health, "");
   add("GET", "/readyz", &OrderApi::readiness, "");
+  if (metrics_) add("GET", "/metrics", &OrderApi::metrics, "");
   add("GET", "/v1/orders", &OrderApi::listOrders, "orders:list");
   add("POST", "/v1/orders", &OrderApi::createOrder, "orders:create");
   add("GET", order.c_str(), &OrderApi::getOrder, "orders:read");
@@ -184,6 +185,14 @@ void OrderApi::readiness(const Request&, RequestScope&, const Reply& reply) cons
   json body = readiness.details;
   if (!body.contains("status")) body["status"] = readiness.ready ? "ok" : "unavailable";
   reply(jsonResponse(readiness.ready ? 200 : 503, body));
+}
+
+void OrderApi::metrics(const Request&, RequestScope&, const Reply& reply) const {
+  Response response;
+  response.status = 200;
+  response.contentType = metrics_->contentType;
+  response.body = metrics_->scrape();
+  reply(std::move(response));
 }
 
 // --- Queries ------------------------------------------------------------------------------------

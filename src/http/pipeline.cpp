@@ -6,6 +6,7 @@
 #include <exception>
 #include <typeinfo>
 
+#include "common/log_fields.hpp"
 #include "http/problem.hpp"
 
 namespace orders::http {
@@ -73,6 +74,10 @@ void Reply::runGuarded(std::string_view phase, const std::function<void()>& work
   }
   const State& s = *state_;
   const std::string incident = "inc-" + s.ids->uuid();
+  const ScopedLogFields fields({.orderId = s.scope.param("orderId"),
+                                .correlationId = s.scope.correlationId,
+                                .traceId = s.scope.trace.traceId,
+                                .spanId = s.scope.trace.spanId});
   spdlog::error(
       "http: incident {}: {} threw {} ({}) for {} {} (route {}, request {}, correlation {}, "
       "trace {})",

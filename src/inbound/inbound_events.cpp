@@ -19,6 +19,7 @@ ConsumerOptions consumerOptions(const InboundEventsOptions& o, const std::string
   c.consumerName = queue;  // the inbox key is (queue name, messageId)
   c.prefetch = o.prefetch;
   c.workers = o.workers;
+  c.observer = o.observerFor ? o.observerFor(queue) : nullptr;
   return c;
 }
 

@@ -44,6 +44,7 @@ Result<ServiceConfig> parseServiceConfig(int argc, char** argv, const std::strin
   std::string database = "sqlite:./data/orders.db";
   bool noRelay = false;
   bool noConsumers = false;
+  bool noMetrics = false;
 
   CLI::App app{
       "order-service: owns orders and publishes every change as a domain event on RabbitMQ "
@@ -81,6 +82,15 @@ Result<ServiceConfig> parseServiceConfig(int argc, char** argv, const std::strin
       ->envname("ORDER_SERVICE_LOG_LEVEL")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
       ->capture_default_str();
+  app.add_option("--log-format", config.logFormat,
+                 "text (human-readable lines) or json (one JSON object per line, for log "
+                 "collectors)")
+      ->envname("ORDER_SERVICE_LOG_FORMAT")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  app.add_flag("--no-metrics", noMetrics,
+               "Do not collect metrics and do not serve GET /metrics (to measure their cost)")
+      ->envname("ORDER_SERVICE_NO_METRICS");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -106,6 +116,7 @@ Result<ServiceConfig> parseServiceConfig(int argc, char** argv, const std::strin
   }
   config.relayEnabled = !noRelay;
   config.consumersEnabled = !noConsumers;
+  config.metricsEnabled = !noMetrics;
   return config;
 }
 

@@ -20,6 +20,8 @@ struct ServiceConfig {
   bool relayEnabled = true;      // --no-relay: do not publish the outbox
   bool consumersEnabled = true;  // --no-consumers: do not consume payment/fulfillment events
   std::string logLevel = "info";
+  std::string logFormat = "text";  // --log-format text|json
+  bool metricsEnabled = true;      // --no-metrics: no observers, no /metrics route
 };
 
 /// Parses argv (and the ORDER_SERVICE_* environment). Returns the config, or an error whose

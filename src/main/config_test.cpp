@@ -68,6 +68,34 @@ TEST(Config, EnvironmentVariablesAreRead) {
   EXPECT_EQ(config->amqpUrl, "amqp://u:p@broker:5673/");
 }
 
+TEST(Config, LogFormatLevelAndMetricsByFlagOrEnvironment) {
+  auto defaults = parse({});
+  ASSERT_TRUE(defaults.ok()) << defaults.error().message;
+  EXPECT_EQ(defaults->logFormat, "text");
+  EXPECT_EQ(defaults->logLevel, "info");
+  EXPECT_TRUE(defaults->metricsEnabled);
+
+  auto flags = parse({"--log-format", "json", "--log-level", "debug", "--no-metrics"});
+  ASSERT_TRUE(flags.ok()) << flags.error().message;
+  EXPECT_EQ(flags->logFormat, "json");
+  EXPECT_EQ(flags->logLevel, "debug");
+  EXPECT_FALSE(flags->metricsEnabled);
+
+  setenv("ORDER_SERVICE_LOG_FORMAT", "json", 1);
+  setenv("ORDER_SERVICE_LOG_LEVEL", "warn", 1);
+  auto environment = parse({});
+  unsetenv("ORDER_SERVICE_LOG_FORMAT");
+  unsetenv("ORDER_SERVICE_LOG_LEVEL");
+  ASSERT_TRUE(environment.ok()) << environment.error().message;
+  EXPECT_EQ(environment->logFormat, "json");
+  EXPECT_EQ(environment->logLevel, "warn");
+
+  auto badFormat = parse({"--log-format", "xml"});
+  ASSERT_FALSE(badFormat.ok());
+  EXPECT_NE(badFormat.error().message.find("--log-format"), std::string::npos)
+      << badFormat.error().message;
+}
+
 TEST(Config, HelpIsReportedSeparately) {
   auto help = parse({"--help"});
   ASSERT_FALSE(help.ok());

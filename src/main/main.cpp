@@ -5,8 +5,10 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <tuple>
 
 #include "application/order_service.hpp"
 #include "broker/rabbitmq/rabbit_publisher.hpp"
@@ -20,6 +22,8 @@
 #include "inbound/inbound_events.hpp"
 #include "maintenance/jobs.hpp"
 #include "maintenance/scheduler.hpp"
+#include "observability/logging.hpp"
+#include "observability/service_metrics.hpp"
 #include "outbox/outbox_stats_sampler.hpp"
 #include "outbox/relay.hpp"
 #include "publishing/event_factory.hpp"
@@ -57,7 +61,10 @@ nlohmann::json relayJson(const orders::RelayStatus& status) {
 
 int run(const orders::ServiceConfig& config) {
   using namespace orders;
-  spdlog::set_level(spdlog::level::from_str(config.logLevel));
+  if (auto logging = configureLogging(config.logFormat, config.logLevel); !logging) {
+    std::fprintf(stderr, "order-service: %s\n", logging.error().message.c_str());
+    return 2;
+  }
 
   const auto directory = std::filesystem::path(config.databasePath).parent_path();
   if (!directory.empty()) {
@@ -70,7 +77,13 @@ int run(const orders::ServiceConfig& config) {
     }
   }
   SystemClock clock;
-  auto store = SqliteStore::open(config.databasePath, {}, &clock);
+  // Metrics (docs/operations.md): every component is told about its work through an observer;
+  // --no-metrics leaves them all null.
+  std::unique_ptr<ServiceMetrics> metrics;
+  if (config.metricsEnabled) metrics = std::make_unique<ServiceMetrics>(clock);
+  SqliteOptions storeOptions;
+  if (metrics) storeOptions.observer = &metrics->store();
+  auto store = SqliteStore::open(config.databasePath, storeOptions, &clock);
   if (!store) {
     spdlog::error("{}", store.error().message);
     return 1;
@@ -144,6 +157,11 @@ int run(const orders::ServiceConfig& config) {
     if (config.consumersEnabled) {
       InboundEventsOptions inboundOptions;
       inboundOptions.connection = connection;
+      if (metrics) {
+        inboundOptions.observerFor = [&metrics](const std::string& queue) {
+          return &metrics->consumer(queue);
+        };
+      }
       inbound = std::make_unique<InboundEvents>(service, schemas.value(), inboundOptions);
       if (auto started = inbound->start(); !started) {
         spdlog::error("cannot start the inbound consumers: {}", started.error().message);
@@ -151,7 +169,9 @@ int run(const orders::ServiceConfig& config) {
       }
     }
     if (config.relayEnabled) {
-      relay = std::make_unique<Relay>(**store, std::move(declaringFactory), clock, RelayOptions{},
+      RelayOptions relayOptions;
+      if (metrics) relayOptions.observer = &metrics->relay();
+      relay = std::make_unique<Relay>(**store, std::move(declaringFactory), clock, relayOptions,
                                       &outboxCounts);
       relay->start();
     }
@@ -168,40 +188,80 @@ int run(const orders::ServiceConfig& config) {
   // Ready = the store answers (orders can be taken): its last outbox count, at most a second old,
   // succeeded. A relay or consumer that cannot reach the broker makes the service "degraded",
   // still ready: taking orders out of rotation because the broker is down would turn a delay of
-  // events into lost sales.
-  auto readiness = [&outboxCounts, &relay, &inbound]() {
+  // events into lost sales. `problems` says in words what is wrong, most important first.
+  auto readiness = [&outboxCounts, &relay, &inbound, &clock]() {
     http::Readiness readiness;
     const OutboxStatsSampler::Sample sample = outboxCounts.sample();
     const Result<OutboxStats>& stats = sample.stats;
     if (!stats) {
       readiness.ready = false;
-      readiness.details = {{"status", "unavailable"}, {"store", stats.error().message}};
+      readiness.details = {{"status", "unavailable"},
+                           {"store", stats.error().message},
+                           {"problems", {"store unavailable: " + stats.error().message}}};
       return readiness;
     }
-    bool degraded = false;
-    readiness.details = {
-        {"store", "ok"},
-        {"outbox", {{"pending", stats->pending}, {"published", stats->published}}}};
+    nlohmann::json problems = nlohmann::json::array();
+    nlohmann::json outbox = {{"pending", stats->pending}, {"published", stats->published}};
+    if (stats->oldestPendingAt) {
+      outbox["oldestPendingAt"] = formatIso8601(*stats->oldestPendingAt);
+      outbox["oldestPendingAgeSeconds"] = std::max(
+          0.0, std::chrono::duration<double>(clock.now() - *stats->oldestPendingAt).count());
+    }
+    readiness.details = {{"store", "ok"}, {"outbox", outbox}};
     if (relay) {
       const auto status = relay->status();
-      degraded = degraded || !status.ready();
+      if (!status.ready()) {
+        problems.push_back(std::string("relay ") + toString(status.state) +
+                           (status.reason.empty() ? "" : ": " + status.reason) + " (" +
+                           std::to_string(stats->pending) + " events wait in the outbox)");
+      }
       readiness.details["relay"] = relayJson(status);
     } else {
       readiness.details["relay"] = {{"state", "disabled"}};
     }
     if (inbound) {
       const auto status = inbound->status();
-      degraded = degraded || status.payments.state != ConsumerStatus::State::kConnected ||
-                 status.fulfillment.state != ConsumerStatus::State::kConnected;
+      const InboundEventsOptions queues;
+      for (const auto& [name, queue, consumer] :
+           {std::tuple{"payments", queues.paymentQueue, status.payments},
+            std::tuple{"fulfillment", queues.fulfillmentQueue, status.fulfillment}}) {
+        if (consumer.state != ConsumerStatus::State::kConnected) {
+          problems.push_back(std::string("consumer ") + name + " (" + queue + ") " +
+                             toString(consumer.state) +
+                             (consumer.lastError.empty() ? "" : ": " + consumer.lastError));
+        }
+      }
       readiness.details["consumers"] = {{"payments", consumerJson(status.payments)},
                                         {"fulfillment", consumerJson(status.fulfillment)}};
     } else {
       readiness.details["consumers"] = {{"state", "disabled"}};
     }
-    readiness.details["status"] = degraded ? "degraded" : "ok";
+    readiness.details["status"] = problems.empty() ? "ok" : "degraded";
+    readiness.details["problems"] = std::move(problems);
     return readiness;
   };
-  http::OrderApi api(service, ids, readiness, clock);
+  http::ApiHooks hooks;
+  if (metrics) {
+    const InboundEventsOptions inboundQueues;
+    metrics->setStateSource([&outboxCounts, &relay, &inbound, inboundQueues]() {
+      ObservedState state;
+      state.outbox = outboxCounts.sample().stats;
+      if (relay) {
+        state.relay = relay->status();
+        state.relayLeader = true;  // one instance per SQLite database: the relay runs here
+      }
+      if (inbound) {
+        const auto status = inbound->status();
+        state.consumers = {{inboundQueues.paymentQueue, status.payments},
+                           {inboundQueues.fulfillmentQueue, status.fulfillment}};
+      }
+      return state;
+    });
+    hooks.observers.push_back(&metrics->http());
+    hooks.metrics = http::MetricsExposition{[&metrics] { return metrics->scrape(); },
+                                            ServiceMetrics::kContentType};
+  }
+  http::OrderApi api(service, ids, readiness, clock, hooks);
 
   // Block the termination signals in every thread we start; the main thread waits for them.
   sigset_t signals;

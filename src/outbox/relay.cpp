@@ -8,9 +8,11 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "common/backoff.hpp"
+#include "common/log_fields.hpp"
 
 namespace orders {
 namespace {
@@ -27,9 +29,29 @@ struct InFlight {
   SteadyTime sentAt;
   bool acked = false;
   std::string messageId;
+  const std::string* messageType;  // interned by the relay thread (typeNames): no copy per row
+  Timestamp eventTime;
 };
 
 }  // namespace
+
+const char* toString(PublishFailure failure) {
+  switch (failure) {
+    case PublishFailure::kConnectFailed:
+      return "connect_failed";
+    case PublishFailure::kPublishError:
+      return "publish_error";
+    case PublishFailure::kConnectionLost:
+      return "connection_lost";
+    case PublishFailure::kNack:
+      return "nack";
+    case PublishFailure::kReturned:
+      return "returned";
+    case PublishFailure::kConfirmTimeout:
+      return "confirm_timeout";
+  }
+  return "unknown";
+}
 
 const char* toString(RelayStatus::State state) {
   switch (state) {
@@ -250,6 +272,15 @@ void Relay::run() {
   SteadyTime lingerSince{};    // since then
   Backoff backoff(options_.backoffInitial, options_.backoffMax, 0.2,
                   options_.backoffSeed.value_or(std::random_device{}()));
+  RelayObserver* const observer = options_.observer;
+  std::set<std::string, std::less<>> typeNames;    // the message types seen, for InFlight
+  std::vector<ConfirmedPublication> confirmedNow;  // reused: the confirms of one poll
+  bool everConnected = false;
+  auto internType = [&typeNames](const std::string& type) -> const std::string* {
+    auto it = typeNames.find(type);
+    if (it == typeNames.end()) it = typeNames.insert(type).first;
+    return &*it;
+  };
 
   auto setPublisher = [&](std::unique_ptr<ConfirmedPublisher> p) {
     std::unique_ptr<ConfirmedPublisher> old;
@@ -302,31 +333,48 @@ void Relay::run() {
 
   // Drops the connection; the next connection republishes from the first unconfirmed row (the
   // lowest id: a late row may sit behind higher ids in the window).
-  auto fail = [&](const std::string& reason, RelayStatus::State state, bool timedOut = false) {
+  auto fail = [&](const std::string& reason, RelayStatus::State state, PublishFailure kind) {
+    const bool timedOut = kind == PublishFailure::kConfirmTimeout;
     flushMarks();
     std::int64_t firstUnconfirmed = 0;
     std::uint64_t unconfirmed = 0;
+    // The message the failure is logged with: the first one that goes out again.
+    std::string failedMessageId;
+    std::string failedMessageType;
     for (const auto& f : window) {
       if (f.acked) continue;
-      if (firstUnconfirmed == 0 || f.id < firstUnconfirmed) firstUnconfirmed = f.id;
+      if (firstUnconfirmed == 0 || f.id < firstUnconfirmed) {
+        firstUnconfirmed = f.id;
+        failedMessageId = f.messageId;
+        failedMessageType = *f.messageType;
+      }
       ++unconfirmed;
     }
     if (!buffer.empty() && (firstUnconfirmed == 0 || buffer.front().id < firstUnconfirmed)) {
       firstUnconfirmed = buffer.front().id;
+      failedMessageId = buffer.front().messageId;
+      failedMessageType = buffer.front().messageType;
     }
     if (firstUnconfirmed != 0) cursor = std::min(cursor, firstUnconfirmed - 1);
     window.clear();
     windowBytes = 0;
     buffer.clear();
     caughtUp = false;
+    if (blocked && observer != nullptr) observer->blockedChanged(false);
     blocked = false;
     setPublisher(nullptr);
+    if (observer != nullptr) observer->publishFailed(kind, unconfirmed);
     const milliseconds delay = backoff.next();
     nextAttempt = clock_.steadyNow() + delay;
-    spdlog::warn(
-        "outbox relay: {}; {} unconfirmed messages will be published again; "
-        "reconnecting in {} ms",
-        reason, unconfirmed, delay.count());
+    {
+      const ScopedLogFields fields(
+          {.messageId = failedMessageId, .messageType = failedMessageType});
+      spdlog::warn(
+          "outbox relay: {}; {} unconfirmed messages will be published again, from message {} "
+          "(outbox row {}); reconnecting in {} ms",
+          reason, unconfirmed, failedMessageId.empty() ? "none" : failedMessageId, firstUnconfirmed,
+          delay.count());
+    }
     const Timestamp now = clock_.now();
     std::lock_guard lock(s.mutex);
     s.status.state = state;
@@ -409,6 +457,7 @@ void Relay::run() {
         nextAttempt = clock_.steadyNow() + delay;
         const std::string reason = "broker unreachable: " + opened.error().message;
         spdlog::warn("outbox relay: {}; retrying in {} ms", reason, delay.count());
+        if (observer != nullptr) observer->publishFailed(PublishFailure::kConnectFailed, 0);
         const Timestamp at = clock_.now();
         std::lock_guard lock(s.mutex);
         s.status.state = RelayStatus::State::kDegraded;
@@ -420,6 +469,8 @@ void Relay::run() {
       setPublisher(std::move(*opened));
       caughtUp = false;
       spdlog::info("outbox relay: connected, publishing to exchange '{}'", options_.exchange);
+      if (observer != nullptr) observer->connected(everConnected);
+      everConnected = true;
       std::lock_guard lock(s.mutex);
       s.status.state = RelayStatus::State::kConnected;
       s.status.reason.clear();
@@ -498,12 +549,13 @@ void Relay::run() {
         s.publishStartedAt.reset();
       }
       if (!tag) {
-        fail("publish failed: " + tag.error().message, RelayStatus::State::kDegraded);
+        fail("publish failed: " + tag.error().message, RelayStatus::State::kDegraded,
+             PublishFailure::kPublishError);
         publishFailed = true;
         break;
       }
-      window.push_back(
-          InFlight{row.id, *tag, row.body.size(), clock_.steadyNow(), false, row.messageId});
+      window.push_back(InFlight{row.id, *tag, row.body.size(), clock_.steadyNow(), false,
+                                row.messageId, internType(row.messageType), row.timestamp});
       windowBytes += row.body.size();
       buffer.pop_front();
       ++burst;
@@ -522,7 +574,8 @@ void Relay::run() {
         ++s.status.burstCount;
       }
       if (!flushed) {
-        fail("publish failed: " + flushed.error().message, RelayStatus::State::kDegraded);
+        fail("publish failed: " + flushed.error().message, RelayStatus::State::kDegraded,
+             PublishFailure::kPublishError);
         publishFailed = true;
       }
     }
@@ -553,7 +606,7 @@ void Relay::run() {
 
     std::optional<std::string> failure;
     RelayStatus::State failureState = RelayStatus::State::kDegraded;
-    bool timedOut = false;
+    PublishFailure failureKind = PublishFailure::kConnectionLost;
     for (const auto& r : events.returns) {
       // Mandatory + alternate exchange: a return means even the alternate exchange could not
       // take the message (missing or misconfigured). The ack that follows it is not a delivery.
@@ -564,11 +617,13 @@ void Relay::run() {
         std::lock_guard lock(s.mutex);
         ++s.status.returnCount;
       }
-      if (!failure)
+      if (!failure) {
+        failureKind = PublishFailure::kReturned;
         failure = "message " + r.messageId + " (outbox row " + std::to_string(rowId) +
                   ", routing key '" + r.routingKey +
                   "') was returned by the broker: " + std::to_string(r.replyCode) + " " +
                   r.replyText + " (is the alternate exchange declared?)";
+      }
     }
     std::uint64_t nacks = 0;
     for (const auto& c : events.confirms) {
@@ -584,12 +639,18 @@ void Relay::run() {
         if (f.acked) continue;
         if (!c.ack) {
           ++nacks;
-          if (!failure)
+          if (!failure) {
+            failureKind = PublishFailure::kNack;
             failure = "the broker nacked message " + f.messageId + " (outbox row " +
                       std::to_string(f.id) + ")";
+          }
           break;
         }
         f.acked = true;
+        if (observer != nullptr) {
+          const SteadyTime now = clock_.steadyNow();
+          confirmedNow.push_back(ConfirmedPublication{*f.messageType, f.eventTime, now - f.sentAt});
+        }
         if (toMark.empty()) firstUnmarkedAt = clock_.steadyNow();
         toMark.push_back(f.id);
       }
@@ -597,6 +658,10 @@ void Relay::run() {
     if (nacks > 0) {
       std::lock_guard lock(s.mutex);
       s.status.nackCount += nacks;
+    }
+    if (!confirmedNow.empty()) {
+      observer->confirmed(confirmedNow, clock_.now());
+      confirmedNow.clear();
     }
     // Completed prefix leaves the window; progress resets the backoff.
     bool progressed = false;
@@ -625,23 +690,28 @@ void Relay::run() {
       spdlog::warn("outbox relay: connection {}; publishing paused until unblocked", reason);
       s.setState(RelayStatus::State::kBlocked, reason);
       s.recordError(reason, clock_.now());
+      if (observer != nullptr) observer->blockedChanged(true);
     } else if (events.flow == PublisherEvents::Flow::kUnblocked) {
       blocked = false;
       spdlog::info("outbox relay: connection unblocked, publishing again");
+      if (observer != nullptr) observer->blockedChanged(false);
       s.setState(RelayStatus::State::kConnected, "");
       // Confirm deadlines were suspended while blocked; they restart now.
       for (auto& f : window) f.sentAt = clock_.steadyNow();
     }
 
-    if (events.failure && !failure) failure = "connection lost: " + events.failure->message;
+    if (events.failure && !failure) {
+      failureKind = PublishFailure::kConnectionLost;
+      failure = "connection lost: " + events.failure->message;
+    }
     if (!failure && !blocked && !window.empty() &&
         elapsedSince(clock_, window.front().sentAt) > options_.confirmTimeout) {
       failure = "no confirm within " + std::to_string(options_.confirmTimeout.count()) +
                 " ms for message " + window.front().messageId + " (outbox row " +
                 std::to_string(window.front().id) + ")";
-      timedOut = true;
+      failureKind = PublishFailure::kConfirmTimeout;
     }
-    if (failure) fail(*failure, failureState, timedOut);
+    if (failure) fail(*failure, failureState, failureKind);
   }
 
   // --- shut down -------------------------------------------------------------------------------

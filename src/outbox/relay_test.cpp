@@ -503,6 +503,50 @@ RelayOptions fastOptions() {
   return o;
 }
 
+/// What the relay told its observer (RelayOptions::observer).
+struct RecordingObserver final : RelayObserver {
+  mutable std::mutex mutex;
+  std::map<std::string, std::uint64_t> confirmedByType;
+  std::uint64_t confirmedWithEventTime = 0;  // the row's timestamp came along (commit-to-confirm)
+  std::map<PublishFailure, int> failures;
+  std::uint64_t unconfirmed = 0;
+  int firstConnections = 0;
+  int reconnections = 0;
+  std::vector<bool> blocked;
+
+  void confirmed(std::span<const ConfirmedPublication> messages, Timestamp) override {
+    std::lock_guard lock(mutex);
+    for (const auto& m : messages) {
+      ++confirmedByType[std::string(m.messageType)];
+      if (m.eventTime.time_since_epoch().count() > 0) ++confirmedWithEventTime;
+    }
+  }
+  void publishFailed(PublishFailure failure, std::uint64_t count) override {
+    std::lock_guard lock(mutex);
+    ++failures[failure];
+    unconfirmed += count;
+  }
+  void connected(bool reconnect) override {
+    std::lock_guard lock(mutex);
+    ++(reconnect ? reconnections : firstConnections);
+  }
+  void blockedChanged(bool now) override {
+    std::lock_guard lock(mutex);
+    blocked.push_back(now);
+  }
+  int failuresOf(PublishFailure failure) const {
+    std::lock_guard lock(mutex);
+    auto it = failures.find(failure);
+    return it == failures.end() ? 0 : it->second;
+  }
+  std::uint64_t confirmedTotal() const {
+    std::lock_guard lock(mutex);
+    std::uint64_t total = 0;
+    for (const auto& [type, n] : confirmedByType) total += n;
+    return total;
+  }
+};
+
 struct RelayTest : ::testing::Test {
   testing::ManualClock clock{Timestamp(std::chrono::milliseconds(1700000000000))};
   FakeStore store;
@@ -684,10 +728,21 @@ TEST_F(RelayTest, ANackRepublishesFromTheFirstUnconfirmedRow) {
   const auto rows = makeRows(30, 4);
   broker.set([&](FakeBroker& b) { b.nackOnce.insert(rows[50].messageId); });
   store.add(rows);
-  auto relay = makeRelay();
+  RecordingObserver observer;
+  auto options = fastOptions();
+  options.observer = &observer;
+  auto relay = makeRelay(options);
   relay->start();
   ASSERT_TRUE(drive(clock, [&] { return store.pending() == 0; }));  // through the backoff
   expectCompleteAndOrdered(delivered(), rows);
+  EXPECT_EQ(observer.failuresOf(PublishFailure::kNack), 1);
+  EXPECT_EQ(observer.firstConnections, 1);
+  EXPECT_GE(observer.reconnections, 1);
+  EXPECT_GE(observer.unconfirmed, 1u);
+  EXPECT_GE(observer.confirmedTotal(), rows.size()) << "every row confirmed, repeats included";
+  EXPECT_EQ(observer.confirmedWithEventTime, observer.confirmedTotal());
+  EXPECT_GE(observer.confirmedByType["OrderCreatedEvent"], 30u);
+  EXPECT_GE(observer.confirmedByType["OrderStatusChangedEvent"], 90u);
   auto st = relay->status();
   EXPECT_EQ(st.nackCount, 1u);
   EXPECT_GE(st.connectCount, 2u) << "a nack reopens the channel";
@@ -700,9 +755,14 @@ TEST_F(RelayTest, AReturnedMessageIsNotMarkedAndIsPublishedAgain) {
   const auto rows = makeRows(10, 2);
   broker.set([&](FakeBroker& b) { b.returnOnce.insert(rows[7].messageId); });
   store.add(rows);
-  auto relay = makeRelay();
+  RecordingObserver observer;
+  auto options = fastOptions();
+  options.observer = &observer;
+  auto relay = makeRelay(options);
   relay->start();
   ASSERT_TRUE(drive(clock, [&] { return store.pending() == 0; }));
+  EXPECT_EQ(observer.failuresOf(PublishFailure::kReturned), 1);
+  EXPECT_EQ(observer.failuresOf(PublishFailure::kNack), 0);
   // Not an ordering check: the fake has one global stream, but a returned message reached no
   // queue at all, so no real queue saw the later event of that order before it.
   expectComplete(delivered(), rows);
@@ -718,6 +778,8 @@ TEST_F(RelayTest, AMissingConfirmTimesOutAndIsRepublished) {
   store.add(rows);
   auto options = fastOptions();
   options.confirmTimeout = 300ms;
+  RecordingObserver observer;
+  options.observer = &observer;
   auto relay = makeRelay(options);
   relay->start();
   ASSERT_TRUE(eventually([&] { return broker.deliveredCount() == 12; })) << "up to the hole";
@@ -731,6 +793,7 @@ TEST_F(RelayTest, AMissingConfirmTimesOutAndIsRepublished) {
   ASSERT_TRUE(drive(clock, [&] { return store.pending() == 0; }));
   expectCompleteAndOrdered(delivered(), rows);
   EXPECT_TRUE(drive(clock, [&] { return relay->status().ready(); }));
+  EXPECT_GE(observer.failuresOf(PublishFailure::kConfirmTimeout), 1);
 }
 
 TEST_F(RelayTest, ConnectionLossMidDrainLosesNothing) {
@@ -796,6 +859,8 @@ TEST_F(RelayTest, BacksOffExponentiallyInFakeTimeWhileTheBrokerIsDown) {
 TEST_F(RelayTest, PausesWhileBlockedAndResumesWhenUnblocked) {
   auto options = fastOptions();
   options.confirmTimeout = 300ms;
+  RecordingObserver observer;
+  options.observer = &observer;
   auto relay = makeRelay(options);
   relay->start();
   store.add(makeRows(2, 1));
@@ -816,6 +881,9 @@ TEST_F(RelayTest, PausesWhileBlockedAndResumesWhenUnblocked) {
   ASSERT_TRUE(eventually([&] { return store.pending() == 0; }));
   EXPECT_TRUE(relay->status().ready());
   EXPECT_EQ(relay->status().timeoutCount, 0u) << "deadlines restarted at the unblock";
+  std::lock_guard lock(observer.mutex);
+  EXPECT_EQ(observer.blocked, (std::vector<bool>{true, false}));
+  EXPECT_TRUE(observer.failures.empty());
 }
 
 TEST_F(RelayTest, AFailedMarkIsPublishedAgainNotForgotten) {

@@ -148,9 +148,9 @@ class OpenApiTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir("openapi-test");
-    service_ = new ServiceProcess(
-        ORDER_SERVICE_BINARY,
-        {"--database", "sqlite:" + dir_->file("orders.db"), "--no-relay", "--no-consumers", "--log-level", "warn"});
+    service_ = new ServiceProcess(ORDER_SERVICE_BINARY,
+                                  {"--database", "sqlite:" + dir_->file("orders.db"), "--no-relay",
+                                   "--no-consumers", "--log-level", "warn"});
     document_ = new OpenApiPaths(parseOpenApi(kOpenApiPath));
   }
   static void TearDownTestSuite() {
@@ -219,6 +219,7 @@ TEST_F(OpenApiTest, TheDocumentListsEveryRouteOfTheService) {
       "POST /v1/orders/{orderId}/refunds/{refundId}/processed",
       "GET /healthz",
       "GET /readyz",
+      "GET /metrics",
   };
   EXPECT_EQ(documented, routes);
 }
@@ -272,13 +273,17 @@ TEST_F(OpenApiTest, EveryDocumentedOperationIsAnsweredWithADocumentedStatus) {
         EXPECT_TRUE(std::regex_match(problem.at("type").get<std::string>(), problemType))
             << response.body;
         EXPECT_EQ(problem.at("status"), response.status);
+      } else if (name == "GET /metrics") {
+        // The one non-JSON answer: the Prometheus text format (checked in observability_rmqtest).
+        EXPECT_EQ(response.header("content-type"), "text/plain; version=0.0.4; charset=utf-8");
+        EXPECT_EQ(response.body.rfind("# HELP ", 0), 0u) << response.body;
       } else if (response.status != 304) {
         EXPECT_EQ(response.header("content-type"), "application/json");
         EXPECT_TRUE(json::parse(response.body).is_object()) << response.body;
       }
     }
   }
-  EXPECT_EQ(checked, 16);
+  EXPECT_EQ(checked, 17);
 }
 
 TEST_F(OpenApiTest, UndocumentedMethodsOnDocumentedPathsAnswer405WithTheDocumentedAllow) {

@@ -496,6 +496,7 @@ WriteOutcome applyWrite(Connection& db, const WriteSet& writes, const std::strin
 void SqliteStore::commitBatch(std::vector<Job>& batch) {
   Connection& db = *writer_;
   const Timestamp now = clock_.now();
+  const SteadyTime started = clock_.steadyNow();
   bool addedOutboxRows = false;
   std::optional<Error> batchError;
   try {
@@ -546,6 +547,19 @@ void SqliteStore::commitBatch(std::vector<Job>& batch) {
       // No transaction left to roll back (BEGIN failed, or SQLite already rolled back).
     }
     addedOutboxRows = false;
+  }
+  if (StoreObserver* observer = options_.observer) {
+    observer->batchCommitted(batch.size(), clock_.steadyNow() - started, !batchError);
+    if (addedOutboxRows) {
+      for (const auto& job : batch) {
+        const auto* write = std::get_if<Job::Write>(&job.work);
+        if (write == nullptr || job.error || write->outcome != WriteOutcome::kCommitted ||
+            !write->writes.order)
+          continue;
+        for (const auto& event : write->writes.order->events)
+          observer->eventWritten(event.messageType);
+      }
+    }
   }
   // The relay is woken before the requests complete: a caller that saw its write commit can rely
   // on the listener having run (and the relay gets a head start on the responses).

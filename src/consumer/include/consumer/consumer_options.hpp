@@ -24,6 +24,8 @@
 
 namespace orders {
 
+class ConsumerObserver;  // consumer/consumer_observer.hpp
+
 /// How the runtime treats the exchange the work queue binds to.
 enum class ExchangeDeclaration {
   kDirect,   // exchange.declare: direct, durable (idempotent; fails if it exists otherwise)
@@ -79,6 +81,9 @@ struct ConsumerOptions {
   /// `reconnectMax`, with +-20 % jitter.
   std::chrono::milliseconds reconnectInitial{200};
   std::chrono::milliseconds reconnectMax{30000};
+  /// Told about every delivery and connection change (metrics); null: nobody. Not owned; must
+  /// outlive the consumer.
+  ConsumerObserver* observer = nullptr;
 
   /// consumerName, or the queue name when empty.
   const std::string& name() const {

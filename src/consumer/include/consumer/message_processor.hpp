@@ -45,6 +45,9 @@ struct Decision {
   std::string messageId;  // from the envelope when it could be read, for logs
   std::string messageType;
   int attempt = 1;
+  /// Dead-lettered only: the x-failure-kind (invalid-message, unsupported-version,
+  /// permanent-failure, retries-exhausted), a low-cardinality class of `reason`.
+  std::string failureKind;
 };
 
 class MessageProcessor {

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "application/order_service.hpp"
 #include "http/json_body.hpp"
@@ -21,12 +22,22 @@ struct Readiness {
 };
 using ReadinessCheck = std::function<Readiness()>;
 
+/// A metrics exposition for GET /metrics: the body and its Content-Type.
+struct MetricsExposition {
+  std::function<std::string()> scrape;
+  std::string contentType;
+};
+
 /// The pipeline's hooks. Null hooks mean: anonymous callers, everything allowed, access log only.
 struct ApiHooks {
   Authenticator* authenticator = nullptr;
   Authorizer* authorizer = nullptr;
   std::vector<RequestObserver*> observers;
   RequestLimits limits;
+  /// Served on GET /metrics when set (through the same pipeline as every route: limits,
+  /// authentication, authorisation; like the probes it needs no permission: it holds counts,
+  /// never personal data); no such route otherwise.
+  std::optional<MetricsExposition> metrics;
 };
 
 class OrderApi {
@@ -46,6 +57,7 @@ class OrderApi {
   // One handler per endpoint (docs/openapi.yaml).
   void health(const Request&, RequestScope&, const Reply&) const;
   void readiness(const Request&, RequestScope&, const Reply&) const;
+  void metrics(const Request&, RequestScope&, const Reply&) const;
   void listOrders(const Request&, RequestScope&, const Reply&) const;
   void getOrder(const Request&, RequestScope&, const Reply&) const;
   void getShipment(const Request&, RequestScope&, const Reply&) const;
@@ -82,6 +94,7 @@ class OrderApi {
   OrderService& service_;
   IdGenerator& ids_;
   ReadinessCheck readiness_;
+  std::optional<MetricsExposition> metrics_;
   AnonymousAuthenticator anonymous_;
   AllowAll allowAll_;
   AccessLog accessLog_;

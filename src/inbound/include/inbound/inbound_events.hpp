@@ -22,6 +22,7 @@
 //   if (auto s = inbound.start(); !s) { spdlog::error("{}", s.error().message); return 1; }
 //   ... on SIGTERM, before the store closes: inbound.stop();
 
+#include <functional>
 #include <memory>
 
 #include "application/order_service.hpp"
@@ -50,6 +51,8 @@ struct InboundEventsOptions {
   /// The consumers' clock (reconnect backoff, shutdown waits, x-failed-at); null: the system
   /// clock. Must outlive the InboundEvents.
   const Clock* clock = nullptr;
+  /// The observer (metrics) of each queue's consumer (ConsumerOptions::observer); unset: none.
+  std::function<ConsumerObserver*(const std::string& queue)> observerFor;
 };
 
 struct InboundEventsStatus {

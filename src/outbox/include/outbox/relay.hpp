@@ -63,6 +63,7 @@
 #include "outbox/outbox_message.hpp"
 #include "outbox/outbox_stats_sampler.hpp"
 #include "outbox/outbox_store.hpp"
+#include "outbox/relay_observer.hpp"
 
 namespace orders {
 
@@ -106,6 +107,9 @@ struct RelayOptions {
   /// more often than every 20x the duration of the last count (counting a large backlog is not
   /// free). Ignored when the relay is given a shared OutboxStatsSampler.
   std::chrono::milliseconds statsInterval{1000};
+  /// Told about confirms, failures, connections and blocks (metrics), on the publishing thread;
+  /// null: nobody. Not owned; must outlive the relay.
+  RelayObserver* observer = nullptr;
 };
 
 struct RelayStatus {

@@ -23,6 +23,7 @@
 #include "common/clock.hpp"
 #include "outbox/outbox_store.hpp"
 #include "store/order_store.hpp"
+#include "store/store_observer.hpp"
 
 namespace orders {
 
@@ -35,6 +36,9 @@ struct SqliteOptions {
   std::size_t maxBatch = 1024;
   /// How often the background checkpointer copies the WAL into the database file.
   std::chrono::milliseconds checkpointInterval{200};
+  /// Told about every commit and every event written (metrics), on the writer thread; null:
+  /// nobody. Not owned; must outlive the store.
+  StoreObserver* observer = nullptr;
 };
 
 class SqliteStore final : public OrderStore, public OutboxStore {
