@@ -6,6 +6,9 @@
 #include <string>
 
 #include "common/result.hpp"
+#include "http/middlewares.hpp"
+#include "http/rate_limiter.hpp"
+#include "http/server.hpp"
 
 namespace orders {
 
@@ -20,6 +23,10 @@ struct ServiceConfig {
   bool relayEnabled = true;      // --no-relay: do not publish the outbox
   bool consumersEnabled = true;  // --no-consumers: do not consume payment/fulfillment events
   std::string logLevel = "info";
+  // Limits (docs/security.md, "Limits"): of a connection, of a request, of a client's rate.
+  http::ConnectionLimits connectionLimits;
+  http::RequestLimits requestLimits;
+  http::RateLimitOptions rateLimit;
 };
 
 /// Parses argv (and the ORDER_SERVICE_* environment). Returns the config, or an error whose

@@ -27,6 +27,7 @@ struct ApiHooks {
   Authorizer* authorizer = nullptr;
   std::vector<RequestObserver*> observers;
   RequestLimits limits;
+  ClientRateLimiter* rateLimiter = nullptr;  // null: no rate limit
 };
 
 class OrderApi {
@@ -82,6 +83,7 @@ class OrderApi {
   OrderService& service_;
   IdGenerator& ids_;
   ReadinessCheck readiness_;
+  BodyLimits bodyLimits_;
   AnonymousAuthenticator anonymous_;
   AllowAll allowAll_;
   AccessLog accessLog_;
