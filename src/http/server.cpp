@@ -485,11 +485,9 @@ ConnectionBytes readRequests(std::string_view bytes, const ConnectionLimits& lim
     while (!parser.is_header_done()) {
       if (rest.size() == 0) return result;  // the connection would wait for more
       const auto used = parser.put(rest, ec);
-      if (ec == bhttp::error::need_more) {
-        if (used == 0) return result;  // an incomplete header: wait for more
-        ec = {};
-      }
+      if (ec == bhttp::error::need_more) ec = {};
       if (ec) break;
+      if (used == 0) return result;  // an incomplete header: the connection would wait
       rest += used;
     }
     if (ec) {
@@ -505,14 +503,12 @@ ConnectionBytes readRequests(std::string_view bytes, const ConnectionLimits& lim
     while (!parser.is_done()) {
       if (rest.size() == 0) return result;
       const auto used = parser.put(rest, ec);
-      if (ec == bhttp::error::need_more) {
-        if (used == 0) return result;
-        ec = {};
-      }
+      if (ec == bhttp::error::need_more) ec = {};
       if (ec) {
         result.refusal = readErrorResponse(ec, limits);
         return result;
       }
+      if (used == 0) return result;  // an incomplete body: the connection would wait
       rest += used;
     }
     const bool keepAlive = parser.get().keep_alive();
