@@ -19,7 +19,7 @@ trap cleanup EXIT
 BASELINE=$(build/release/bench/orders/sqlite_commit_baseline "$WORK" 5)
 echo "$BASELINE"
 
-build/release/src/main/order-service --listen 127.0.0.1:0 --database "sqlite:$WORK/orders.db" \
+ORDER_SERVICE_RATE_LIMIT=0 build/release/src/main/order-service --listen 127.0.0.1:0 --database "sqlite:$WORK/orders.db" \
   --no-relay --no-consumers --log-level warn >"$WORK/service.log" 2>&1 &
 PID=$!
 for _ in $(seq 1 300); do

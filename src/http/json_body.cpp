@@ -34,16 +34,37 @@ const char* typeName(const nlohmann::json& value) {
 
 }  // namespace
 
-std::optional<Response> parseJsonObject(const Request& request, ExactJson& out) {
+std::vector<std::string> BodyLimits::defaultChangeContextKeys() {
+  return {"paymentTransactionId",
+          "paymentFailureCode",
+          "paymentGatewayMessage",
+          "fulfillmentHoldReason",
+          "pickupLocationId",
+          "pickupReadyBy",
+          "shipmentId",
+          "warehouse",
+          "carrier",
+          "trackingNumber"};
+}
+
+const BodyLimits& JsonReader::defaultLimits() {
+  static const BodyLimits limits;
+  return limits;
+}
+
+std::optional<Response> parseJsonObject(const Request& request, ExactJson& out,
+                                        std::size_t maxDepth) {
   const auto contentType = request.header("content-type");
   if (!contentType || !isJsonMediaType(*contentType)) {
     return problemResponse(415, "unsupported-media-type", "Unsupported media type",
                            "send the body as application/json (UTF-8)", "Content-Type");
   }
-  auto parsed = parseExactJson(request.body);
+  auto parsed = parseExactJson(request.body, JsonLimits{maxDepth});
   if (!parsed) {
-    return problemResponse(400, "malformed-json", "Malformed JSON",
-                           "the body is not valid JSON: " + parsed.error().message, "");
+    std::string detail = "the body is not valid JSON: " + parsed.error().message;
+    if (detail.find("nested deeper than") != std::string::npos)
+      detail += " (limit --max-json-depth)";
+    return problemResponse(400, "malformed-json", "Malformed JSON", detail, "");
   }
   if (!parsed->value.is_object()) {
     return problemResponse(
@@ -127,7 +148,7 @@ Result<JsonReader> JsonReader::object(const std::string& key) const {
   if (!value->is_object()) {
     return invalid(fieldPath(key), std::string("must be an object, not ") + typeName(*value));
   }
-  return JsonReader(*document_, *value, appendPointer(pointer_, key));
+  return JsonReader(*document_, *value, appendPointer(pointer_, key), limits_);
 }
 
 Result<std::optional<std::vector<JsonReader>>> JsonReader::optionalObjects(
@@ -141,7 +162,7 @@ Result<std::optional<std::vector<JsonReader>>> JsonReader::optionalObjects(
   for (std::size_t i = 0; i < value->size(); ++i) {
     const std::string elementPointer = pointer + "/" + std::to_string(i);
     if (!(*value)[i].is_object()) return invalid(elementPointer.substr(1), "must be an object");
-    elements.push_back(JsonReader(*document_, (*value)[i], elementPointer));
+    elements.push_back(JsonReader(*document_, (*value)[i], elementPointer, limits_));
   }
   return std::optional<std::vector<JsonReader>>(std::move(elements));
 }

@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include "common/log_fields.hpp"
+#include <cstdio>
+
 #include "http/problem.hpp"
 
 namespace orders::http {
@@ -41,16 +43,37 @@ void RequestContextStep::onResponse(const Request&, const RequestScope& scope, R
 
 std::optional<Response> LimitsStep::onRequest(const Request& request, RequestScope&) {
   if (request.target.size() > limits_.maxTargetBytes) {
-    return problemResponse(
-        414, "uri-too-long", "URI too long",
-        "the request target exceeds " + std::to_string(limits_.maxTargetBytes) + " bytes", "");
+    return problemResponse(414, "uri-too-long", "URI too long",
+                           "the request target exceeds " + std::to_string(limits_.maxTargetBytes) +
+                               " bytes (limit --max-target-bytes)",
+                           "");
   }
   if (request.headers.size() > limits_.maxHeaderFields) {
-    return problemResponse(
-        431, "header-fields-too-large", "Request header fields too large",
-        "more than " + std::to_string(limits_.maxHeaderFields) + " header fields", "");
+    return problemResponse(431, "header-fields-too-large", "Request header fields too large",
+                           "more than " + std::to_string(limits_.maxHeaderFields) +
+                               " header fields (limit --max-header-fields)",
+                           "");
   }
   return std::nullopt;
+}
+
+std::optional<Response> RateLimitStep::onRequest(const Request& request, RequestScope& scope) {
+  if (scope.route != nullptr && scope.route->options.permission.empty()) return std::nullopt;
+  const std::string client = scope.principal.anonymous() ? "address:" + request.remoteAddress
+                                                         : "principal:" + scope.principal.subject;
+  const auto decision = limiter_.admit(client);
+  if (decision.allowed) return std::nullopt;
+  const auto& options = limiter_.options();
+  char rate[64];
+  std::snprintf(rate, sizeof rate, "%g requests per second (burst %g)", options.requestsPerSecond,
+                options.burst);
+  Response response = problemResponse(429, "too-many-requests", "Too many requests",
+                                      std::string("this client sent more than ") + rate +
+                                          " (limit --rate-limit); retry after " +
+                                          std::to_string(decision.retryAfter.count()) + " s",
+                                      "");
+  response.headers.emplace_back("Retry-After", std::to_string(decision.retryAfter.count()));
+  return response;
 }
 
 void AccessLog::requestCompleted(const CompletedRequest& request) {

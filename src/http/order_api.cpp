@@ -128,7 +128,11 @@ std::optional<Response> readCommandHeaders(const Request& request, const Request
 
 OrderApi::OrderApi(OrderService& service, IdGenerator& ids, ReadinessCheck readiness,
                    const Clock& clock, ApiHooks hooks)
-    : service_(service), ids_(ids), readiness_(std::move(readiness)), metrics_(hooks.metrics) {
+    : service_(service),
+      ids_(ids),
+      readiness_(std::move(readiness)),
+      metrics_(hooks.metrics),
+      bodyLimits_(hooks.limits.body) {
   std::vector<RequestObserver*> observers = std::move(hooks.observers);
   observers.push_back(&accessLog_);
   std::vector<std::shared_ptr<Middleware>> chain{
@@ -136,8 +140,11 @@ OrderApi::OrderApi(OrderService& service, IdGenerator& ids, ReadinessCheck readi
       std::make_shared<RequestContextStep>(ids),
       std::make_shared<LimitsStep>(hooks.limits),
       std::make_shared<AuthenticationStep>(hooks.authenticator ? *hooks.authenticator : anonymous_),
-      std::make_shared<AuthorizationStep>(hooks.authorizer ? *hooks.authorizer : allowAll_),
   };
+  // After authentication: the rate is per principal when there is one.
+  if (hooks.rateLimiter) chain.push_back(std::make_shared<RateLimitStep>(*hooks.rateLimiter));
+  chain.push_back(
+      std::make_shared<AuthorizationStep>(hooks.authorizer ? *hooks.authorizer : allowAll_));
 
   pipeline_ = std::make_unique<Pipeline>(routes(), std::move(chain), clock, ids);
 }
@@ -278,13 +285,15 @@ void OrderApi::runCommand(const Request& request, const RequestScope& scope, con
   if (spec.onOrder) target = orderIdOf(scope);
   ExactJson body{json::object(), {}};
   if (!(spec.bodyOptional && request.body.empty())) {
-    if (auto problem = parseJsonObject(request, body)) return reply(std::move(*problem));
+    if (auto problem = parseJsonObject(request, body, bodyLimits_.maxJsonDepth)) {
+      return reply(std::move(*problem));
+    }
   }
   RequestContext context;
   if (auto problem = readCommandHeaders(request, scope, spec.actor, context)) {
     return reply(std::move(*problem));
   }
-  auto command = read(JsonReader(body), context);
+  auto command = read(JsonReader(body, &bodyLimits_), context);
   if (!command) return reply(problemFromError(command.error()));
   if (!command->render) {
     command->render = [](const Change& change) { return orderResponse(200, change.order); };

@@ -178,7 +178,7 @@ TEST(Pipeline, TheStandardStepsSetContextAndTimeTheRequest) {
   Pipeline pipeline(std::move(router),
                     {std::make_shared<TimingStep>(clock, std::vector<RequestObserver*>{&observer}),
                      std::make_shared<RequestContextStep>(ids),
-                     std::make_shared<LimitsStep>(RequestLimits{64, 10}),
+                     std::make_shared<LimitsStep>(RequestLimits{64, 10, {}}),
                      std::make_shared<AuthenticationStep>(anonymous),
                      std::make_shared<AuthorizationStep>(allowAll)},
                     clock, ids);

@@ -1,5 +1,6 @@
 #include "http/request_bodies.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include "orders/money.hpp"
@@ -13,10 +14,88 @@ std::string toLowerAscii(std::string text) {
   return text;
 }
 
+/// A configured limit (BodyLimits) on a text field: its name in the error, so the caller knows
+/// which knob refused it. (The domain checks content and its own ceiling afterwards.)
+Status checkLength(const std::string& value, const std::string& field, std::size_t maxBytes,
+                   const char* flag) {
+  if (value.size() <= maxBytes) return okStatus();
+  return invalid(
+      field, "must be at most " + std::to_string(maxBytes) + " bytes long (limit " + flag + ")");
+}
+
+/// A string field read under a length limit.
+Result<std::string> limitedString(const JsonReader& body, const std::string& key,
+                                  std::size_t maxBytes, const char* flag) {
+  auto value = body.string(key);
+  if (!value) return value.error();
+  if (auto s = checkLength(*value, body.fieldPath(key), maxBytes, flag); !s) return s.error();
+  return value;
+}
+
+Result<std::optional<std::string>> limitedOptionalString(const JsonReader& body,
+                                                         const std::string& key,
+                                                         std::size_t maxBytes, const char* flag) {
+  auto value = body.optionalString(key);
+  if (!value) return value.error();
+  if (*value) {
+    if (auto s = checkLength(**value, body.fieldPath(key), maxBytes, flag); !s) return s.error();
+  }
+  return value;
+}
+
+/// The array at `key` has at most `limit` elements: judged before any element is read.
+Status checkItemCount(const JsonReader& body, const std::string& key) {
+  const auto* items = body.raw(key);
+  const std::size_t limit = body.limits().maxItems;
+  if (items && items->is_array() && items->size() > limit) {
+    return invalid(body.fieldPath(key),
+                   "must contain at most " + std::to_string(limit) + " items (limit --max-items)");
+  }
+  return okStatus();
+}
+
+std::size_t depthOf(const nlohmann::json& value) {
+  if (!value.is_structured()) return 0;
+  std::size_t deepest = 0;
+  for (const auto& child : value) deepest = std::max(deepest, depthOf(child));
+  return deepest + 1;
+}
+
+/// A caller's changeContext: an object, of allowed keys only, small and shallow enough.
+Status checkChangeContext(const nlohmann::json& context, const BodyLimits& limits) {
+  if (!context.is_object()) return invalid("changeContext", "must be an object of key-value pairs");
+  for (const auto& [key, value] : context.items()) {
+    if (std::find(limits.changeContextKeys.begin(), limits.changeContextKeys.end(), key) ==
+        limits.changeContextKeys.end()) {
+      std::string allowed;
+      for (const auto& name : limits.changeContextKeys) {
+        allowed += (allowed.empty() ? "" : ", ") + name;
+      }
+      // The key itself is not repeated in the field: it is the caller's text, of any length.
+      return invalid("changeContext",
+                     "has a key that is not allowed (limit --change-context-keys); allowed: " +
+                         (allowed.empty() ? std::string("none") : allowed));
+    }
+  }
+  // The parser already bounded the depth of the whole body, so this recursion is bounded too.
+  if (const auto depth = depthOf(context); depth > limits.maxChangeContextDepth) {
+    return invalid("changeContext", "is nested " + std::to_string(depth) +
+                                        " levels deep; at most " +
+                                        std::to_string(limits.maxChangeContextDepth) +
+                                        " (limit --max-change-context-depth)");
+  }
+  if (const auto size = context.dump().size(); size > limits.maxChangeContextBytes) {
+    return invalid("changeContext", "is " + std::to_string(size) + " bytes as JSON; at most " +
+                                        std::to_string(limits.maxChangeContextBytes) +
+                                        " (limit --max-change-context-bytes)");
+  }
+  return okStatus();
+}
+
 Result<CustomerDetails> readCustomer(const JsonReader& body) {
   auto object = body.object("customerDetails");
   if (!object) return object.error();
-  auto name = object->string("name");
+  auto name = limitedString(*object, "name", body.limits().maxNameBytes, "--max-name-bytes");
   if (!name) return name.error();
   auto email = object->string("email");
   if (!email) return email.error();
@@ -34,6 +113,14 @@ Result<Address> readAddress(const JsonReader& body) {
     if (!value) return value.error();
     *target = std::move(value).value();
   }
+  for (auto [key, value] :
+       {std::pair{"street", &address.street}, std::pair{"city", &address.city}}) {
+    if (auto s = checkLength(*value, object->fieldPath(key), body.limits().maxAddressBytes,
+                             "--max-address-bytes");
+        !s) {
+      return s.error();
+    }
+  }
   return address;
 }
 
@@ -49,6 +136,7 @@ Result<NewOrder> readNewOrder(const JsonReader& body) {
   order.currency = std::move(currencyText).value();
   auto currency = Currency::parse(order.currency);
   if (!currency) return currency.error();
+  if (auto s = checkItemCount(body, "items"); !s) return s.error();
   auto items = body.optionalObjects("items");
   if (!items) return items.error();
   if (!*items) return invalid("items", "is required");
@@ -108,7 +196,8 @@ Result<PaymentResult> readPaymentResult(const JsonReader& body) {
   auto failureCode = body.optionalString("failureCode");
   if (!failureCode) return failureCode.error();
   result.failureCode = failureCode->value_or("");
-  auto message = body.optionalString("message");
+  auto message =
+      limitedOptionalString(body, "message", body.limits().maxReasonBytes, "--max-reason-bytes");
   if (!message) return message.error();
   result.message = message->value_or("");
   return result;
@@ -121,7 +210,8 @@ Result<StatusChangeBody> readStatusChange(const JsonReader& body) {
   const auto status = parseOrderStatus(newStatus.value());
   if (!status) return invalid("newStatus", "is not an order status: " + newStatus.value());
   result.change.newStatus = *status;
-  auto reason = body.optionalString("reason");
+  auto reason =
+      limitedOptionalString(body, "reason", body.limits().maxReasonBytes, "--max-reason-bytes");
   if (!reason) return reason.error();
   result.change.reason = reason->value_or("");
   auto initiatedBy = body.optionalString("initiatedBy");
@@ -131,16 +221,14 @@ Result<StatusChangeBody> readStatusChange(const JsonReader& body) {
     result.initiatedBy = std::move(*initiatedBy);
   }
   if (const auto* changeContext = body.raw("changeContext")) {
-    if (!changeContext->is_object()) {
-      return invalid("changeContext", "must be an object of key-value pairs");
-    }
+    if (auto s = checkChangeContext(*changeContext, body.limits()); !s) return s.error();
     result.change.changeContext = ChangeContext{changeContext->dump(), {}};
   }
   return result;
 }
 
 Result<std::string> readCancellation(const JsonReader& body) {
-  return body.string("reason");
+  return limitedString(body, "reason", body.limits().maxReasonBytes, "--max-reason-bytes");
 }
 
 Result<ShipmentRequest> readShipment(const JsonReader& body) {
@@ -151,6 +239,7 @@ Result<ShipmentRequest> readShipment(const JsonReader& body) {
   auto tracking = body.string("trackingNumber");
   if (!tracking) return tracking.error();
   shipment.trackingNumber = std::move(tracking).value();
+  if (auto s = checkItemCount(body, "items"); !s) return s.error();
   auto items = body.optionalObjects("items");
   if (!items) return items.error();
   if (*items) {
@@ -180,7 +269,7 @@ Result<DeliveryRequest> readDelivery(const JsonReader& body) {
 }
 
 Result<RefundBody> readRefundRequest(const JsonReader& body) {
-  auto reason = body.string("reason");
+  auto reason = limitedString(body, "reason", body.limits().maxReasonBytes, "--max-reason-bytes");
   if (!reason) return reason.error();
   auto amount = body.number("amount");
   if (!amount) return amount.error();

@@ -71,15 +71,86 @@ TEST(RequestBodies, ShipmentItemsAreOptionalButNotEmpty) {
 }
 
 TEST(RequestBodies, StatusChangeKeepsItsContextAndActor) {
-  const auto doc =
-      parse(R"({"newStatus":"PROCESSING","changeContext":{"a":[1,2]},"initiatedBy":"ops"})");
+  const auto doc = parse(
+      R"({"newStatus":"PROCESSING","changeContext":{"warehouse":[1,2]},"initiatedBy":"ops"})");
   auto change = readStatusChange(JsonReader(doc));
   ASSERT_TRUE(change.ok()) << change.error().message;
   EXPECT_EQ(change->initiatedBy, "ops");
   ASSERT_TRUE(change->change.changeContext);
-  EXPECT_EQ(change->change.changeContext->callerJsonObject, R"({"a":[1,2]})");
+  EXPECT_EQ(change->change.changeContext->callerJsonObject, R"({"warehouse":[1,2]})");
   const auto notObject = parse(R"({"newStatus":"PROCESSING","changeContext":[1]})");
   EXPECT_EQ(readStatusChange(JsonReader(notObject)).error().field, "changeContext");
+}
+
+TEST(RequestBodies, ChangeContextKeysAreAllowListedAndItsSizeAndDepthBounded) {
+  BodyLimits limits;
+  limits.changeContextKeys = {"warehouse", "pickupLocationId"};
+  limits.maxChangeContextBytes = 64;
+  limits.maxChangeContextDepth = 2;
+  auto judge = [&limits](const std::string& context) {
+    const auto doc = parse(R"({"newStatus":"PROCESSING","changeContext":)" + context + "}");
+    return readStatusChange(JsonReader(doc, &limits));
+  };
+  EXPECT_TRUE(judge(R"({"warehouse":"W7","pickupLocationId":{"id":1}})").ok());
+  for (const std::string& refused :
+       {std::string(R"({"email":"jane@example.com"})"),  // not on the list: refused, not dropped
+        std::string(R"({"warehouse":"W7","customerName":"Jane"})"),
+        std::string(R"({"warehouse":{"a":{"b":1}}})"),                       // 3 levels
+        std::string(R"({"warehouse":")") + std::string(60, 'x') + "\"}"}) {  // 77 bytes
+    const auto result = judge(refused);
+    ASSERT_FALSE(result.ok()) << refused;
+    EXPECT_EQ(result.error().field, "changeContext") << refused;
+    EXPECT_NE(result.error().message.find("(limit --"), std::string::npos)
+        << result.error().message;
+    EXPECT_EQ(result.error().message.find("jane"), std::string::npos);  // values are not echoed
+  }
+  limits.changeContextKeys.clear();
+  EXPECT_FALSE(judge(R"({"warehouse":"W7"})").ok());
+  EXPECT_TRUE(judge(R"({})").ok());
+}
+
+TEST(RequestBodies, ConfiguredLengthsAndItemCountsNameTheFieldAndTheLimit) {
+  BodyLimits limits;
+  limits.maxNameBytes = 5;
+  limits.maxAddressBytes = 6;
+  limits.maxReasonBytes = 7;
+  limits.maxItems = 2;
+  const std::string order =
+      R"({"userId":"3fa85f64-5717-4562-b3fc-2c963f66afa6","currency":"USD",)"
+      R"("customerDetails":{"name":"NAME","email":"a@b.c"},)"
+      R"("shippingAddress":{"street":"STREET","city":"CITY","postalCode":"1","country":"US"},)";
+  const std::string item = R"({"productId":"p","quantity":1,"unitPrice":1})";
+  auto newOrder = [&](const std::string& text) {
+    const auto doc = parse(text);
+    return readNewOrder(JsonReader(doc, &limits));
+  };
+  EXPECT_TRUE(newOrder(order + R"("items":[)" + item + "," + item + "]}").ok());
+  const auto tooMany = newOrder(order + R"("items":[)" + item + "," + item + "," + item + "]}");
+  ASSERT_FALSE(tooMany.ok());
+  EXPECT_EQ(tooMany.error().field, "items");
+  EXPECT_NE(tooMany.error().message.find("--max-items"), std::string::npos);
+  struct Case {
+    std::string from, to, field, flag;
+  };
+  for (const auto& c : {Case{"NAME", "NAMES!", "customerDetails/name", "--max-name-bytes"},
+                        Case{"STREET", "STREETS", "shippingAddress/street", "--max-address-bytes"},
+                        Case{"CITY", "CITIES!", "shippingAddress/city", "--max-address-bytes"}}) {
+    std::string text = order + R"("items":[)" + item + "]}";
+    text.replace(text.find(c.from), c.from.size(), c.to);
+    const auto result = newOrder(text);
+    ASSERT_FALSE(result.ok()) << c.field;
+    EXPECT_EQ(result.error().field, c.field);
+    EXPECT_NE(result.error().message.find(c.flag), std::string::npos) << result.error().message;
+  }
+  const auto cancel = parse(R"({"reason":"12345678"})");
+  EXPECT_EQ(readCancellation(JsonReader(cancel, &limits)).error().field, "reason");
+  const auto refund = parse(R"({"reason":"12345678","amount":1})");
+  EXPECT_EQ(readRefundRequest(JsonReader(refund, &limits)).error().field, "reason");
+  const auto status = parse(R"({"newStatus":"PROCESSING","reason":"12345678"})");
+  EXPECT_EQ(readStatusChange(JsonReader(status, &limits)).error().field, "reason");
+  const auto shipment = parse(R"({"carrier":"c","trackingNumber":"t","items":[)" + item + "," +
+                              item + "," + item + "]}");
+  EXPECT_EQ(readShipment(JsonReader(shipment, &limits)).error().field, "items");
 }
 
 }  // namespace

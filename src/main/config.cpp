@@ -1,7 +1,9 @@
 #include "config.hpp"
 
 #include <CLI/CLI.hpp>
+#include <cctype>
 #include <charconv>
+#include <chrono>
 
 namespace orders {
 
@@ -91,6 +93,65 @@ Result<ServiceConfig> parseServiceConfig(int argc, char** argv, const std::strin
   app.add_flag("--no-metrics", noMetrics,
                "Do not collect metrics and do not serve GET /metrics (to measure their cost)")
       ->envname("ORDER_SERVICE_NO_METRICS");
+
+  // Limits. Each is a flag and an ORDER_SERVICE_<FLAG> variable; docs/security.md lists them.
+  auto& connection = config.connectionLimits;
+  auto& body = config.requestLimits.body;
+  auto limit = [&app](const std::string& flag, auto& value, const std::string& help, auto check) {
+    std::string env = "ORDER_SERVICE_";
+    for (char c : flag.substr(2)) env += c == '-' ? '_' : static_cast<char>(std::toupper(c));
+    app.add_option(flag, value, help)
+        ->envname(env)
+        ->check(check)
+        ->capture_default_str()
+        ->group("Limits");
+  };
+  const auto positive = CLI::PositiveNumber;
+  limit("--max-body-bytes", connection.maxBodyBytes, "Largest request body (413)", positive);
+  limit("--max-header-bytes", connection.maxHeaderBytes,
+        "Largest request line + header fields (431)", CLI::Range(1024, 1 << 20));
+  limit("--max-header-fields", connection.maxHeaderFields, "Most header field lines (431)",
+        CLI::Range(8, 10'000));
+  limit("--max-target-bytes", connection.maxTargetBytes, "Longest request target (414)",
+        CLI::Range(64, 1 << 20));
+  std::int64_t headerTimeoutMs = connection.headerTimeout.count();
+  std::int64_t bodyTimeoutMs = connection.bodyTimeout.count();
+  std::int64_t idleTimeoutMs = connection.idleTimeout.count();
+  limit("--header-timeout-ms", headerTimeoutMs,
+        "From a request's first byte to the end of its header; then the connection is closed",
+        CLI::Range(100, 3'600'000));
+  limit("--body-timeout-ms", bodyTimeoutMs, "For a whole request body; then closed",
+        CLI::Range(100, 3'600'000));
+  limit("--idle-timeout-ms", idleTimeoutMs, "A keep-alive connection without a request; closed",
+        CLI::Range(100, 3'600'000));
+  limit("--max-connections", connection.maxConnections,
+        "Open connections at once; more are answered 503 and closed", CLI::Range(1, 1'000'000));
+  limit("--max-json-depth", body.maxJsonDepth, "Deepest nesting of a JSON body (400)",
+        CLI::Range(4, 64));
+  limit("--max-items", body.maxItems, "Most items in an order or a shipment (422)",
+        CLI::Range(1, 1000));
+  limit("--max-name-bytes", body.maxNameBytes, "Longest customer name (422)", CLI::Range(1, 500));
+  limit("--max-address-bytes", body.maxAddressBytes, "Longest street or city (422)",
+        CLI::Range(1, 500));
+  limit("--max-reason-bytes", body.maxReasonBytes,
+        "Longest reason (status change, cancellation, refund) or payment message (422)",
+        CLI::Range(1, 500));
+  limit("--max-change-context-bytes", body.maxChangeContextBytes,
+        "Largest changeContext, as compact JSON (422)", CLI::Range(2, 65'536));
+  limit("--max-change-context-depth", body.maxChangeContextDepth,
+        "Deepest changeContext, itself being 1 (422)", CLI::Range(1, 16));
+  std::string changeContextKeys;
+  for (const auto& key : body.changeContextKeys) {
+    changeContextKeys += (changeContextKeys.empty() ? "" : ",") + key;
+  }
+  limit("--change-context-keys", changeContextKeys,
+        "The keys a caller's changeContext may have, comma-separated (others: 422); empty: none",
+        CLI::Validator());
+  limit("--rate-limit", config.rateLimit.requestsPerSecond,
+        "Requests per second per client (principal, else address); 0 turns it off (429)",
+        CLI::Range(0.0, 1e9));
+  limit("--rate-burst", config.rateLimit.burst, "Requests a client may send at once above the rate",
+        CLI::Range(1.0, 1e9));
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -117,6 +178,22 @@ Result<ServiceConfig> parseServiceConfig(int argc, char** argv, const std::strin
   config.relayEnabled = !noRelay;
   config.consumersEnabled = !noConsumers;
   config.metricsEnabled = !noMetrics;
+  connection.headerTimeout = std::chrono::milliseconds(headerTimeoutMs);
+  connection.bodyTimeout = std::chrono::milliseconds(bodyTimeoutMs);
+  connection.idleTimeout = std::chrono::milliseconds(idleTimeoutMs);
+  // The pipeline holds requests to the same target and header limits as the server.
+  config.requestLimits.maxTargetBytes = connection.maxTargetBytes;
+  config.requestLimits.maxHeaderFields = connection.maxHeaderFields;
+  body.changeContextKeys.clear();
+  for (std::size_t start = 0; start < changeContextKeys.size();) {
+    auto end = changeContextKeys.find(',', start);
+    if (end == std::string::npos) end = changeContextKeys.size();
+    std::string key = changeContextKeys.substr(start, end - start);
+    while (!key.empty() && key.front() == ' ') key.erase(0, 1);
+    while (!key.empty() && key.back() == ' ') key.pop_back();
+    if (!key.empty()) body.changeContextKeys.push_back(std::move(key));
+    start = end + 1;
+  }
   return config;
 }
 

@@ -6,6 +6,9 @@
 #include <string>
 
 #include "common/result.hpp"
+#include "http/middlewares.hpp"
+#include "http/rate_limiter.hpp"
+#include "http/server.hpp"
 
 namespace orders {
 
@@ -22,6 +25,10 @@ struct ServiceConfig {
   std::string logLevel = "info";
   std::string logFormat = "text";  // --log-format text|json
   bool metricsEnabled = true;      // --no-metrics: no observers, no /metrics route
+  // Limits (docs/security.md, "Limits"): of a connection, of a request, of a client's rate.
+  http::ConnectionLimits connectionLimits;
+  http::RequestLimits requestLimits;
+  http::RateLimitOptions rateLimit;
 };
 
 /// Parses argv (and the ORDER_SERVICE_* environment). Returns the config, or an error whose

@@ -96,6 +96,44 @@ TEST(Config, LogFormatLevelAndMetricsByFlagOrEnvironment) {
       << badFormat.error().message;
 }
 
+TEST(Config, LimitsHaveSafeDefaultsFlagsAndVariables) {
+  auto defaults = parse({});
+  ASSERT_TRUE(defaults.ok()) << defaults.error().message;
+  EXPECT_EQ(defaults->connectionLimits.maxBodyBytes, 256u * 1024);
+  EXPECT_EQ(defaults->connectionLimits.headerTimeout, std::chrono::seconds(10));
+  EXPECT_TRUE(defaults->rateLimit.enabled());
+  EXPECT_EQ(defaults->requestLimits.body.changeContextKeys,
+            http::BodyLimits::defaultChangeContextKeys());
+
+  setenv("ORDER_SERVICE_MAX_BODY_BYTES", "1000", 1);
+  setenv("ORDER_SERVICE_RATE_LIMIT", "0", 1);
+  auto config = parse({"--header-timeout-ms", "1500", "--max-target-bytes", "512",
+                       "--change-context-keys", " warehouse ,carrier,", "--max-items", "10"});
+  unsetenv("ORDER_SERVICE_MAX_BODY_BYTES");
+  unsetenv("ORDER_SERVICE_RATE_LIMIT");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->connectionLimits.maxBodyBytes, 1000u);
+  EXPECT_FALSE(config->rateLimit.enabled());
+  EXPECT_EQ(config->connectionLimits.headerTimeout, std::chrono::milliseconds(1500));
+  EXPECT_EQ(config->requestLimits.maxTargetBytes, 512u);  // the pipeline holds the same limit
+  EXPECT_EQ(config->requestLimits.body.maxItems, 10u);
+  EXPECT_EQ(config->requestLimits.body.changeContextKeys,
+            (std::vector<std::string>{"warehouse", "carrier"}));
+  EXPECT_TRUE(parse({"--change-context-keys", ""})->requestLimits.body.changeContextKeys.empty());
+
+  // Body limits only tighten the domain's contract (500 bytes of text, 1000 items).
+  for (const auto& [flag, value] :
+       std::vector<std::pair<std::string, std::string>>{{"--max-name-bytes", "501"},
+                                                        {"--max-items", "1001"},
+                                                        {"--max-body-bytes", "0"},
+                                                        {"--header-timeout-ms", "abc"},
+                                                        {"--rate-limit", "-1"}}) {
+    auto refused = parse({flag, value});
+    ASSERT_FALSE(refused.ok()) << flag;
+    EXPECT_NE(refused.error().message.find(flag), std::string::npos) << refused.error().message;
+  }
+}
+
 TEST(Config, HelpIsReportedSeparately) {
   auto help = parse({"--help"});
   ASSERT_FALSE(help.ok());

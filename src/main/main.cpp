@@ -4,9 +4,12 @@
 
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <tuple>
 
@@ -59,12 +62,47 @@ nlohmann::json relayJson(const orders::RelayStatus& status) {
   return json;
 }
 
+/// Every connection is a file descriptor: raise the soft limit to the hard one (the default soft
+/// limit, often 1024, would end accepting long before --max-connections), and take fewer
+/// connections than the descriptors allow, keeping some for the database, the broker and logs.
+std::size_t connectionsTheDescriptorsAllow(std::size_t wanted) {
+  constexpr rlim_t kReserved = 128;
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    spdlog::warn("cannot read the file descriptor limit: {}", std::strerror(errno));
+    return wanted;
+  }
+  if (limit.rlim_cur < limit.rlim_max) {
+    const rlim_t before = limit.rlim_cur;
+    limit.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &limit) == 0) {
+      spdlog::info("file descriptors: soft limit raised from {} to {}", before, limit.rlim_cur);
+    } else {
+      spdlog::warn("file descriptors: cannot raise the soft limit from {} to {}: {}", before,
+                   limit.rlim_max, std::strerror(errno));
+      limit.rlim_cur = before;
+    }
+  } else {
+    spdlog::info("file descriptors: soft limit {}", limit.rlim_cur);
+  }
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < wanted + 2 * kReserved) {
+    const auto allowed = static_cast<std::size_t>(
+        limit.rlim_cur > 2 * kReserved ? limit.rlim_cur - kReserved : limit.rlim_cur / 2);
+    spdlog::warn("--max-connections {} lowered to {}: only {} file descriptors", wanted, allowed,
+                 limit.rlim_cur);
+    return allowed;
+  }
+  return wanted;
+}
+
 int run(const orders::ServiceConfig& config) {
   using namespace orders;
   if (auto logging = configureLogging(config.logFormat, config.logLevel); !logging) {
     std::fprintf(stderr, "order-service: %s\n", logging.error().message.c_str());
     return 2;
   }
+  const std::size_t maxConnections =
+      connectionsTheDescriptorsAllow(config.connectionLimits.maxConnections);
 
   const auto directory = std::filesystem::path(config.databasePath).parent_path();
   if (!directory.empty()) {
@@ -240,7 +278,14 @@ int run(const orders::ServiceConfig& config) {
     readiness.details["problems"] = std::move(problems);
     return readiness;
   };
+  http::ClientRateLimiter rateLimiter(config.rateLimit, clock);
   http::ApiHooks hooks;
+  hooks.limits = config.requestLimits;
+  if (config.rateLimit.enabled()) {
+    hooks.rateLimiter = &rateLimiter;
+  } else {
+    spdlog::warn("request rate limit off (--rate-limit 0)");
+  }
   if (metrics) {
     const InboundEventsOptions inboundQueues;
     metrics->setStateSource([&outboxCounts, &relay, &inbound, inboundQueues]() {
@@ -261,7 +306,7 @@ int run(const orders::ServiceConfig& config) {
     hooks.metrics = http::MetricsExposition{[&metrics] { return metrics->scrape(); },
                                             ServiceMetrics::kContentType};
   }
-  http::OrderApi api(service, ids, readiness, clock, hooks);
+  http::OrderApi api(service, ids, readiness, clock, std::move(hooks));
 
   // Block the termination signals in every thread we start; the main thread waits for them.
   sigset_t signals;
@@ -276,6 +321,8 @@ int run(const orders::ServiceConfig& config) {
     options.host = config.listenHost;
     options.port = config.listenPort;
     options.threads = config.httpThreads;
+    options.limits = config.connectionLimits;
+    options.limits.maxConnections = maxConnections;
     server = std::make_unique<http::Server>(options,
                                             [&api](http::Request request, http::Responder respond) {
                                               api.handle(std::move(request), std::move(respond));

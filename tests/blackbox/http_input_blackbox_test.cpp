@@ -31,9 +31,9 @@ class HttpInputTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir("http-input-test");
-    service_ = new ServiceProcess(
-        ORDER_SERVICE_BINARY,
-        {"--database", "sqlite:" + dir_->file("orders.db"), "--no-relay", "--no-consumers", "--log-level", "warn"});
+    service_ = new ServiceProcess(ORDER_SERVICE_BINARY,
+                                  {"--database", "sqlite:" + dir_->file("orders.db"), "--no-relay",
+                                   "--no-consumers", "--log-level", "warn"});
   }
   static void TearDownTestSuite() {
     delete service_;

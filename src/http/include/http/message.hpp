@@ -23,6 +23,9 @@ struct Request {
   /// Names lower-cased; repeated field lines joined with ", " (RFC 9110 §5.3).
   std::map<std::string, std::string> headers;
   std::string body;
+  /// The peer's IP address as the server saw it ("127.0.0.1", "::1"); empty when not from a
+  /// socket. What rate limits key on when the caller is anonymous.
+  std::string remoteAddress;
 
   /// The header's value, or nullopt. `name` must be lower case.
   std::optional<std::string> header(const std::string& name) const;

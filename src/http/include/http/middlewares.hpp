@@ -11,7 +11,9 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "http/json_body.hpp"
 #include "http/pipeline.hpp"
+#include "http/rate_limiter.hpp"
 
 namespace orders::http {
 
@@ -28,9 +30,13 @@ class RequestContextStep final : public Middleware {
   IdGenerator& ids_;
 };
 
+/// What one request may ask of the API (docs/security.md, "Limits"). The Server enforces the
+/// same target and header limits before it reads a body (http/server.hpp ConnectionLimits);
+/// LimitsStep holds requests that reach the pipeline another way to them too.
 struct RequestLimits {
   std::size_t maxTargetBytes = std::size_t{8} * 1024;  // longer targets: 414
   std::size_t maxHeaderFields = 100;                   // more distinct header fields: 431
+  BodyLimits body;                                     // read by the command handlers
 };
 
 /// Limits on what one request may ask of the service before any work is done for it. (Body and
@@ -42,6 +48,19 @@ class LimitsStep final : public Middleware {
 
  private:
   RequestLimits limits_;
+};
+
+/// Per-client request rate (ClientRateLimiter): 429 with Retry-After beyond it. Runs after
+/// authentication, so that it keys on the principal when there is one ("principal:<subject>"),
+/// else on the peer's address ("address:<ip>"). Routes without a permission (/healthz, /readyz)
+/// are not limited: a load balancer's probe answered 429 would take a healthy instance out.
+class RateLimitStep final : public Middleware {
+ public:
+  explicit RateLimitStep(ClientRateLimiter& limiter) : limiter_(limiter) {}
+  std::optional<Response> onRequest(const Request& request, RequestScope& scope) override;
+
+ private:
+  ClientRateLimiter& limiter_;
 };
 
 /// One finished request, for metrics and access logs.

@@ -38,6 +38,7 @@ struct ApiHooks {
   /// authentication, authorisation; like the probes it needs no permission: it holds counts,
   /// never personal data); no such route otherwise.
   std::optional<MetricsExposition> metrics;
+  ClientRateLimiter* rateLimiter = nullptr;  // null: no rate limit
 };
 
 class OrderApi {
@@ -95,6 +96,7 @@ class OrderApi {
   IdGenerator& ids_;
   ReadinessCheck readiness_;
   std::optional<MetricsExposition> metrics_;
+  BodyLimits bodyLimits_;
   AnonymousAuthenticator anonymous_;
   AllowAll allowAll_;
   AccessLog accessLog_;

@@ -5,20 +5,45 @@
 // cores; Beast multiplexes them on 2 threads, and a handler can answer later from another thread
 // (the store's writer after the group commit) without parking an I/O thread meanwhile.
 
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "http/message.hpp"
 
 namespace orders::http {
 
+/// What one connection may ask of the server (docs/security.md, "Limits"). Every refusal is an
+/// application/problem+json answer naming the limit, after which the connection is closed (its
+/// framing can no longer be trusted). The defaults are the service's documented defaults.
+struct ConnectionLimits {
+  std::size_t maxBodyBytes = std::size_t{256} * 1024;   // larger bodies: 413
+  std::size_t maxHeaderBytes = std::size_t{16} * 1024;  // request line + fields: 431
+  std::size_t maxHeaderFields = 100;                    // more field lines: 431
+  std::size_t maxTargetBytes = std::size_t{8} * 1024;   // longer request targets: 414
+  /// From the first byte of a request to the end of its header (slowloris); then closed.
+  std::chrono::milliseconds headerTimeout{10'000};
+  /// For the whole body once the header is read; then closed.
+  std::chrono::milliseconds bodyTimeout{30'000};
+  /// A keep-alive connection waiting for its next request's first byte (also a new one).
+  std::chrono::milliseconds idleTimeout{65'000};
+  /// Writing one response to a client that does not read it.
+  std::chrono::milliseconds sendTimeout{30'000};
+  /// Open connections at once; one more is answered 503 and closed at once, never queued.
+  std::size_t maxConnections = 10'000;
+};
+
 struct ServerOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;  // 0 = any free port (see Server::port())
   int threads = 2;
-  std::size_t maxBodyBytes = 1 << 20;  // larger bodies get 413
+  ConnectionLimits limits;
 };
 
 /// Called for every request, on an I/O thread. It must call `respond` exactly once, from any
@@ -42,5 +67,17 @@ class Server {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+/// What a connection makes of `bytes` received on it, without a socket: the same parser, the
+/// same limits and the same header rules as the Server (for fuzzing and tests). Requests are
+/// read one after another while the connection would stay open; `refusal` is the server's own
+/// answer to the first request it refused (400, 413, 414, 431, 417, 501), after which nothing
+/// more is read. Bytes of an incomplete request are ignored (the connection would wait for more).
+/// Never throws.
+struct ConnectionBytes {
+  std::vector<Request> requests;
+  std::optional<Response> refusal;
+};
+ConnectionBytes readRequests(std::string_view bytes, const ConnectionLimits& limits);
 
 }  // namespace orders::http
