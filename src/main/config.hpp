@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/result.hpp"
+#include "publishing/published_versions.hpp"
 
 namespace orders {
 
@@ -20,6 +21,8 @@ struct ServiceConfig {
   bool relayEnabled = true;      // --no-relay: do not publish the outbox
   bool consumersEnabled = true;  // --no-consumers: do not consume payment/fulfillment events
   std::string logLevel = "info";
+  /// --publish-versions: the version(s) of each event type; default every type at 1.0.
+  PublishedVersions publishedVersions;
 };
 
 /// Parses argv (and the ORDER_SERVICE_* environment). Returns the config, or an error whose

@@ -82,7 +82,7 @@ int run(const orders::ServiceConfig& config) {
     return 1;
   }
   // Every event we may publish must have its schema: refuse to start rather than fail per order.
-  if (auto s = checkPublishedSchemas(schemas.value()); !s) {
+  if (auto s = checkPublishedSchemas(schemas.value(), config.publishedVersions); !s) {
     spdlog::error("event schemas in {} are incomplete: {}", config.schemaDirectory,
                   s.error().message);
     return 1;
@@ -90,7 +90,13 @@ int run(const orders::ServiceConfig& config) {
   RandomIdGenerator ids;
   // Our own events are validated against their schemas for the first of each type and then one
   // in 64 (all of them in debug builds and in the tests): docs/events/README.md says why.
-  EventFactory events(schemas.value(), ids, EventFactoryOptions{64});
+  EventFactoryOptions eventOptions;
+  eventOptions.validateOneIn = 64;
+  eventOptions.versions = config.publishedVersions;
+  if (const auto changed = config.publishedVersions.describeChanges(); !changed.empty()) {
+    spdlog::info("publishing message types at several or other versions: {}", changed);
+  }
+  EventFactory events(schemas.value(), ids, eventOptions);
   // Answers, conflict retries and replays run here, not on the store's writer thread.
   ThreadPool continuations(2, "continuations");
   OrderService service(**store, events, clock, ids, continuations);
