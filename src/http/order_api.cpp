@@ -9,6 +9,7 @@
 #include "http/order_representation.hpp"
 #include "http/problem.hpp"
 #include "http/request_bodies.hpp"
+#include "http/schema_endpoints.hpp"
 
 namespace orders::http {
 namespace {
@@ -127,8 +128,8 @@ std::optional<Response> readCommandHeaders(const Request& request, const Request
 }  // namespace
 
 OrderApi::OrderApi(OrderService& service, IdGenerator& ids, ReadinessCheck readiness,
-                   const Clock& clock, ApiHooks hooks)
-    : service_(service), ids_(ids), readiness_(std::move(readiness)) {
+                   const Clock& clock, ApiHooks hooks, const SchemaCatalogue* schemas)
+    : service_(service), ids_(ids), readiness_(std::move(readiness)), schemas_(schemas) {
   std::vector<RequestObserver*> observers = std::move(hooks.observers);
   observers.push_back(&accessLog_);
   std::vector<std::shared_ptr<Middleware>> chain{
@@ -170,6 +171,12 @@ Router OrderApi::routes() {
   add("GET", (order + "/refunds/{refundId}").c_str(), &OrderApi::getRefund, "orders:read");
   add("POST", (order + "/refunds/{refundId}/processed").c_str(), &OrderApi::refundProcessed,
       "refunds:process");
+  if (schemas_ != nullptr) {
+    // Public reads, like /healthz: consumers fetch the contracts without credentials.
+    constexpr const char* kPublicRead = "";
+    add("GET", "/v1/schemas", &OrderApi::listSchemas, kPublicRead);
+    add("GET", "/v1/schemas/{messageType}/{version}", &OrderApi::getSchema, kPublicRead);
+  }
   return router;
 }
 
@@ -184,6 +191,16 @@ void OrderApi::readiness(const Request&, RequestScope&, const Reply& reply) cons
   json body = readiness.details;
   if (!body.contains("status")) body["status"] = readiness.ready ? "ok" : "unavailable";
   reply(jsonResponse(readiness.ready ? 200 : 503, body));
+}
+
+// --- Event schemas (http/schema_endpoints.hpp) --------------------------------------------------
+
+void OrderApi::listSchemas(const Request&, RequestScope&, const Reply& reply) const {
+  reply(schemaCatalogueResponse(*schemas_));
+}
+
+void OrderApi::getSchema(const Request&, RequestScope& scope, const Reply& reply) const {
+  reply(schemaResponse(*schemas_, scope.param("messageType"), scope.param("version")));
 }
 
 // --- Queries ------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@
 #include "outbox/outbox_stats_sampler.hpp"
 #include "outbox/relay.hpp"
 #include "publishing/event_factory.hpp"
+#include "publishing/schema_catalogue.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 namespace {
@@ -85,6 +86,13 @@ int run(const orders::ServiceConfig& config) {
   if (auto s = checkPublishedSchemas(schemas.value(), config.publishedVersions); !s) {
     spdlog::error("event schemas in {} are incomplete: {}", config.schemaDirectory,
                   s.error().message);
+    return 1;
+  }
+  // What GET /v1/schemas serves: the files of the schema directory and their status here.
+  auto schemaCatalogue = SchemaCatalogue::load(config.schemaDirectory, config.publishedVersions);
+  if (!schemaCatalogue) {
+    spdlog::error("cannot read the event schemas in {}: {}", config.schemaDirectory,
+                  schemaCatalogue.error().message);
     return 1;
   }
   RandomIdGenerator ids;
@@ -207,7 +215,7 @@ int run(const orders::ServiceConfig& config) {
     readiness.details["status"] = degraded ? "degraded" : "ok";
     return readiness;
   };
-  http::OrderApi api(service, ids, readiness, clock);
+  http::OrderApi api(service, ids, readiness, clock, {}, &schemaCatalogue.value());
 
   // Block the termination signals in every thread we start; the main thread waits for them.
   sigset_t signals;

@@ -14,6 +14,8 @@
 #include <sstream>
 
 #include "event_test_support.hpp"
+#include "events/order_event_types.hpp"
+#include "events/routing_key.hpp"
 #include "support/temp_dir.hpp"
 
 namespace orders {
@@ -743,21 +745,36 @@ TEST(EventFactory, RefusesToStartWithoutEverySchema) {
 constexpr std::string_view kBegin = "<!-- BEGIN GENERATED EXAMPLE: do not edit by hand -->";
 constexpr std::string_view kEnd = "<!-- END GENERATED EXAMPLE -->";
 
+/// The example of each docs page, keyed by the page's name: the routing key (OrderCreatedEvent
+/// for 1.0, OrderCreatedEvent.v2 for 2.0, events/routing_key.hpp).
 std::map<std::string, json> documentedExamples() {
-  AllStories all;
   // Which occurrence of each type the documentation shows; the first otherwise.
-  const std::map<std::string, const Change*> chosen{
-      {"OrderStatusChangedEvent", &all.story.paid},  // seed 003's example
-      {"OrderDeliveredEvent", &all.story.deliveredAll},
-  };
-  std::map<std::string, json> examples;
-  for (const Change* change : all.changes()) {
-    for (const auto& message : render(all.ids, *change)) {
-      const auto& type = message.row.messageType;
-      const auto choice = chosen.find(type);
-      if (choice != chosen.end() && choice->second != change) continue;
-      examples.emplace(type, message.envelope);
+  const auto collect = [](const EventFactoryOptions& options, std::string_view onlyVersion) {
+    AllStories all;
+    const std::map<std::string, const Change*> chosen{
+        {"OrderStatusChangedEvent", &all.story.paid},  // seed 003's example
+        {"OrderDeliveredEvent", &all.story.deliveredAll},
+    };
+    std::map<std::string, json> examples;
+    for (const Change* change : all.changes()) {
+      for (const auto& message : render(all.ids, *change, kCorrelationId, 1, options)) {
+        const auto& type = message.row.messageType;
+        if (message.row.messageVersion != onlyVersion) continue;
+        const auto choice = chosen.find(type);
+        if (choice != chosen.end() && choice->second != change) continue;
+        examples.emplace(routingKeyFor(type, message.row.messageVersion), message.envelope);
+      }
     }
+    return examples;
+  };
+  auto examples = collect(EventFactoryOptions{}, kEventVersion);
+  // Each newer major from the same stories, published next to 1.0 as during a migration.
+  for (const auto& newer : kOrderEventNewerMajors) {
+    EventFactoryOptions both;
+    both.versions = PublishedVersions::parse({std::string(newer.messageType) + "=1.0," +
+                                              std::string(newer.version)})
+                        .value();
+    examples.merge(collect(both, newer.version));
   }
   return examples;
 }
@@ -765,7 +782,7 @@ std::map<std::string, json> documentedExamples() {
 TEST(EventDocs, ExamplesAreTheRenderedEnvelopes) {
   const bool update = std::getenv("ORDER_SERVICE_UPDATE_EVENT_DOCS") != nullptr;
   const auto examples = documentedExamples();
-  ASSERT_EQ(examples.size(), kPublishedMessageTypes.size());
+  ASSERT_EQ(examples.size(), kPublishedMessageTypes.size() + kOrderEventNewerMajors.size());
   for (const auto& [type, envelope] : examples) {
     const auto path =
         std::filesystem::path(ORDER_SERVICE_SOURCE_DIR) / "docs" / "events" / (type + ".md");

@@ -175,7 +175,9 @@ class OpenApiTest : public ::testing::Test {
     EXPECT_EQ(shipment.status, 201) << describe(shipment);
     auto refund = http.post(base + "/refunds", R"({"amount":10.00,"reason":"damaged"})");
     EXPECT_EQ(refund.status, 201) << describe(refund);
-    return {{"{orderId}", orderId},
+    return {{"{messageType}", "OrderCreatedEvent"},
+            {"{version}", "1.0"},
+            {"{orderId}", orderId},
             {"{shipmentId}", json::parse(shipment.body).at("shipmentId")},
             {"{refundId}", json::parse(refund.body).at("refundId")}};
   }
@@ -219,6 +221,8 @@ TEST_F(OpenApiTest, TheDocumentListsEveryRouteOfTheService) {
       "POST /v1/orders/{orderId}/refunds/{refundId}/processed",
       "GET /healthz",
       "GET /readyz",
+      "GET /v1/schemas",
+      "GET /v1/schemas/{messageType}/{version}",
   };
   EXPECT_EQ(documented, routes);
 }
