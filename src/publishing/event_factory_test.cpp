@@ -653,7 +653,9 @@ TEST(EventFactory, SampledValidationStillChecksTheFirstEventOfEachTypeAndOneInN)
   testing::OrderStory story(ids);
   Change broken = story.created;
   broken.order.userId = UserId("bob");  // breaks OrderCreatedEvent only
-  EventFactory factory(registry(), ids, EventFactoryOptions{4});
+  EventFactoryOptions oneInFour;
+  oneInFour.validateOneIn = 4;
+  EventFactory factory(registry(), ids, oneInFour);
   // The first event of each type is validated whatever the rate: a drift between code and
   // schema fails the first order that renders the type.
   auto first = factory.render(broken, 1, "");

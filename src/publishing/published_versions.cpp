@@ -50,7 +50,8 @@ const std::vector<RenderableVersion>& renderableVersions() {
 
 PublishedVersions::PublishedVersions() {
   for (const auto type : kOrderEventTypes)
-    versions_.emplace(std::string(type), std::vector<std::string>{kOrderEventDefaultVersion});
+    versions_.emplace(std::string(type),
+                      std::vector<std::string>{std::string(kOrderEventDefaultVersion)});
 }
 
 Result<PublishedVersions> PublishedVersions::parse(const std::vector<std::string>& entries,

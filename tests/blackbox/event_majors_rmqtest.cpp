@@ -75,7 +75,7 @@ class MajorConsumer {
     consumer_ = makeRabbitConsumer(connection, options, schemas, inbox_.get());
     auto registered = consumer_->on("OrderCreatedEvent", major, [this](const InboundMessage& m) {
       seen.add(m);
-      return okStatus();
+      return HandlerResult(Handled::kApplied);
     });
     EXPECT_TRUE(registered.ok()) << registered.error().message;
     auto started = consumer_->start();
@@ -209,7 +209,7 @@ TEST(EventMajorsSideBySide, OneOrderPublishesBothAndEachConsumerGetsTheMajorItIs
   minor.routingKey = "OrderCreatedEvent";
   minor.body = envelope.dump();
   minor.contentType = "application/json";
-  minor.messageId = envelope["messageId"];
+  minor.messageId = envelope["messageId"].get<std::string>();
   minor.type = "OrderCreatedEvent";
   minor.headers = {{"messageVersion", std::string("1.1")},
                    {"partitionKey", orderId},
