@@ -35,8 +35,9 @@ TEST(RoutingKey, ParsesBackToTypeAndMajor) {
   ASSERT_TRUE(two);
   EXPECT_EQ(two->messageType, "OrderCreatedEvent");
   EXPECT_EQ(two->major, 2);
-  for (const char* bad : {"", ".v2", "OrderCreatedEvent.v1", "OrderCreatedEvent.v0",
-                          "OrderCreatedEvent.v", "OrderCreatedEvent.v2x", "OrderCreatedEvent.v02"}) {
+  for (const char* bad :
+       {"", ".v2", "OrderCreatedEvent.v1", "OrderCreatedEvent.v0", "OrderCreatedEvent.v",
+        "OrderCreatedEvent.v2x", "OrderCreatedEvent.v02"}) {
     EXPECT_FALSE(parseRoutingKey(bad)) << bad;
   }
 }

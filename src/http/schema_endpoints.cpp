@@ -42,19 +42,18 @@ Response schemaResponse(const SchemaCatalogue& catalogue, const std::string& mes
                         const std::string& version) {
   const CatalogueEntry* entry = catalogue.find(messageType);
   if (entry == nullptr) {
-    return problemResponse(404, "not-found", "Not found",
-                           "no schema of a message type '" + messageType +
-                               "' (GET /v1/schemas lists them)",
-                           "messageType");
+    return problemResponse(
+        404, "not-found", "Not found",
+        "no schema of a message type '" + messageType + "' (GET /v1/schemas lists them)",
+        "messageType");
   }
   const CatalogueVersion* found = catalogue.find(messageType, version);
   if (found == nullptr) {
     std::string known;
     for (const auto& v : entry->versions) known += (known.empty() ? "" : ", ") + v.version;
-    return problemResponse(404, "not-found", "Not found",
-                           "no version '" + version + "' of " + messageType + " (versions: " +
-                               known + ")",
-                           "version");
+    return problemResponse(
+        404, "not-found", "Not found",
+        "no version '" + version + "' of " + messageType + " (versions: " + known + ")", "version");
   }
   Response response;
   response.status = 200;

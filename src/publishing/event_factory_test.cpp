@@ -773,8 +773,8 @@ std::map<std::string, json> documentedExamples() {
   // Each newer major from the same stories, published next to 1.0 as during a migration.
   for (const auto& newer : kOrderEventNewerMajors) {
     EventFactoryOptions both;
-    both.versions = PublishedVersions::parse({std::string(newer.messageType) + "=1.0," +
-                                              std::string(newer.version)})
+    both.versions = PublishedVersions::parse(
+                        {std::string(newer.messageType) + "=1.0," + std::string(newer.version)})
                         .value();
     examples.merge(collect(both, newer.version));
   }

@@ -85,13 +85,13 @@ Result<PublishedVersions> PublishedVersions::parse(const std::vector<std::string
         auto version = parseSchemaVersion(text);
         if (!version) return bad(entry, "'" + text + "' is not MAJOR.MINOR");
         const auto& renderable = renderableVersions();
-        const bool canRender =
-            std::any_of(renderable.begin(), renderable.end(), [&](const RenderableVersion& r) {
-              return r.messageType == type && r.version == text;
-            });
+        const bool canRender = std::any_of(
+            renderable.begin(), renderable.end(),
+            [&](const RenderableVersion& r) { return r.messageType == type && r.version == text; });
         if (!canRender) {
-          return bad(entry, type + " " + text + " is not a version this build renders (it "
-                                                "renders " +
+          return bad(entry, type + " " + text +
+                                " is not a version this build renders (it "
+                                "renders " +
                                 renderableOf(type) + ")");
         }
         if (!majors.insert(version->major).second) {

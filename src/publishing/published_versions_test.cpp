@@ -62,16 +62,16 @@ TEST_P(PublishedVersionsErrors, NameTheEntryAndWhatIsWrong) {
 
 INSTANTIATE_TEST_SUITE_P(
     Entries, PublishedVersionsErrors,
-    ::testing::Values(
-        BadEntry{"OrderCreatedEvent", "no '='"},
-        BadEntry{"OrderCreatedEvnt=1.0", "unknown message type 'OrderCreatedEvnt'"},
-        BadEntry{"OrderCreatedEvent=", "an empty version"},
-        BadEntry{"OrderCreatedEvent=1.0,,2.0", "an empty version"},
-        BadEntry{"OrderCreatedEvent=v2", "'v2' is not MAJOR.MINOR"},
-        BadEntry{"OrderCreatedEvent=3.0", "it renders 1.0, 2.0"},
-        BadEntry{"OrderShippedEvent=2.0", "OrderShippedEvent 2.0 is not a version this build "
-                                          "renders (it renders 1.0)"},
-        BadEntry{"OrderCreatedEvent=1.0,1.0", "two versions of major 1"}));
+    ::testing::Values(BadEntry{"OrderCreatedEvent", "no '='"},
+                      BadEntry{"OrderCreatedEvnt=1.0", "unknown message type 'OrderCreatedEvnt'"},
+                      BadEntry{"OrderCreatedEvent=", "an empty version"},
+                      BadEntry{"OrderCreatedEvent=1.0,,2.0", "an empty version"},
+                      BadEntry{"OrderCreatedEvent=v2", "'v2' is not MAJOR.MINOR"},
+                      BadEntry{"OrderCreatedEvent=3.0", "it renders 1.0, 2.0"},
+                      BadEntry{"OrderShippedEvent=2.0",
+                               "OrderShippedEvent 2.0 is not a version this build "
+                               "renders (it renders 1.0)"},
+                      BadEntry{"OrderCreatedEvent=1.0,1.0", "two versions of major 1"}));
 
 TEST(PublishedVersions, ATypeListedTwiceIsRefused) {
   auto parsed = PublishedVersions::parse({"OrderCreatedEvent=1.0", "OrderCreatedEvent=2.0"});

@@ -122,10 +122,10 @@ TEST(EventMajorsSideBySide, OneOrderPublishesBothAndEachConsumerGetsTheMajorItIs
   auto& broker = RabbitMqServer::shared();
   TempDir dir;
   const std::string database = dir.file("orders.db");
-  ServiceProcess service(ORDER_SERVICE_BINARY,
-                         {"--database", "sqlite:" + database, "--amqp-url", broker.amqpUrl(),
-                          "--publish-versions", "OrderCreatedEvent=1.0,2.0", "--no-consumers",
-                          "--log-level", "warn"});
+  ServiceProcess service(
+      ORDER_SERVICE_BINARY,
+      {"--database", "sqlite:" + database, "--amqp-url", broker.amqpUrl(), "--publish-versions",
+       "OrderCreatedEvent=1.0,2.0", "--no-consumers", "--log-level", "warn"});
   HttpClient http("127.0.0.1", service.port());
   // The relay is connected once the topology (order.events) is declared.
   ASSERT_TRUE(waitFor([&] {

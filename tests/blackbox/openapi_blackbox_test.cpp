@@ -148,9 +148,9 @@ class OpenApiTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir("openapi-test");
-    service_ = new ServiceProcess(
-        ORDER_SERVICE_BINARY,
-        {"--database", "sqlite:" + dir_->file("orders.db"), "--no-relay", "--no-consumers", "--log-level", "warn"});
+    service_ = new ServiceProcess(ORDER_SERVICE_BINARY,
+                                  {"--database", "sqlite:" + dir_->file("orders.db"), "--no-relay",
+                                   "--no-consumers", "--log-level", "warn"});
     document_ = new OpenApiPaths(parseOpenApi(kOpenApiPath));
   }
   static void TearDownTestSuite() {

@@ -154,7 +154,8 @@ TEST_F(SchemaEndpointTest, TheEventsOfARealRunValidateAgainstTheServedSchemas) {
   for (const auto& event : events) {
     const auto valid = registry->validateMessage(event.at("envelope"));
     EXPECT_TRUE(valid.ok()) << (valid.ok() ? "" : valid.error().message) << event.dump();
-    if (event.at("messageType") == "OrderCreatedEvent") versions.push_back(event.at("messageVersion"));
+    if (event.at("messageType") == "OrderCreatedEvent")
+      versions.push_back(event.at("messageVersion"));
   }
   EXPECT_EQ(versions, (std::vector<std::string>{"1.0", "2.0"}));
 }

@@ -310,7 +310,8 @@ Result<std::string> renderAsyncApi(const AsyncApiInputs& inputs) {
            topology.exchange +
            " exchange (direct, durable) with "
            "the messageType as routing key (messageType.v<major> for a major >= 2, e.g. "
-           "OrderCreatedEvent.v2, so that a 1.x queue never receives a 2.x message), as persistent messages published with mandatory "
+           "OrderCreatedEvent.v2, so that a 1.x queue never receives a 2.x message), as persistent "
+           "messages published with mandatory "
            "set and publisher confirms; a message no queue binds goes to the alternate "
            "exchange " +
            topology.alternateExchange + " (queue " + topology.unroutedQueue +

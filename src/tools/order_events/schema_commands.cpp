@@ -133,9 +133,9 @@ void checkAll(const SchemaArgs& args) {
         for (const auto& c : report->changes) breaking += c.breaking ? 1 : 0;
         out << current.file << ": new major version " << current.version.text() << ", "
             << (report->breaking()
-                    ? "breaking from " + previous.version.text() + " (" +
-                          std::to_string(breaking) + " breaking change" +
-                          (breaking == 1 ? "" : "s") + "): accepted as a major version"
+                    ? "breaking from " + previous.version.text() + " (" + std::to_string(breaking) +
+                          " breaking change" + (breaking == 1 ? "" : "s") +
+                          "): accepted as a major version"
                     : "no breaking change from " + previous.version.text() +
                           ": accepted, but a minor version would do unless the meaning changed")
             << "\n";

@@ -64,8 +64,8 @@ struct TopologyConfig {
 
 /// Parses and validates the JSON text. kInvalidArgument naming the key at fault in `field`
 /// (e.g. "queues[1].routingKeys[0]") and in the message: unknown keys, wrong types, empty or
-/// reserved ("amq.") names, duplicate queue names, routing keys not in knownRoutingKeys(), deliveryLimit on a
-/// classic queue.
+/// reserved ("amq.") names, duplicate queue names, routing keys not in knownRoutingKeys(),
+/// deliveryLimit on a classic queue.
 Result<TopologyConfig> parseTopology(std::string_view text);
 
 /// Reads `path` and parses it; the error message starts with the path.

@@ -10,12 +10,13 @@ namespace orders::http {
 
 /// 200, application/json: {"schemas": [{messageType, direction, versions: [{version, status,
 /// published?, routingKey?, href, file}]}]}
-/// (`file`: where the schema lives in schemas/, so a consumer can mirror the directory), sorted by messageType, versions ascending.
+/// (`file`: where the schema lives in schemas/, so a consumer can mirror the directory), sorted by
+/// messageType, versions ascending.
 Response schemaCatalogueResponse(const SchemaCatalogue& catalogue);
 
 /// 200, application/schema+json: the schema file's bytes exactly as published, immutable (a
-/// published version is never edited: schemas/schemas.lock), so cacheable for a day. 404 problem+json naming the unknown type, or the unknown version and the
-/// versions there are.
+/// published version is never edited: schemas/schemas.lock), so cacheable for a day. 404
+/// problem+json naming the unknown type, or the unknown version and the versions there are.
 Response schemaResponse(const SchemaCatalogue& catalogue, const std::string& messageType,
                         const std::string& version);
 
