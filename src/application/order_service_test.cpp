@@ -194,9 +194,9 @@ class OrderServiceBothMajorsTest : public OrderServiceTest {
     service_ = std::make_unique<OrderService>(*observed_, *events_, clock_, ids_, continuations_);
   }
   Result<CommandOutcome> tryCreate() {
-    return service_->executeAndWait(std::nullopt, [](const Order*, const ActionContext& c) {
-      return createOrder(newOrder(), c);
-    });
+    return service_->executeAndWait(
+        std::nullopt,
+        [](const Order*, const ActionContext& c) { return createOrder(newOrder(), c); }, {});
   }
 };
 
