@@ -277,12 +277,15 @@ TEST_F(OpenApiTest, EveryDocumentedOperationIsAnsweredWithADocumentedStatus) {
             << response.body;
         EXPECT_EQ(problem.at("status"), response.status);
       } else if (response.status != 304) {
-        EXPECT_EQ(response.header("content-type"), "application/json");
+        // A JSON Schema is served as one (GET /v1/schemas/{messageType}/{version}).
+        const bool schema = path == "/v1/schemas/{messageType}/{version}";
+        EXPECT_EQ(response.header("content-type"),
+                  schema ? "application/schema+json" : "application/json");
         EXPECT_TRUE(json::parse(response.body).is_object()) << response.body;
       }
     }
   }
-  EXPECT_EQ(checked, 16);
+  EXPECT_EQ(checked, 18);
 }
 
 TEST_F(OpenApiTest, UndocumentedMethodsOnDocumentedPathsAnswer405WithTheDocumentedAllow) {
