@@ -103,7 +103,9 @@ void OrderService::run(std::shared_ptr<Attempt> attempt) {
     OrderWrite orderWrite;
     orderWrite.order = change->order;
     orderWrite.expectedVersion = current ? current->order.version : 0;
-    orderWrite.lastEventSequence = lastSequence + static_cast<std::int64_t>(rendered->size());
+    // The sequence counts domain events, not outbox rows: an event published at two major
+    // versions is two rows with one sequence number (EventFactory::render).
+    orderWrite.lastEventSequence = lastSequence + static_cast<std::int64_t>(change->events.size());
     orderWrite.events = std::move(rendered).value();
     writes.order = std::move(orderWrite);
   }

@@ -6,7 +6,9 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <future>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 
@@ -21,7 +23,13 @@ namespace {
 /// writes, and can lose the outcome of the next write (kInDoubt) or report a version conflict.
 class ObservedStore final : public OrderStore {
  public:
-  enum class Fault { kNone, kInDoubtAfterCommit, kInDoubtWithoutCommit, kConflictWithoutCommit };
+  enum class Fault {
+    kNone,
+    kInDoubtAfterCommit,
+    kInDoubtWithoutCommit,
+    kConflictWithoutCommit,
+    kSecondRowBreaksAConstraint,  // the real store must refuse the whole write
+  };
 
   explicit ObservedStore(OrderStore& inner) : inner_(inner) {}
 
@@ -56,6 +64,10 @@ class ObservedStore final : public OrderStore {
         done(Error{ErrorCode::kInDoubt, "connection lost during COMMIT"});
       }).join();
       return;
+    }
+    if (fault == Fault::kSecondRowBreaksAConstraint && writes.order &&
+        writes.order->events.size() > 1) {
+      writes.order->events[1].body.clear();  // outbox.body has CHECK (body <> '')
     }
     inner_.write(std::move(writes), [this, fault, done = std::move(done)](auto outcome) {
       note(writers_);
@@ -164,6 +176,82 @@ TEST_F(OrderServiceTest, CreateStoresTheOrderAndItsEventsInOrder) {
     EXPECT_TRUE(schemas_->validateMessage(outbox[i].body).ok()) << outbox[i].body;
   }
   EXPECT_EQ(outbox[0].messageType, "OrderCreatedEvent");
+}
+
+/// The service with OrderCreatedEvent published at 1.0 and 2.0 side by side, on the same store.
+class OrderServiceBothMajorsTest : public OrderServiceTest {
+ protected:
+  void SetUp() override {
+    OrderServiceTest::SetUp();
+    useSchemas(ORDER_SERVICE_SCHEMA_DIR);
+  }
+  void useSchemas(const std::string& directory) {
+    service_.reset();
+    schemas_ = std::make_unique<SchemaRegistry>(SchemaRegistry::load(directory).value());
+    EventFactoryOptions options;
+    options.versions = PublishedVersions::parse({"OrderCreatedEvent=1.0,2.0"}).value();
+    events_ = std::make_unique<EventFactory>(*schemas_, ids_, options);
+    service_ = std::make_unique<OrderService>(*observed_, *events_, clock_, ids_, continuations_);
+  }
+  Result<CommandOutcome> tryCreate() {
+    return service_->executeAndWait(
+        std::nullopt,
+        [](const Order*, const ActionContext& c) { return createOrder(newOrder(), c); }, {});
+  }
+};
+
+TEST_F(OrderServiceBothMajorsTest, OneOrderWritesBothMajorsInTheSameCommit) {
+  const Order order = create();
+  auto outbox = store_->fetchUnpublished(0, 10).value();
+  ASSERT_EQ(outbox.size(), 4u) << "1.0 and 2.0 of OrderCreatedEvent, then the other two events";
+  EXPECT_EQ(outbox[0].messageType, "OrderCreatedEvent");
+  EXPECT_EQ(outbox[0].messageVersion, "1.0");
+  EXPECT_EQ(outbox[1].messageType, "OrderCreatedEvent");
+  EXPECT_EQ(outbox[1].messageVersion, "2.0");
+  EXPECT_NE(outbox[0].messageId, outbox[1].messageId);
+  EXPECT_EQ(outbox[0].partitionKey, order.id.str());
+  EXPECT_EQ(outbox[1].partitionKey, order.id.str());
+  EXPECT_EQ(outbox[0].sequence, 1);
+  EXPECT_EQ(outbox[1].sequence, 1) << "one domain event, one sequence number";
+  EXPECT_EQ(outbox[2].sequence, 2);
+  EXPECT_EQ(outbox[3].sequence, 3);
+  for (const auto& row : outbox) {
+    EXPECT_TRUE(schemas_->validateMessage(row.body).ok()) << row.body;
+  }
+  // The order counts its domain events, so the next change continues at 4.
+  EXPECT_EQ(service_->getOrder(order.id)->lastEventSequence, 3);
+  ASSERT_TRUE(
+      act(order, [](const Order* o, const ActionContext& c) { return startPayment(*o, c); }).ok());
+  auto after = store_->fetchUnpublished(outbox.back().id, 10).value();
+  ASSERT_EQ(after.size(), 2u);
+  EXPECT_EQ(after[0].sequence, 4);
+}
+
+TEST_F(OrderServiceBothMajorsTest, AStoreFailureOnTheSecondRowWritesNeitherRowNorTheOrder) {
+  observed_->nextFault = ObservedStore::Fault::kSecondRowBreaksAConstraint;
+  auto outcome = tryCreate();
+  ASSERT_FALSE(outcome.ok()) << "the real store refused the row";
+  EXPECT_EQ(storedOrders(), 0u);
+  EXPECT_TRUE(store_->fetchUnpublished(0, 10)->empty()) << "not even the valid 1.0 row";
+  create();  // the store is fine afterwards
+  EXPECT_EQ(store_->fetchUnpublished(0, 10)->size(), 4u);
+}
+
+TEST_F(OrderServiceBothMajorsTest, A2Point0ThatFailsItsSchemaWritesNeitherVersion) {
+  testing::TempDir drifted("drifted-schemas");
+  std::filesystem::copy(ORDER_SERVICE_SCHEMA_DIR, drifted.path(),
+                        std::filesystem::copy_options::recursive);
+  const auto file = drifted.path() / "events" / "OrderCreatedEvent" / "2.0.json";
+  auto schema = nlohmann::json::parse(std::ifstream(file));
+  schema["required"].push_back("loyaltyTier");
+  std::ofstream(file) << schema.dump(2);
+  useSchemas(drifted.path().string());
+
+  auto outcome = tryCreate();
+  ASSERT_FALSE(outcome.ok());
+  EXPECT_EQ(outcome.error().code, ErrorCode::kInternal);
+  EXPECT_EQ(storedOrders(), 0u);
+  EXPECT_TRUE(store_->fetchUnpublished(0, 10)->empty());
 }
 
 TEST_F(OrderServiceTest, LaterEventsContinueTheOrdersSequence) {

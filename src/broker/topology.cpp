@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "events/order_event_types.hpp"
+#include "events/routing_key.hpp"
 
 namespace orders {
 namespace {
@@ -53,6 +54,16 @@ const std::vector<std::string>& knownMessageTypes() {
   return types;
 }
 
+const std::vector<std::string>& knownRoutingKeys() {
+  static const std::vector<std::string> keys = [] {
+    std::vector<std::string> all = knownMessageTypes();
+    for (const auto& newer : kOrderEventNewerMajors)
+      all.push_back(routingKeyFor(newer.messageType, newer.major));
+    return all;
+  }();
+  return keys;
+}
+
 Result<TopologyConfig> parseTopology(std::string_view text) {
   json doc;
   try {
@@ -91,7 +102,7 @@ Result<TopologyConfig> parseTopology(std::string_view text) {
   if (!queues.is_array()) return bad("queues", "must be an array");
 
   std::set<std::string> seen = {config.unroutedQueue, config.deadLetterQueue};
-  const auto& known = knownMessageTypes();
+  const auto& known = knownRoutingKeys();
   for (std::size_t i = 0; i < queues.size(); ++i) {
     const std::string where = "queues[" + std::to_string(i) + "]";
     const json& q = queues[i];
@@ -127,7 +138,7 @@ Result<TopologyConfig> parseTopology(std::string_view text) {
       if (!keys[k].is_string()) return bad(kf, "must be a string");
       const auto& key = keys[k].get_ref<const std::string&>();
       if (std::find(known.begin(), known.end(), key) == known.end())
-        return bad(kf, "unknown message type '" + key + "' (known: " + joined(known) + ")");
+        return bad(kf, "unknown routing key '" + key + "' (known: " + joined(known) + ")");
       if (std::find(queue.routingKeys.begin(), queue.routingKeys.end(), key) !=
           queue.routingKeys.end())
         return bad(kf, "'" + key + "' is listed twice");

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace orders {
 namespace {
 
@@ -77,7 +79,9 @@ INSTANTIATE_TEST_SUITE_P(
                 "non-empty"},
         BadCase{
             R"({"queues": [{"name": "q", "routingKeys": ["OrderCreatedEvent", "OrderShipedEvent"]}]})",
-            "queues[0].routingKeys[1]", "unknown message type 'OrderShipedEvent'"},
+            "queues[0].routingKeys[1]", "unknown routing key 'OrderShipedEvent'"},
+        BadCase{R"({"queues": [{"name": "q", "routingKeys": ["OrderShippedEvent.v2"]}]})",
+                "queues[0].routingKeys[0]", "unknown routing key 'OrderShippedEvent.v2'"},
         BadCase{
             R"({"queues": [{"name": "q", "routingKeys": ["OrderCreatedEvent", "OrderCreatedEvent"]}]})",
             "queues[0].routingKeys[1]", "listed twice"},
@@ -105,6 +109,16 @@ TEST(Topology, MissingFileNamesThePath) {
 
 TEST(Topology, KnowsAllThirteenMessageTypes) {
   EXPECT_EQ(knownMessageTypes().size(), 13u);
+}
+
+TEST(Topology, AQueueMayBindTheRoutingKeyOfANewerMajor) {
+  const auto& keys = knownRoutingKeys();
+  EXPECT_EQ(keys.size(), 14u);
+  EXPECT_NE(std::find(keys.begin(), keys.end(), "OrderCreatedEvent.v2"), keys.end());
+  auto t = parseTopology(
+      R"({"queues": [{"name": "q", "routingKeys": ["OrderCreatedEvent", "OrderCreatedEvent.v2"]}]})");
+  ASSERT_TRUE(t.ok()) << t.error().message;
+  EXPECT_EQ(t->queues[0].routingKeys[1], "OrderCreatedEvent.v2");
 }
 
 }  // namespace

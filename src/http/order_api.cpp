@@ -9,6 +9,7 @@
 #include "http/order_representation.hpp"
 #include "http/problem.hpp"
 #include "http/request_bodies.hpp"
+#include "http/schema_endpoints.hpp"
 
 namespace orders::http {
 namespace {
@@ -127,12 +128,13 @@ std::optional<Response> readCommandHeaders(const Request& request, const Request
 }  // namespace
 
 OrderApi::OrderApi(OrderService& service, IdGenerator& ids, ReadinessCheck readiness,
-                   const Clock& clock, ApiHooks hooks)
+                   const Clock& clock, ApiHooks hooks, const SchemaCatalogue* schemas)
     : service_(service),
       ids_(ids),
       readiness_(std::move(readiness)),
       metrics_(hooks.metrics),
-      bodyLimits_(hooks.limits.body) {
+      bodyLimits_(hooks.limits.body),
+      schemas_(schemas) {
   std::vector<RequestObserver*> observers = std::move(hooks.observers);
   observers.push_back(&accessLog_);
   std::vector<std::shared_ptr<Middleware>> chain{
@@ -178,6 +180,12 @@ Router OrderApi::routes() {
   add("GET", (order + "/refunds/{refundId}").c_str(), &OrderApi::getRefund, "orders:read");
   add("POST", (order + "/refunds/{refundId}/processed").c_str(), &OrderApi::refundProcessed,
       "refunds:process");
+  if (schemas_ != nullptr) {
+    // Public reads, like /healthz: consumers fetch the contracts without credentials.
+    constexpr const char* kPublicRead = "";
+    add("GET", "/v1/schemas", &OrderApi::listSchemas, kPublicRead);
+    add("GET", "/v1/schemas/{messageType}/{version}", &OrderApi::getSchema, kPublicRead);
+  }
   return router;
 }
 
@@ -200,6 +208,16 @@ void OrderApi::metrics(const Request&, RequestScope&, const Reply& reply) const 
   response.contentType = metrics_->contentType;
   response.body = metrics_->scrape();
   reply(std::move(response));
+}
+
+// --- Event schemas (http/schema_endpoints.hpp) --------------------------------------------------
+
+void OrderApi::listSchemas(const Request&, RequestScope&, const Reply& reply) const {
+  reply(schemaCatalogueResponse(*schemas_));
+}
+
+void OrderApi::getSchema(const Request&, RequestScope& scope, const Reply& reply) const {
+  reply(schemaResponse(*schemas_, scope.param("messageType"), scope.param("version")));
 }
 
 // --- Queries ------------------------------------------------------------------------------------

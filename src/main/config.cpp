@@ -47,6 +47,7 @@ Result<ServiceConfig> parseServiceConfig(int argc, char** argv, const std::strin
   bool noRelay = false;
   bool noConsumers = false;
   bool noMetrics = false;
+  std::vector<std::string> publishVersions;
 
   CLI::App app{
       "order-service: owns orders and publishes every change as a domain event on RabbitMQ "
@@ -80,6 +81,11 @@ Result<ServiceConfig> parseServiceConfig(int argc, char** argv, const std::strin
   app.add_flag("--no-consumers", noConsumers,
                "Do not consume the inbound payment and fulfillment events")
       ->envname("ORDER_SERVICE_NO_CONSUMERS");
+  app.add_option("--publish-versions", publishVersions,
+                 "Publish a message type at these versions, TYPE=V[,V...] (repeatable; ';' "
+                 "separates entries in the variable), e.g. OrderCreatedEvent=1.0,2.0 to publish "
+                 "1.0 and 2.0 side by side while consumers migrate. Default: every type at 1.0")
+      ->envname("ORDER_SERVICE_PUBLISH_VERSIONS");
   app.add_option("--log-level", config.logLevel, "trace, debug, info, warn, error")
       ->envname("ORDER_SERVICE_LOG_LEVEL")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
@@ -175,6 +181,13 @@ Result<ServiceConfig> parseServiceConfig(int argc, char** argv, const std::strin
                  "order-service: --amqp-url / ORDER_SERVICE_AMQP_URL must start with amqp:// or "
                  "amqps://"};
   }
+  auto versions = PublishedVersions::parse(publishVersions, "--publish-versions");
+  if (!versions) {
+    return Error{ErrorCode::kInvalidArgument,
+                 "order-service: --publish-versions / ORDER_SERVICE_PUBLISH_VERSIONS " +
+                     versions.error().message.substr(std::string("--publish-versions ").size())};
+  }
+  config.publishedVersions = std::move(versions).value();
   config.relayEnabled = !noRelay;
   config.consumersEnabled = !noConsumers;
   config.metricsEnabled = !noMetrics;

@@ -9,6 +9,7 @@
 #include "http/middlewares.hpp"
 #include "http/rate_limiter.hpp"
 #include "http/server.hpp"
+#include "publishing/published_versions.hpp"
 
 namespace orders {
 
@@ -29,6 +30,8 @@ struct ServiceConfig {
   http::ConnectionLimits connectionLimits;
   http::RequestLimits requestLimits;
   http::RateLimitOptions rateLimit;
+  /// --publish-versions: the version(s) of each event type; default every type at 1.0.
+  PublishedVersions publishedVersions;
 };
 
 /// Parses argv (and the ORDER_SERVICE_* environment). Returns the config, or an error whose

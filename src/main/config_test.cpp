@@ -134,6 +134,33 @@ TEST(Config, LimitsHaveSafeDefaultsFlagsAndVariables) {
   }
 }
 
+TEST(Config, PublishVersionsPutsTwoMajorsSideBySide) {
+  auto defaults = parse({});
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->publishedVersions.of("OrderCreatedEvent"), std::vector<std::string>{"1.0"});
+
+  auto both = parse({"--publish-versions", "OrderCreatedEvent=1.0,2.0"});
+  ASSERT_TRUE(both.ok()) << both.error().message;
+  EXPECT_EQ(both->publishedVersions.of("OrderCreatedEvent"),
+            (std::vector<std::string>{"1.0", "2.0"}));
+
+  setenv("ORDER_SERVICE_PUBLISH_VERSIONS", "OrderCreatedEvent=2.0;OrderShippedEvent=1.0", 1);
+  auto fromEnvironment = parse({});
+  unsetenv("ORDER_SERVICE_PUBLISH_VERSIONS");
+  ASSERT_TRUE(fromEnvironment.ok()) << fromEnvironment.error().message;
+  EXPECT_EQ(fromEnvironment->publishedVersions.of("OrderCreatedEvent"),
+            std::vector<std::string>{"2.0"});
+
+  auto bad = parse({"--publish-versions", "OrderCreatedEvent=9.0"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(bad.error().message.find("--publish-versions / ORDER_SERVICE_PUBLISH_VERSIONS "
+                                     "'OrderCreatedEvent=9.0': OrderCreatedEvent 9.0 is not a "
+                                     "version this build renders (it renders 1.0, 2.0)"),
+            std::string::npos)
+      << bad.error().message;
+}
+
 TEST(Config, HelpIsReportedSeparately) {
   auto help = parse({"--help"});
   ASSERT_FALSE(help.ok());

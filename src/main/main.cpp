@@ -30,6 +30,7 @@
 #include "outbox/outbox_stats_sampler.hpp"
 #include "outbox/relay.hpp"
 #include "publishing/event_factory.hpp"
+#include "publishing/schema_catalogue.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 namespace {
@@ -133,15 +134,28 @@ int run(const orders::ServiceConfig& config) {
     return 1;
   }
   // Every event we may publish must have its schema: refuse to start rather than fail per order.
-  if (auto s = checkPublishedSchemas(schemas.value()); !s) {
+  if (auto s = checkPublishedSchemas(schemas.value(), config.publishedVersions); !s) {
     spdlog::error("event schemas in {} are incomplete: {}", config.schemaDirectory,
                   s.error().message);
+    return 1;
+  }
+  // What GET /v1/schemas serves: the files of the schema directory and their status here.
+  auto schemaCatalogue = SchemaCatalogue::load(config.schemaDirectory, config.publishedVersions);
+  if (!schemaCatalogue) {
+    spdlog::error("cannot read the event schemas in {}: {}", config.schemaDirectory,
+                  schemaCatalogue.error().message);
     return 1;
   }
   RandomIdGenerator ids;
   // Our own events are validated against their schemas for the first of each type and then one
   // in 64 (all of them in debug builds and in the tests): docs/events/README.md says why.
-  EventFactory events(schemas.value(), ids, EventFactoryOptions{64});
+  EventFactoryOptions eventOptions;
+  eventOptions.validateOneIn = 64;
+  eventOptions.versions = config.publishedVersions;
+  if (const auto changed = config.publishedVersions.describeChanges(); !changed.empty()) {
+    spdlog::info("publishing message types at several or other versions: {}", changed);
+  }
+  EventFactory events(schemas.value(), ids, eventOptions);
   // Answers, conflict retries and replays run here, not on the store's writer thread.
   ThreadPool continuations(2, "continuations");
   OrderService service(**store, events, clock, ids, continuations);
@@ -306,7 +320,7 @@ int run(const orders::ServiceConfig& config) {
     hooks.metrics = http::MetricsExposition{[&metrics] { return metrics->scrape(); },
                                             ServiceMetrics::kContentType};
   }
-  http::OrderApi api(service, ids, readiness, clock, std::move(hooks));
+  http::OrderApi api(service, ids, readiness, clock, std::move(hooks), &schemaCatalogue.value());
 
   // Block the termination signals in every thread we start; the main thread waits for them.
   sigset_t signals;

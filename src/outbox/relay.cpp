@@ -13,6 +13,7 @@
 
 #include "common/backoff.hpp"
 #include "common/log_fields.hpp"
+#include "events/routing_key.hpp"
 
 namespace orders {
 namespace {
@@ -182,7 +183,8 @@ namespace {
 /// the hot path does not allocate).
 void fillBrokerMessage(const OutboxMessage& row, const std::string& exchange, BrokerMessage& m) {
   m.exchange = exchange;
-  m.routingKey = row.messageType;
+  // Per major version (events/routing_key.hpp): 1.x keeps the messageType, 2.x gets ".v2".
+  assignRoutingKey(m.routingKey, row.messageType, row.messageVersion);
   m.body = row.body;
   m.mandatory = true;
   m.contentType = "application/json";

@@ -592,6 +592,23 @@ TEST(RelayMessage, CarriesEveryPropertyAndHeader) {
   EXPECT_EQ(Relay::toBrokerMessage(row, "x").correlationId, "");
 }
 
+TEST(RelayMessage, ALaterMajorIsRoutedByAKeyOfItsOwnAndKeepsItsType) {
+  OutboxMessage row;
+  row.messageId = "msg-1";
+  row.messageType = "OrderCreatedEvent";
+  row.messageVersion = "2.0";
+  row.partitionKey = "order-abc-123";
+  row.sequence = 1;
+  row.source = "OrderService";
+  row.body = R"({"messageType":"OrderCreatedEvent"})";
+  const BrokerMessage v2 = Relay::toBrokerMessage(row, "order.events");
+  EXPECT_EQ(v2.routingKey, "OrderCreatedEvent.v2");
+  EXPECT_EQ(v2.type, "OrderCreatedEvent");
+  EXPECT_EQ(v2.headers[0], (MessageHeader{"messageVersion", std::string("2.0")}));
+  row.messageVersion = "1.3";
+  EXPECT_EQ(Relay::toBrokerMessage(row, "order.events").routingKey, "OrderCreatedEvent");
+}
+
 TEST_F(RelayTest, PublishesEveryRowInIdOrderAndMarksItAfterTheAck) {
   const auto rows = makeRows(20, 5);
   store.add(rows);

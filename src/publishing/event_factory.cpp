@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <variant>
 
+#include "events/order_event_types.hpp"
+#include "events/schema_catalog.hpp"
 #include "publishing/domain_json.hpp"
 
 namespace orders {
@@ -32,6 +34,34 @@ class PayloadRenderer {
                 {"customerDetails", toJson(order_.customer)},
                 {"shippingAddress", toJson(order_.shippingAddress)},
                 {"items", itemsJson(order_)}};
+  }
+
+  /// 2.0 (schemas/events/OrderCreatedEvent/2.0.json): the 1.0 payload with every amount as a
+  /// money object in integer minor units; the separate top-level currency is gone.
+  Result<Json> createdV2() const {
+    Json items = Json::array();
+    for (const auto& item : order_.items) {
+      items.push_back({{"productId", item.productId},
+                       {"quantity", item.quantity},
+                       {"unitPrice", money(item.unitPrice)}});
+    }
+    return Json{{"orderId", order_.id.str()},
+                {"userId", order_.userId.str()},
+                {"orderDate", formatIso8601(order_.createdAt)},
+                {"status", toString(order_.status)},
+                {"totalAmount", money(order_.totalAmount)},
+                {"itemCount", order_.itemCount()},
+                {"customerDetails", toJson(order_.customer)},
+                {"shippingAddress", toJson(order_.shippingAddress)},
+                {"items", std::move(items)}};
+  }
+
+  /// The payload at `version`: 1.0 of every type, and the newer majors of
+  /// kOrderEventNewerMajors (PublishedVersions::parse only lets renderable versions through).
+  Result<Json> render(std::string_view version) const {
+    if (version == kEventVersion) return std::visit(*this, event_.data);
+    if (version == "2.0" && std::holds_alternative<OrderCreated>(event_.data)) return createdV2();
+    return bug("no renderer for version " + std::string(version));
   }
 
   Result<Json> operator()(const OrderUpdated& e) const {
@@ -211,6 +241,9 @@ class PayloadRenderer {
   Json base() const { return Json{{"orderId", order_.id.str()}, {"userId", order_.userId.str()}}; }
 
   Json amount(std::int64_t minor) const { return amountJson(minor, order_.currency); }
+  Json money(std::int64_t minor) const {
+    return Json{{"amount", minor}, {"currency", order_.currency.code()}};
+  }
 
   Json withInitiator(Json payload) const {
     if (!event_.initiatedBy.empty()) payload["initiatedBy"] = event_.initiatedBy;
@@ -229,14 +262,16 @@ class PayloadRenderer {
 
 }  // namespace
 
-Status checkPublishedSchemas(const SchemaRegistry& schemas) {
-  const int major = std::stoi(kEventVersion);
+Status checkPublishedSchemas(const SchemaRegistry& schemas, const PublishedVersions& versions) {
   for (const auto type : kPublishedMessageTypes) {
-    if (!schemas.knows(type, major)) {
-      return Error{ErrorCode::kInvalidArgument,
-                   "no schema for " + std::string(type) + " version " + kEventVersion +
-                       " (expected events/" + std::string(type) + "/" + kEventVersion + ".json)",
-                   std::string(type)};
+    for (const auto& version : versions.of(type)) {
+      auto parsed = parseSchemaVersion(version);
+      if (!parsed || !schemas.knows(type, parsed->major)) {
+        return Error{ErrorCode::kInvalidArgument,
+                     "no schema for " + std::string(type) + " version " + version +
+                         " (expected events/" + std::string(type) + "/" + version + ".json)",
+                     std::string(type)};
+      }
     }
   }
   return okStatus();
@@ -245,7 +280,8 @@ Status checkPublishedSchemas(const SchemaRegistry& schemas) {
 /// Which types had an event validated, and how many events were rendered: shared by the threads
 /// that render, so atomics (relaxed: the sampling needs no ordering).
 struct EventFactory::Sampling {
-  std::array<std::atomic<bool>, std::variant_size_v<DomainEventData>> validatedOnce{};
+  std::array<std::atomic<bool>, kOrderEventTypes.size() + kOrderEventNewerMajors.size()>
+      validatedOnce{};
   std::atomic<std::uint64_t> rendered{0};
 };
 
@@ -261,13 +297,29 @@ EventFactory::EventFactory(const SchemaRegistry& schemas, IdGenerator& ids,
 EventFactory::~EventFactory() = default;
 EventFactory::EventFactory(EventFactory&&) noexcept = default;
 
-bool EventFactory::shouldValidate(std::size_t typeIndex) const {
+bool EventFactory::shouldValidate(std::size_t slot) const {
   if (options_.validateOneIn <= 1) return true;
-  if (!sampling_->validatedOnce[typeIndex].load(std::memory_order_relaxed) &&
-      !sampling_->validatedOnce[typeIndex].exchange(true, std::memory_order_relaxed))
+  if (!sampling_->validatedOnce[slot].load(std::memory_order_relaxed) &&
+      !sampling_->validatedOnce[slot].exchange(true, std::memory_order_relaxed))
     return true;
   return sampling_->rendered.fetch_add(1, std::memory_order_relaxed) % options_.validateOneIn == 0;
 }
+
+namespace {
+
+/// The sampling slot of a type and version: the type's index for 1.0 (kOrderEventTypes order is
+/// DomainEventData's), one slot after those for each newer major.
+std::size_t samplingSlot(std::size_t typeIndex, std::string_view type, std::string_view version) {
+  if (version == kEventVersion) return typeIndex;
+  for (std::size_t k = 0; k < kOrderEventNewerMajors.size(); ++k) {
+    if (kOrderEventNewerMajors[k].messageType == type &&
+        kOrderEventNewerMajors[k].version == version)
+      return kOrderEventTypes.size() + k;
+  }
+  return typeIndex;  // not reached: PublishedVersions only holds renderable versions
+}
+
+}  // namespace
 
 Result<std::vector<EncodedMessage>> EventFactory::render(const Change& change,
                                                          std::int64_t firstSequence,
@@ -277,40 +329,46 @@ Result<std::vector<EncodedMessage>> EventFactory::render(const Change& change,
   for (std::size_t i = 0; i < change.events.size(); ++i) {
     const DomainEvent& event = change.events[i];
     const std::string_view type = messageTypeOf(event.data);
-    auto payload = std::visit(PayloadRenderer(change.order, event), event.data);
-    if (!payload) return std::move(payload).takeError();
+    const PayloadRenderer renderer(change.order, event);
+    for (const auto& version : options_.versions.of(type)) {
+      auto payload = renderer.render(version);
+      if (!payload) return std::move(payload).takeError();
 
-    EncodedMessage message;
-    message.messageId = "msg-" + ids_.uuid();
-    message.messageType = type;
-    message.messageVersion = kEventVersion;
-    message.partitionKey = change.order.id.str();
-    message.sequence = firstSequence + static_cast<std::int64_t>(i);
-    message.correlationId = correlationId;
-    message.source = kEventSource;
-    message.timestamp = event.occurredAt;
+      EncodedMessage message;
+      message.messageId = "msg-" + ids_.uuid();
+      message.messageType = type;
+      message.messageVersion = version;
+      message.partitionKey = change.order.id.str();
+      // One number per domain event: every version of it carries the same one.
+      message.sequence = firstSequence + static_cast<std::int64_t>(i);
+      message.correlationId = correlationId;
+      message.source = kEventSource;
+      message.timestamp = event.occurredAt;
 
-    Json envelope{{"messageId", message.messageId},
-                  {"messageType", message.messageType},
-                  {"messageVersion", message.messageVersion},
-                  {"timestamp", formatIso8601(event.occurredAt)},
-                  {"source", message.source},
-                  {"partitionKey", message.partitionKey},
-                  {"payload", std::move(payload).value()}};
-    if (!correlationId.empty()) envelope["correlationId"] = correlationId;
+      Json envelope{{"messageId", message.messageId},
+                    {"messageType", message.messageType},
+                    {"messageVersion", message.messageVersion},
+                    {"timestamp", formatIso8601(event.occurredAt)},
+                    {"source", message.source},
+                    {"partitionKey", message.partitionKey},
+                    {"payload", std::move(payload).value()}};
+      if (!correlationId.empty()) envelope["correlationId"] = correlationId;
 
-    // Our own output failing our own schema is a bug (or a schema change not matched by code):
-    // refuse to write it, so no consumer ever sees a message that breaks the contract. With
-    // sampling (EventFactoryOptions) only the first of each type and one in N are checked.
-    if (shouldValidate(event.data.index())) {
-      if (auto valid = schemas_.validateMessage(envelope); !valid) {
-        return Error{ErrorCode::kInternal,
-                     std::string(type) + " does not match its schema: " + valid.error().message,
-                     valid.error().field};
+      // Our own output failing our own schema is a bug (or a schema change not matched by
+      // code): refuse to write it, so no consumer ever sees a message that breaks the contract.
+      // With sampling (EventFactoryOptions) only the first of each type and version and one in N
+      // are checked.
+      if (shouldValidate(samplingSlot(event.data.index(), type, version))) {
+        if (auto valid = schemas_.validateMessage(envelope); !valid) {
+          return Error{ErrorCode::kInternal,
+                       std::string(type) + " " + version +
+                           " does not match its schema: " + valid.error().message,
+                       valid.error().field};
+        }
       }
+      message.body = envelope.dump();
+      messages.push_back(std::move(message));
     }
-    message.body = envelope.dump();
-    messages.push_back(std::move(message));
   }
   return messages;
 }

@@ -13,6 +13,9 @@
 #include <sstream>
 
 #include "event_test_support.hpp"
+#include "events/order_event_types.hpp"
+#include "events/routing_key.hpp"
+#include "support/temp_dir.hpp"
 
 namespace orders {
 namespace {
@@ -35,8 +38,8 @@ struct Rendered {
 
 std::vector<Rendered> render(IdGenerator& ids, const Change& change,
                              const std::string& correlationId = kCorrelationId,
-                             std::int64_t firstSequence = 1) {
-  EventFactory factory(registry(), ids);
+                             std::int64_t firstSequence = 1, EventFactoryOptions options = {}) {
+  EventFactory factory(registry(), ids, std::move(options));
   auto result = factory.render(change, firstSequence, correlationId);
   EXPECT_TRUE(result.ok()) << result.error().message;
   std::vector<Rendered> out;
@@ -183,6 +186,119 @@ TEST(OrderCreatedEvent, IsExactlyTheSeedExample) {
   // Money is a JSON number with the decimal's own digits, not 149.98999999999999.
   EXPECT_NE(messages.at(0).row.body.find(R"("totalAmount":149.99)"), std::string::npos);
   EXPECT_NE(messages.at(0).row.body.find(R"("unitPrice":99.99)"), std::string::npos);
+}
+
+EventFactoryOptions bothCreatedMajors() {
+  EventFactoryOptions options;
+  options.versions = PublishedVersions::parse({"OrderCreatedEvent=1.0,2.0"}).value();
+  return options;
+}
+
+TEST(OrderCreatedEventV2, IsTheSameOrderWithMoneyInMinorUnits) {
+  FixedIds ids({kOrderId});
+  testing::OrderStory story(ids);
+  EventFactoryOptions onlyV2;
+  onlyV2.versions = PublishedVersions::parse({"OrderCreatedEvent=2.0"}).value();
+  const auto messages = render(ids, story.created, kCorrelationId, 1, onlyV2);
+  ASSERT_EQ(messages.size(), 3u);
+  const auto& v2 = messages.at(0);
+  EXPECT_EQ(v2.row.messageType, "OrderCreatedEvent");
+  EXPECT_EQ(v2.row.messageVersion, "2.0");
+  EXPECT_EQ(v2.envelope.at("messageVersion"), "2.0");
+  const json& payload = v2.envelope.at("payload");
+  EXPECT_EQ(payload.at("totalAmount"), json::parse(R"({"amount": 14999, "currency": "USD"})"));
+  EXPECT_EQ(payload.at("items"), json::parse(R"([
+      {"productId": "prod-456", "quantity": 1, "unitPrice": {"amount": 9999, "currency": "USD"}},
+      {"productId": "prod-789", "quantity": 1, "unitPrice": {"amount": 5000, "currency": "USD"}}])"));
+  EXPECT_FALSE(payload.contains("currency")) << "2.0 has no separate currency field";
+  EXPECT_EQ(payload.at("orderId"), kOrderId);
+  EXPECT_EQ(payload.at("status"), "PENDING_PAYMENT");
+  EXPECT_EQ(payload.at("itemCount"), 2);
+  EXPECT_EQ(payload.size(), 9u) << payload.dump(2);
+  EXPECT_TRUE(registry().validateMessage(v2.row.body).ok());
+  EXPECT_EQ(messages.at(1).row.messageVersion, "1.0") << "the other types stay at 1.0";
+}
+
+TEST(OrderCreatedEventV2, AYenOrderHasNoMinorDigitsToScale) {
+  FixedIds ids({kOrderId});
+  NewOrder order = testing::seedOrder();
+  order.currency = "JPY";
+  order.items = {{"prod-456", 2, 1500}};
+  const auto created = testing::step([&] {
+    return createOrder(order, ActionContext{testing::at("2023-11-21T12:34:56.789Z"), kUser, ids});
+  });
+  const auto messages = render(ids, created, kCorrelationId, 1, bothCreatedMajors());
+  ASSERT_GE(messages.size(), 2u);
+  EXPECT_EQ(messages.at(0).envelope.at("payload").at("totalAmount"), 3000);
+  EXPECT_EQ(messages.at(1).envelope.at("payload").at("totalAmount"),
+            json::parse(R"({"amount": 3000, "currency": "JPY"})"));
+}
+
+TEST(EventFactory, BothMajorsOfOneDomainEventAreTwoRowsWithOneSequenceNumber) {
+  FixedIds ids({kOrderId});
+  testing::OrderStory story(ids);
+  const auto messages = render(ids, story.created, kCorrelationId, 5, bothCreatedMajors());
+  ASSERT_EQ(story.created.events.size(), 3u);
+  ASSERT_EQ(messages.size(), 4u) << "one row per version of OrderCreatedEvent";
+  const auto& v1 = messages.at(0).row;
+  const auto& v2 = messages.at(1).row;
+  EXPECT_EQ(v1.messageType, "OrderCreatedEvent");
+  EXPECT_EQ(v1.messageVersion, "1.0");
+  EXPECT_EQ(v2.messageType, "OrderCreatedEvent");
+  EXPECT_EQ(v2.messageVersion, "2.0");
+  EXPECT_NE(v1.messageId, v2.messageId);
+  EXPECT_EQ(v1.partitionKey, v2.partitionKey);
+  EXPECT_EQ(v1.partitionKey, kOrderId);
+  EXPECT_EQ(v1.timestamp, v2.timestamp);
+  EXPECT_EQ(v1.correlationId, v2.correlationId);
+  // The sequence numbers domain events, so a consumer of either major sees no gap.
+  EXPECT_EQ(v1.sequence, 5);
+  EXPECT_EQ(v2.sequence, 5);
+  EXPECT_EQ(messages.at(2).row.sequence, 6);
+  EXPECT_EQ(messages.at(3).row.sequence, 7);
+  for (const auto& m : messages) {
+    EXPECT_TRUE(registry().validateMessage(m.row.body).ok()) << m.row.body;
+  }
+  // The same amounts in both, in their own units.
+  EXPECT_EQ(messages.at(0).envelope.at("payload").at("totalAmount"), 149.99);
+  EXPECT_EQ(messages.at(1).envelope.at("payload").at("totalAmount").at("amount"), 14999);
+}
+
+TEST(EventFactory, AVersionThatFailsItsSchemaFailsTheWholeChange) {
+  // A copy of schemas/ whose OrderCreatedEvent 2.0 demands a field the code does not render:
+  // the 1.0 rendering succeeds, the 2.0 one fails, and nothing of the change is returned.
+  testing::TempDir dir("drifted-schemas");
+  std::filesystem::copy(ORDER_SERVICE_SCHEMA_DIR, dir.path(),
+                        std::filesystem::copy_options::recursive);
+  const auto file = dir.path() / "events" / "OrderCreatedEvent" / "2.0.json";
+  json schema = json::parse(std::ifstream(file));
+  schema["required"].push_back("loyaltyTier");
+  std::ofstream(file) << schema.dump(2);
+  const auto drifted = SchemaRegistry::load(dir.path().string()).value();
+
+  FixedIds ids({kOrderId});
+  testing::OrderStory story(ids);
+  EventFactory factory(drifted, ids, bothCreatedMajors());
+  const auto result = factory.render(story.created, 1, kCorrelationId);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().code, ErrorCode::kInternal);
+  EXPECT_NE(result.error().message.find("OrderCreatedEvent 2.0 does not match its schema"),
+            std::string::npos)
+      << result.error().message;
+}
+
+TEST(EventFactory, RefusesToStartWithoutTheSchemaOfAConfiguredVersion) {
+  testing::TempDir dir("no-v2-schemas");
+  std::filesystem::copy(ORDER_SERVICE_SCHEMA_DIR, dir.path(),
+                        std::filesystem::copy_options::recursive);
+  std::filesystem::remove(dir.path() / "events" / "OrderCreatedEvent" / "2.0.json");
+  const auto withoutV2 = SchemaRegistry::load(dir.path().string()).value();
+  EXPECT_TRUE(checkPublishedSchemas(withoutV2).ok()) << "the default publishes 1.0 only";
+  const auto status = checkPublishedSchemas(withoutV2, bothCreatedMajors().versions);
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.error().message.find("no schema for OrderCreatedEvent version 2.0"),
+            std::string::npos)
+      << status.error().message;
 }
 
 TEST(OrderStatusChangedEvent, IsExactlyTheSeedExample) {
@@ -536,7 +652,9 @@ TEST(EventFactory, SampledValidationStillChecksTheFirstEventOfEachTypeAndOneInN)
   testing::OrderStory story(ids);
   Change broken = story.created;
   broken.order.userId = UserId("bob");  // breaks OrderCreatedEvent only
-  EventFactory factory(registry(), ids, EventFactoryOptions{4});
+  EventFactoryOptions oneInFour;
+  oneInFour.validateOneIn = 4;
+  EventFactory factory(registry(), ids, oneInFour);
   // The first event of each type is validated whatever the rate: a drift between code and
   // schema fails the first order that renders the type.
   auto first = factory.render(broken, 1, "");
@@ -603,21 +721,36 @@ TEST(EventFactory, RefusesToStartWithoutEverySchema) {
 constexpr std::string_view kBegin = "<!-- BEGIN GENERATED EXAMPLE: do not edit by hand -->";
 constexpr std::string_view kEnd = "<!-- END GENERATED EXAMPLE -->";
 
+/// The example of each docs page, keyed by the page's name: the routing key (OrderCreatedEvent
+/// for 1.0, OrderCreatedEvent.v2 for 2.0, events/routing_key.hpp).
 std::map<std::string, json> documentedExamples() {
-  AllStories all;
   // Which occurrence of each type the documentation shows; the first otherwise.
-  const std::map<std::string, const Change*> chosen{
-      {"OrderStatusChangedEvent", &all.story.paid},  // seed 003's example
-      {"OrderDeliveredEvent", &all.story.deliveredAll},
-  };
-  std::map<std::string, json> examples;
-  for (const Change* change : all.changes()) {
-    for (const auto& message : render(all.ids, *change)) {
-      const auto& type = message.row.messageType;
-      const auto choice = chosen.find(type);
-      if (choice != chosen.end() && choice->second != change) continue;
-      examples.emplace(type, message.envelope);
+  const auto collect = [](const EventFactoryOptions& options, std::string_view onlyVersion) {
+    AllStories all;
+    const std::map<std::string, const Change*> chosen{
+        {"OrderStatusChangedEvent", &all.story.paid},  // seed 003's example
+        {"OrderDeliveredEvent", &all.story.deliveredAll},
+    };
+    std::map<std::string, json> examples;
+    for (const Change* change : all.changes()) {
+      for (const auto& message : render(all.ids, *change, kCorrelationId, 1, options)) {
+        const auto& type = message.row.messageType;
+        if (message.row.messageVersion != onlyVersion) continue;
+        const auto choice = chosen.find(type);
+        if (choice != chosen.end() && choice->second != change) continue;
+        examples.emplace(routingKeyFor(type, message.row.messageVersion), message.envelope);
+      }
     }
+    return examples;
+  };
+  auto examples = collect(EventFactoryOptions{}, kEventVersion);
+  // Each newer major from the same stories, published next to 1.0 as during a migration.
+  for (const auto& newer : kOrderEventNewerMajors) {
+    EventFactoryOptions both;
+    both.versions = PublishedVersions::parse(
+                        {std::string(newer.messageType) + "=1.0," + std::string(newer.version)})
+                        .value();
+    examples.merge(collect(both, newer.version));
   }
   return examples;
 }
@@ -625,7 +758,7 @@ std::map<std::string, json> documentedExamples() {
 TEST(EventDocs, ExamplesAreTheRenderedEnvelopes) {
   const bool update = std::getenv("ORDER_SERVICE_UPDATE_EVENT_DOCS") != nullptr;
   const auto examples = documentedExamples();
-  ASSERT_EQ(examples.size(), kPublishedMessageTypes.size());
+  ASSERT_EQ(examples.size(), kPublishedMessageTypes.size() + kOrderEventNewerMajors.size());
   for (const auto& [type, envelope] : examples) {
     const auto path =
         std::filesystem::path(ORDER_SERVICE_SOURCE_DIR) / "docs" / "events" / (type + ".md");

@@ -175,7 +175,9 @@ class OpenApiTest : public ::testing::Test {
     EXPECT_EQ(shipment.status, 201) << describe(shipment);
     auto refund = http.post(base + "/refunds", R"({"amount":10.00,"reason":"damaged"})");
     EXPECT_EQ(refund.status, 201) << describe(refund);
-    return {{"{orderId}", orderId},
+    return {{"{messageType}", "OrderCreatedEvent"},
+            {"{version}", "1.0"},
+            {"{orderId}", orderId},
             {"{shipmentId}", json::parse(shipment.body).at("shipmentId")},
             {"{refundId}", json::parse(refund.body).at("refundId")}};
   }
@@ -220,6 +222,8 @@ TEST_F(OpenApiTest, TheDocumentListsEveryRouteOfTheService) {
       "GET /healthz",
       "GET /readyz",
       "GET /metrics",
+      "GET /v1/schemas",
+      "GET /v1/schemas/{messageType}/{version}",
   };
   EXPECT_EQ(documented, routes);
 }
@@ -278,12 +282,15 @@ TEST_F(OpenApiTest, EveryDocumentedOperationIsAnsweredWithADocumentedStatus) {
         EXPECT_EQ(response.header("content-type"), "text/plain; version=0.0.4; charset=utf-8");
         EXPECT_EQ(response.body.rfind("# HELP ", 0), 0u) << response.body;
       } else if (response.status != 304) {
-        EXPECT_EQ(response.header("content-type"), "application/json");
+        // A JSON Schema is served as one (GET /v1/schemas/{messageType}/{version}).
+        const bool schema = path == "/v1/schemas/{messageType}/{version}";
+        EXPECT_EQ(response.header("content-type"),
+                  schema ? "application/schema+json" : "application/json");
         EXPECT_TRUE(json::parse(response.body).is_object()) << response.body;
       }
     }
   }
-  EXPECT_EQ(checked, 17);
+  EXPECT_EQ(checked, 19);
 }
 
 TEST_F(OpenApiTest, UndocumentedMethodsOnDocumentedPathsAnswer405WithTheDocumentedAllow) {

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "events/routing_key.hpp"
 #include "events/schema_catalog.hpp"
 #include "inbound/inbound_handlers.hpp"
 
@@ -183,8 +184,10 @@ Json headersSchema() {
       {"type", "integer"},
       {"minimum", 1},
       {"description",
-       "1, 2, 3... per order, in commit order (AMQP long-long). A consumer that needs order keeps "
-       "the last sequence it applied per partitionKey."}};
+       "1, 2, 3... per order, in commit order (AMQP long-long), one number per domain event: "
+       "the versions of one event published side by side (1.0 and 2.0) carry the same number, so "
+       "a consumer of either major sees no gap. A consumer that needs order keeps the last "
+       "sequence it applied per partitionKey."}};
   properties["traceparent"] = {
       {"type", "string"},
       {"pattern", "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"},
@@ -306,7 +309,9 @@ Result<std::string> renderAsyncApi(const AsyncApiInputs& inputs) {
            "The events go to the " +
            topology.exchange +
            " exchange (direct, durable) with "
-           "the messageType as routing key, as persistent messages published with mandatory "
+           "the messageType as routing key (messageType.v<major> for a major >= 2, e.g. "
+           "OrderCreatedEvent.v2, so that a 1.x queue never receives a 2.x message), as persistent "
+           "messages published with mandatory "
            "set and publisher confirms; a message no queue binds goes to the alternate "
            "exchange " +
            topology.alternateExchange + " (queue " + topology.unroutedQueue +
@@ -330,14 +335,17 @@ Result<std::string> renderAsyncApi(const AsyncApiInputs& inputs) {
   Json operations = Json::object();
   Json messages = Json::object();
 
-  auto channelFor = [&](const std::string& type, const std::string& exchange,
+  // A channel is one routing key; `majors` are the major versions that travel on it (one per
+  // routing key for our events, events/routing_key.hpp; every major of an inbound type).
+  auto channelFor = [&](const std::string& type, const std::string& routingKey,
+                        const std::vector<int>& majors, const std::string& exchange,
                         const std::string& description) {
     Json channel = Json::object();
-    channel["address"] = type;
-    channel["title"] = exchange + " / " + type;
+    channel["address"] = routingKey;
+    channel["title"] = exchange + " / " + routingKey;
     channel["description"] = description;
     Json channelMessages = Json::object();
-    for (const auto& [major, version] : versions.at(type)) {
+    for (const int major : majors) {
       const std::string id = messageId(type, major);
       channelMessages[id] = refTo("#/components/messages/" + escapeRefToken(id));
     }
@@ -353,13 +361,19 @@ Result<std::string> renderAsyncApi(const AsyncApiInputs& inputs) {
                              {"bindingVersion", kAmqpBindingVersion}}}};
     return channel;
   };
-  auto operationMessages = [&](const std::string& type) {
+  auto operationMessages = [&](const std::string& type, const std::string& routingKey,
+                               const std::vector<int>& majors) {
     Json list = Json::array();
-    for (const auto& [major, version] : versions.at(type)) {
-      list.push_back(refTo("#/channels/" + escapeRefToken(type) + "/messages/" +
+    for (const int major : majors) {
+      list.push_back(refTo("#/channels/" + escapeRefToken(routingKey) + "/messages/" +
                            escapeRefToken(messageId(type, major))));
     }
     return list;
+  };
+  auto allMajors = [&](const std::string& type) {
+    std::vector<int> majors;
+    for (const auto& [major, version] : versions.at(type)) majors.push_back(major);
+    return majors;
   };
   auto messageFor = [&](const std::string& type, const MessageVersion& version, bool published,
                         const std::string& docsPage) {
@@ -380,42 +394,52 @@ Result<std::string> renderAsyncApi(const AsyncApiInputs& inputs) {
   };
 
   for (const auto& type : inputs.publishedTypes) {
-    std::vector<std::string> queues;
-    for (const auto& queue : topology.queues) {
-      if (std::find(queue.routingKeys.begin(), queue.routingKeys.end(), type) !=
-          queue.routingKeys.end()) {
-        queues.push_back(queue.name);
-      }
-    }
-    std::string bound;
-    for (const auto& q : queues) bound += (bound.empty() ? "" : ", ") + q;
-    channels[type] = channelFor(
-        type, topology.exchange,
-        "Routing key " + type + " on " + topology.exchange + ". " +
-            (queues.empty() ? std::string("No queue of config/topology.json binds it: a "
-                                          "consumer binds a queue of its own.")
-                            : "Bound by the queues of config/topology.json: " + bound + "."));
-    operations["publish" + type] = {
-        {"action", "send"},
-        {"channel", refTo("#/channels/" + escapeRefToken(type))},
-        {"summary", "The outbox relay publishes " + type +
-                        " after the change that caused it committed (transactional outbox)."},
-        {"messages", operationMessages(type)},
-        {"bindings",
-         {{"amqp",
-           {{"deliveryMode", 2},
-            {"mandatory", true},
-            {"timestamp", true},
-            {"bindingVersion", kAmqpBindingVersion}}}}}};
     for (const auto& [major, version] : versions.at(type)) {
+      const std::string key = routingKeyFor(type, major);
+      std::vector<std::string> queues;
+      for (const auto& queue : topology.queues) {
+        if (std::find(queue.routingKeys.begin(), queue.routingKeys.end(), key) !=
+            queue.routingKeys.end()) {
+          queues.push_back(queue.name);
+        }
+      }
+      std::string bound;
+      for (const auto& q : queues) bound += (bound.empty() ? "" : ", ") + q;
+      const std::string majorText = std::to_string(major) + ".x";
+      channels[key] = channelFor(
+          type, key, {major}, topology.exchange,
+          "Routing key " + key + " on " + topology.exchange + ": " + type + " " + majorText +
+              (major == 1 ? std::string(" (major 1 is routed by the messageType alone)")
+                          : " (each major >= 2 has a routing key of its own, so queues bound to " +
+                                type + " never receive it)") +
+              ". Published when the service is configured to publish this major "
+              "(--publish-versions; by default every type at 1.0). " +
+              (queues.empty() ? std::string("No queue of config/topology.json binds it: a "
+                                            "consumer binds a queue of its own.")
+                              : "Bound by the queues of config/topology.json: " + bound + "."));
+      const std::string operation =
+          "publish" + type + (major == 1 ? std::string() : "V" + std::to_string(major));
+      operations[operation] = {
+          {"action", "send"},
+          {"channel", refTo("#/channels/" + escapeRefToken(key))},
+          {"summary", "The outbox relay publishes " + type + " " + majorText +
+                          " after the change that caused it committed (transactional outbox)."},
+          {"messages", operationMessages(type, key, {major})},
+          {"bindings",
+           {{"amqp",
+             {{"deliveryMode", 2},
+              {"mandatory", true},
+              {"timestamp", true},
+              {"bindingVersion", kAmqpBindingVersion}}}}}};
       messages[messageId(type, major)] =
-          messageFor(type, version, true, "docs/events/" + type + ".md");
+          messageFor(type, version, true,
+                     "docs/events/" + (major == 1 ? type : routingKeyFor(type, major)) + ".md");
     }
   }
   for (const auto& inbound : inputs.inbound) {
     for (const auto& type : inbound.messageTypes) {
       channels[type] = channelFor(
-          type, inbound.exchange,
+          type, type, allMajors(type), inbound.exchange,
           "Routing key " + type + " on " + inbound.exchange + ", published by the " +
               inbound.producer + ". The Order Service consumes it from its quorum queue " +
               inbound.queue + " (retries in " + inbound.queue + ".retry.1..3, dead letters in " +
@@ -426,7 +450,7 @@ Result<std::string> renderAsyncApi(const AsyncApiInputs& inputs) {
           {"summary", "The Order Service applies " + type + " (docs/events/inbound/" + type +
                           ".md); any " + std::to_string(versions.at(type).begin()->first) +
                           ".x is accepted, another major is dead-lettered."},
-          {"messages", operationMessages(type)},
+          {"messages", operationMessages(type, type, allMajors(type))},
           {"bindings", {{"amqp", {{"ack", true}, {"bindingVersion", kAmqpBindingVersion}}}}}};
       for (const auto& [major, version] : versions.at(type)) {
         messages[messageId(type, major)] =

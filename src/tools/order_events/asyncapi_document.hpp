@@ -2,7 +2,9 @@
 // The AsyncAPI 3.0 document of the Order Service's messages (docs/asyncapi.yaml), generated from
 // what the code and the schema directory say, so that it cannot drift from them:
 //  - the events it publishes: knownMessageTypes() (broker/topology.hpp), on the exchange of
-//    config/topology.json (direct, durable, routing key = messageType), with the AMQP properties
+//    config/topology.json (direct, durable), one channel per routing key: the messageType for
+//    major 1, "<messageType>.v<major>" for each later major (events/routing_key.hpp), with the
+//    AMQP properties
 //    and headers the outbox relay sets (outbox/relay.cpp: persistent, mandatory, messageVersion,
 //    partitionKey, sequence; traceparent/tracestate when present);
 //  - the messages it consumes: inbound/inbound_handlers.hpp (payment.events, fulfillment.events);

@@ -124,8 +124,24 @@ void checkAll(const SchemaArgs& args) {
       const SchemaFile& previous = versions[i - 1];
       const SchemaFile& current = versions[i];
       if (current.version.major != previous.version.major) {
-        out << current.file << ": new major version " << current.version.text()
-            << " (not compared with " << previous.version.text() << ")\n";
+        // A new major may break anything; it is compared anyway so that the report says what
+        // breaks, and a major with no breaking change is pointed out (it may be a change of
+        // meaning, which no checker sees, so it is not refused).
+        auto report = compareSchemaFiles(path(dir, previous.file), path(dir, current.file));
+        if (!report) fail(args, command, kBadInput, current.file + ": " + report.error().message);
+        std::size_t breaking = 0;
+        for (const auto& c : report->changes) breaking += c.breaking ? 1 : 0;
+        out << current.file << ": new major version " << current.version.text() << ", "
+            << (report->breaking()
+                    ? "breaking from " + previous.version.text() + " (" + std::to_string(breaking) +
+                          " breaking change" + (breaking == 1 ? "" : "s") +
+                          "): accepted as a major version"
+                    : "no breaking change from " + previous.version.text() +
+                          ": accepted, but a minor version would do unless the meaning changed")
+            << "\n";
+        for (const auto& c : report->changes) {
+          if (c.breaking) out << "  " << describe(c) << "\n";
+        }
         continue;
       }
       ++steps;

@@ -183,16 +183,49 @@ TEST(SchemaCheckAllCommand, AnAdditiveMinorVersionPassesOnceItIsInTheLock) {
       << "second lock run";
 }
 
+TEST(SchemaCheckAllCommand, ThePublishedTwoPointZeroIsClassifiedBreakingAndAcceptedAsAMajor) {
+  const CliRun run = cli({"schema", "check-all", ORDER_SERVICE_SCHEMA_DIR});
+  EXPECT_EQ(run.code, 0) << run.out << run.err;
+  EXPECT_NE(run.out.find("events/OrderCreatedEvent/2.0.json: new major version 2.0, breaking "
+                         "from 1.0 ("),
+            std::string::npos)
+      << run.out;
+  EXPECT_NE(run.out.find("): accepted as a major version"), std::string::npos) << run.out;
+  // The money objects: totalAmount and each unitPrice changed type, currency is gone.
+  EXPECT_NE(run.out.find("breaking type-changed /properties/totalAmount/type"), std::string::npos)
+      << run.out;
+  EXPECT_NE(run.out.find("/properties/items/items/properties/unitPrice/type"), std::string::npos)
+      << run.out;
+  EXPECT_NE(run.out.find("breaking property-removed /properties/currency"), std::string::npos)
+      << run.out;
+}
+
 TEST(SchemaCheckAllCommand, AnythingGoesBetweenMajorVersions) {
   SchemaDir dir;
-  json next = readJson(dir.file(kCreated));
-  next["properties"]["totalAmount"] = {{"type", "object"}};  // {amount, currency}, say
+  json next = readJson(dir.file("events/OrderCreatedEvent/2.0.json"));
+  next["properties"]["totalAmount"] = {{"type", "string"}};
   next["properties"].erase("itemCount");
-  writeJson(dir.file("events/OrderCreatedEvent/2.0.json"), next);
+  writeJson(dir.file("events/OrderCreatedEvent/3.0.json"), next);
   ASSERT_EQ(cli({"schema", "lock", dir.path()}).code, 0);
   const CliRun run = cli({"schema", "check-all", dir.path()});
   EXPECT_EQ(run.code, 0) << run.out << run.err;
-  EXPECT_NE(run.out.find("events/OrderCreatedEvent/2.0.json: new major version 2.0"),
+  EXPECT_NE(run.out.find("events/OrderCreatedEvent/3.0.json: new major version 3.0, breaking "
+                         "from 2.0"),
+            std::string::npos)
+      << run.out;
+}
+
+TEST(SchemaCheckAllCommand, AMajorVersionWithoutABreakingChangeIsAcceptedWithANote) {
+  SchemaDir dir;
+  json next = readJson(dir.file("events/OrderShippedEvent/1.0.json"));
+  next["description"] = "The same shape; say the meaning of a field changed.";
+  writeJson(dir.file("events/OrderShippedEvent/2.0.json"), next);
+  ASSERT_EQ(cli({"schema", "lock", dir.path()}).code, 0);
+  const CliRun run = cli({"schema", "check-all", dir.path()});
+  EXPECT_EQ(run.code, 0) << run.out << run.err;
+  EXPECT_NE(run.out.find("events/OrderShippedEvent/2.0.json: new major version 2.0, no breaking "
+                         "change from 1.0: accepted, but a minor version would do unless the "
+                         "meaning changed"),
             std::string::npos)
       << run.out;
 }
@@ -241,7 +274,7 @@ TEST(SchemaCheckAllCommand, AMissingOrMalformedLockAndUnloadableSchemas) {
     std::ofstream(dir.file("schemas.lock"), std::ios::app) << "not a hash  events/x.json\n";
     const CliRun run = cli({"schema", "check-all", dir.path()});
     EXPECT_EQ(run.code, 2);
-    EXPECT_NE(run.err.find("schemas.lock line 20"), std::string::npos) << run.err;
+    EXPECT_NE(run.err.find("schemas.lock line 21"), std::string::npos) << run.err;
   }
   {
     SchemaDir dir;
@@ -264,7 +297,7 @@ TEST(SchemaLockFile, IsExactlyWhatTheLockCommandWrites) {
     ASSERT_TRUE(hash.ok());
     entries.push_back({*hash, f.file});
   }
-  EXPECT_EQ(entries.size(), 19u);  // the envelope, 13 events, 5 inbound messages
+  EXPECT_EQ(entries.size(), 20u);  // the envelope, 13 events (one also at 2.0), 5 inbound
   EXPECT_EQ(readText(fs::path(ORDER_SERVICE_SCHEMA_DIR) / "schemas.lock"),
             formatSchemaLock(entries));
 }

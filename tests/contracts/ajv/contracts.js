@@ -11,17 +11,22 @@
 //     (`order-events schema validate`); the examples are valid and the strict-mode instances get
 //     the verdict they document;
 //  3. docs/asyncapi.yaml is a valid AsyncAPI document for @asyncapi/parser (errors and warnings
-//     fail; it resolves the $refs into schemas/ too).
+//     fail; it resolves the $refs into schemas/ too);
+//  4. with --order-service BIN: the events of a real run get the same verdict (valid) from both:
+//     the built service is started on a scratch database with OrderCreatedEvent published at 1.0
+//     and 2.0, orders are driven through every transition over HTTP, and every event it
+//     committed to its outbox (`order-events outbox events --json`) is checked; every published
+//     type and version must be among them.
 //
 // Usage: node contracts.js --schemas DIR --docs DIR --order-events BIN --strict-mode FILE
-//                          --asyncapi FILE
+//                          --asyncapi FILE [--order-service BIN]
 // Packages come from package-lock.json (npm ci, see install.sh); NODE_PATH may point at them.
 
 'use strict';
 
 const fs = require('fs');
 const path = require('path');
-const { spawnSync } = require('child_process');
+const { spawn, spawnSync } = require('child_process');
 const { parseArgs } = require('util');
 
 const Ajv = require('ajv');
@@ -34,6 +39,7 @@ const { values: args } = parseArgs({
     'order-events': { type: 'string' },
     'strict-mode': { type: 'string' },
     asyncapi: { type: 'string' },
+    'order-service': { type: 'string' },
   },
 });
 for (const name of ['schemas', 'docs', 'order-events', 'strict-mode', 'asyncapi']) {
@@ -189,35 +195,139 @@ for (const c of strictCases) {
   });
 }
 
-// valijson, through the service's SchemaRegistry: one JSON line per message in, one out.
-const run = spawnSync(args['order-events'],
-  ['schema', 'validate', '--json', '--schemas', args.schemas, '-'],
-  { input: instances.map((i) => JSON.stringify(i.message)).join('\n') + '\n', encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024 });
-if (run.error || (run.status !== 0 && run.status !== 1)) {
-  console.error(`contracts.js: order-events schema validate failed (${run.error || `exit ${run.status}`}): ${run.stderr}`);
-  process.exit(1);
-}
-const valijson = run.stdout.trim().split('\n').map((line) => JSON.parse(line));
-if (valijson.length !== instances.length) {
-  fail(`order-events schema validate answered ${valijson.length} times for ${instances.length} messages`);
-}
 let agreed = 0;
-instances.forEach((instance, i) => {
-  const cpp = valijson[i];
-  if (!cpp) return;
-  const js = ajvVerdict(instance.message);
-  if (js.valid !== cpp.valid) {
-    fail(`${instance.source}: Ajv says ${js.valid ? 'valid' : `invalid (${js.error})`}, ` +
-         `valijson says ${cpp.valid ? 'valid' : `invalid (${cpp.error})`}`);
-    return;
+function compareVerdicts() {
+  // valijson, through the service's SchemaRegistry: one JSON line per message in, one out.
+  const run = spawnSync(args['order-events'],
+    ['schema', 'validate', '--json', '--schemas', args.schemas, '-'],
+    { input: instances.map((i) => JSON.stringify(i.message)).join('\n') + '\n', encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024 });
+  if (run.error || (run.status !== 0 && run.status !== 1)) {
+    console.error(`contracts.js: order-events schema validate failed (${run.error || `exit ${run.status}`}): ${run.stderr}`);
+    process.exit(1);
   }
-  ++agreed;
-  if (instance.expected !== undefined && instance.expected !== js.valid) {
-    fail(`${instance.source}: both say ${js.valid ? 'valid' : 'invalid'}, expected ${instance.expected ? 'valid' : 'invalid'}` +
-         (js.valid ? '' : ` (${js.error})`));
+  const valijson = run.stdout.trim().split('\n').map((line) => JSON.parse(line));
+  if (valijson.length !== instances.length) {
+    fail(`order-events schema validate answered ${valijson.length} times for ${instances.length} messages`);
   }
-});
+  instances.forEach((instance, i) => {
+    const cpp = valijson[i];
+    if (!cpp) return;
+    const js = ajvVerdict(instance.message);
+    if (js.valid !== cpp.valid) {
+      fail(`${instance.source}: Ajv says ${js.valid ? 'valid' : `invalid (${js.error})`}, ` +
+           `valijson says ${cpp.valid ? 'valid' : `invalid (${cpp.error})`}`);
+      return;
+    }
+    ++agreed;
+    if (instance.expected !== undefined && instance.expected !== js.valid) {
+      fail(`${instance.source}: both say ${js.valid ? 'valid' : 'invalid'}, expected ${instance.expected ? 'valid' : 'invalid'}` +
+           (js.valid ? '' : ` (${js.error})`));
+    }
+  });
+}
+
+// ---- 4. the events of a real run ----------------------------------------------------------------
+
+const liveExpected = new Set(); // "<type> <version>" every published version that must appear
+let liveEvents = 0;
+
+async function liveRun() {
+  if (!args['order-service']) return;
+  const os = require('os');
+  const net = require('net');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'contracts-live-'));
+  const port = await new Promise((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port: free } = server.address();
+      server.close(() => resolve(free));
+    });
+  });
+  const database = `sqlite:${path.join(dir, 'orders.db')}`;
+  const service = spawn(args['order-service'], [
+    '--listen', `127.0.0.1:${port}`, '--database', database, '--schemas', args.schemas,
+    '--no-relay', '--no-consumers', '--publish-versions', 'OrderCreatedEvent=1.0,2.0',
+    '--log-level', 'warn'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const base = `http://127.0.0.1:${port}`;
+  const call = async (method, target, body) => {
+    const response = await fetch(base + target, {
+      method, headers: { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await response.text();
+    if (response.status >= 300) throw new Error(`${method} ${target}: ${response.status} ${text}`);
+    return text ? JSON.parse(text) : {};
+  };
+  try {
+    for (let waited = 0; ; waited += 50) {
+      try {
+        if ((await fetch(`${base}/healthz`)).ok) break;
+      } catch (e) {
+        if (waited > 30000) throw new Error(`order-service did not answer on port ${port}: ${e}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const order = {
+      userId: '3fa85f64-5717-4562-b3fc-2c963f66afa6', currency: 'USD',
+      items: [{ productId: 'prod-456', quantity: 1, unitPrice: 99.99 },
+              { productId: 'prod-789', quantity: 2, unitPrice: 50.0 }],
+      customerDetails: { name: 'John Doe', email: 'john.doe@example.com' },
+      shippingAddress: { street: '123 Main St', city: 'Anytown', postalCode: '12345', country: 'US' },
+    };
+    const paid = async () => {
+      const { orderId } = await call('POST', '/v1/orders', order);
+      const at = `/v1/orders/${orderId}`;
+      await call('POST', `${at}/payment`);
+      await call('POST', `${at}/payment/result`, { outcome: 'COMPLETED', paymentTransactionId: 'txn-1' });
+      return at;
+    };
+    // The whole life of one order: update, failed and retried payment, two shipments, two
+    // deliveries, a refund requested and processed.
+    const { orderId } = await call('POST', '/v1/orders', order);
+    const at = `/v1/orders/${orderId}`;
+    await call('PATCH', at, { shippingAddress: { ...order.shippingAddress, street: '456 Oak Ave' } });
+    await call('POST', `${at}/payment`);
+    await call('POST', `${at}/payment/result`, { outcome: 'FAILED', paymentTransactionId: 'txn-0',
+                                                 failureCode: 'card_declined', message: 'Insufficient funds' });
+    await call('POST', `${at}/payment`);
+    await call('POST', `${at}/payment/result`, { outcome: 'COMPLETED', paymentTransactionId: 'txn-1' });
+    const first = await call('POST', `${at}/shipments`, { carrier: 'UPS', trackingNumber: '1Z9',
+                                                          items: [{ productId: 'prod-456', quantity: 1 }] });
+    const rest = await call('POST', `${at}/shipments`, { carrier: 'DHL', trackingNumber: 'JD01' });
+    await call('POST', `${at}/deliveries`, { shipmentId: first.shipmentId });
+    await call('POST', `${at}/deliveries`, { shipmentId: rest.shipmentId });
+    const refund = await call('POST', `${at}/refunds`, { amount: 50.0, reason: 'Item arrived damaged' });
+    await call('POST', `${at}/refunds/${refund.refundId}/processed`, { refundTransactionId: 'rf-1' });
+    // Picked up in a store; cancelled after payment.
+    const pickup = await paid();
+    await call('POST', `${pickup}/status`, { newStatus: 'AWAITING_PICKUP', reason: 'Ready in store' });
+    await call('POST', `${pickup}/deliveries`, { pickup: true });
+    await call('POST', `${await paid()}/cancel`, { reason: 'Changed my mind' });
+  } finally {
+    service.kill('SIGTERM');
+    await new Promise((r) => service.once('exit', r));
+  }
+  const listed = spawnSync(args['order-events'], ['outbox', 'events', '--database', database, '--json'],
+                           { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  fs.rmSync(dir, { recursive: true, force: true });
+  if (listed.status !== 0) throw new Error(`order-events outbox events failed: ${listed.stderr}`);
+  const seen = new Set();
+  for (const line of listed.stdout.trim().split('\n')) {
+    const event = JSON.parse(line);
+    seen.add(`${event.messageType} ${event.messageVersion}`);
+    instances.push({ source: `real run: ${event.messageType} ${event.messageVersion} ` +
+                             `#${event.sequence} of ${event.partitionKey}`,
+                     message: event.envelope, expected: true });
+    ++liveEvents;
+  }
+  for (const type of payloads.keys()) {
+    if (!fs.existsSync(path.join(args.docs, `${type}.md`))) continue; // consumed, not published
+    liveExpected.add(`${type} 1.0`);
+  }
+  liveExpected.add('OrderCreatedEvent 2.0');
+  for (const expected of liveExpected) {
+    if (!seen.has(expected)) fail(`real run: no ${expected} among the ${liveEvents} events committed`);
+  }
+}
 
 // ---- 3. the AsyncAPI document ----------------------------------------------------------------
 
@@ -239,10 +349,14 @@ async function checkAsyncApi() {
   return document.messages().length;
 }
 
-checkAsyncApi().then((messages) => {
+liveRun().then(() => {
+  compareVerdicts();
+  return checkAsyncApi();
+}).then((messages) => {
   for (const f of failures) console.error(`FAIL ${f}`);
   console.log(`contracts: ${compiled} schemas compile in Ajv strict mode; ${examples} documented ` +
               `examples and ${instances.length - examples} variants and strict-mode instances: ` +
+              `${liveEvents} events of a real run; ` +
               `Ajv and valijson agree on ${agreed} of ${instances.length}; ` +
               `${path.basename(args.asyncapi)}: ${messages} messages, valid for @asyncapi/parser`);
   process.exit(failures.length === 0 ? 0 : 1);

@@ -15,7 +15,7 @@
 //     "queues": [
 //       { "name": "notification.order-events",
 //         "type": "quorum",                          // "quorum" (default) or "classic"
-//         "routingKeys": ["OrderShippedEvent"],      // known message types only
+//         "routingKeys": ["OrderShippedEvent"],      // knownRoutingKeys() only
 //         "deliveryLimit": 5 }                       // optional, quorum only: x-delivery-limit
 //     ]
 //   }
@@ -38,8 +38,13 @@ inline constexpr const char* kUnroutedQueue = "order.events.unrouted";
 inline constexpr const char* kDeadLetterExchange = "order.events.dlx";
 inline constexpr const char* kDeadLetterQueue = "order.events.dlq";
 
-/// The message types (= routing keys) the Order Service publishes.
+/// The message types the Order Service publishes (= their routing keys at major 1).
 const std::vector<std::string>& knownMessageTypes();
+
+/// Every routing key the Order Service can publish with: knownMessageTypes() (major 1) and
+/// "<messageType>.v<major>" of each newer major it can publish (kOrderEventNewerMajors,
+/// events/routing_key.hpp), e.g. "OrderCreatedEvent.v2".
+const std::vector<std::string>& knownRoutingKeys();
 
 struct ConsumerQueue {
   std::string name;
@@ -59,8 +64,8 @@ struct TopologyConfig {
 
 /// Parses and validates the JSON text. kInvalidArgument naming the key at fault in `field`
 /// (e.g. "queues[1].routingKeys[0]") and in the message: unknown keys, wrong types, empty or
-/// reserved ("amq.") names, duplicate queue names, unknown message types, deliveryLimit on a
-/// classic queue.
+/// reserved ("amq.") names, duplicate queue names, routing keys not in knownRoutingKeys(),
+/// deliveryLimit on a classic queue.
 Result<TopologyConfig> parseTopology(std::string_view text);
 
 /// Reads `path` and parses it; the error message starts with the path.

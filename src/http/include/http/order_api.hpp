@@ -12,6 +12,7 @@
 #include "http/message.hpp"
 #include "http/middlewares.hpp"
 #include "http/pipeline.hpp"
+#include "publishing/schema_catalogue.hpp"
 
 namespace orders::http {
 
@@ -43,9 +44,11 @@ struct ApiHooks {
 
 class OrderApi {
  public:
-  /// All references must outlive the API.
+  /// All references must outlive the API. `schemas`, when given (and then outliving the API too),
+  /// is served by GET /v1/schemas and GET /v1/schemas/{messageType}/{version}; without it those
+  /// routes do not exist (404).
   OrderApi(OrderService& service, IdGenerator& ids, ReadinessCheck readiness, const Clock& clock,
-           ApiHooks hooks = {});
+           ApiHooks hooks = {}, const SchemaCatalogue* schemas = nullptr);
 
   /// The Server's handler (see http/server.hpp for the contract): the pipeline, then the route.
   void handle(Request request, Responder respond) const {
@@ -73,6 +76,8 @@ class OrderApi {
   void deliver(const Request&, RequestScope&, const Reply&) const;
   void requestRefund(const Request&, RequestScope&, const Reply&) const;
   void refundProcessed(const Request&, RequestScope&, const Reply&) const;
+  void listSchemas(const Request&, RequestScope&, const Reply&) const;
+  void getSchema(const Request&, RequestScope&, const Reply&) const;
 
   /// A command: what the handler's body reader produced.
   struct Command {
@@ -97,6 +102,7 @@ class OrderApi {
   ReadinessCheck readiness_;
   std::optional<MetricsExposition> metrics_;
   BodyLimits bodyLimits_;
+  const SchemaCatalogue* schemas_;
   AnonymousAuthenticator anonymous_;
   AllowAll allowAll_;
   AccessLog accessLog_;

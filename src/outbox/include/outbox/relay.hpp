@@ -181,7 +181,8 @@ class Relay {
   /// A consistent snapshot; cheap (no I/O), callable from any thread at any rate.
   RelayStatus status() const;
 
-  /// The broker message for an outbox row: exchange `exchange`, routing key = messageType,
+  /// The broker message for an outbox row: exchange `exchange`, routing key = messageType for
+  /// a 1.x message and "<messageType>.v<major>" for a later major (events/routing_key.hpp),
   /// mandatory, body = the envelope JSON, content_type application/json, delivery_mode 2,
   /// message_id, type = messageType, timestamp (seconds), app_id = source, correlation_id when
   /// present, headers messageVersion, partitionKey (strings) and sequence (integer).

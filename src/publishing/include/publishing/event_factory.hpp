@@ -16,22 +16,25 @@
 #include "events/encoded_message.hpp"
 #include "events/schema_registry.hpp"
 #include "orders/order_actions.hpp"
+#include "publishing/published_versions.hpp"
 
 namespace orders {
 
 inline constexpr const char* kEventSource = "OrderService";
 /// The exchange every event is published to; the routing key is the messageType.
 inline constexpr const char* kEventExchange = "order.events";
-/// The messageVersion of every event we publish.
+/// The messageVersion every event is published at unless PublishedVersions says otherwise.
 inline constexpr const char* kEventVersion = "1.0";
 
 /// Every messageType the Order Service publishes (defined with the domain events).
 inline constexpr const auto& kPublishedMessageTypes = kOrderEventTypes;
 
-/// Fails (kInvalidArgument, naming the first missing type) unless `schemas` has a schema for the
-/// version we publish of every type in kPublishedMessageTypes. Call it at start-up, so a missing
-/// schema stops the service instead of failing the first order that needs it.
-Status checkPublishedSchemas(const SchemaRegistry& schemas);
+/// Fails (kInvalidArgument, naming the first missing type and version) unless `schemas` has a
+/// schema for every version `versions` publishes of every type in kPublishedMessageTypes. Call it
+/// at start-up, so a missing schema stops the service instead of failing the first order that
+/// needs it.
+Status checkPublishedSchemas(const SchemaRegistry& schemas,
+                             const PublishedVersions& versions = PublishedVersions());
 
 struct EventFactoryOptions {
   /// Every event is validated against its schema when 1 (the default, and always in debug
@@ -42,6 +45,8 @@ struct EventFactoryOptions {
   /// docs/events/README.md, "Validation of our own events"). Events from outside are not made
   /// here and are always validated.
   std::uint32_t validateOneIn = 1;
+  /// The version(s) each type is rendered at; by default every type at kEventVersion.
+  PublishedVersions versions;
 };
 
 class EventFactory {
@@ -53,9 +58,15 @@ class EventFactory {
   EventFactory& operator=(EventFactory&&) = delete;
 
   /// The envelopes of `change.events`, in order, with per-order sequence numbers
-  /// firstSequence, firstSequence + 1, ... An event that fails its schema (when validated, see
-  /// EventFactoryOptions) is a bug: kInternal, naming the event type and the schema violation,
-  /// and nothing is returned.
+  /// firstSequence, firstSequence + 1, ... (one number per domain event). A type published at
+  /// several versions (EventFactoryOptions::versions) gives one envelope per version, in
+  /// ascending version order, right after each other: each with its own messageId and its own
+  /// messageVersion, the same partitionKey, timestamp, correlationId and the SAME sequence (the
+  /// sequence numbers the order's changes, so a consumer of either major sees 1, 2, 3... without
+  /// gaps). The result may thus hold more envelopes than `change.events`; the next change starts
+  /// at firstSequence + change.events.size(). An event that fails its schema (when validated, see
+  /// EventFactoryOptions) is a bug: kInternal, naming the event type, version and the schema
+  /// violation, and nothing is returned (so nothing of the change is written).
   /// Every EncodedMessage field is filled; `body` is the compact JSON text of the envelope;
   /// `correlationId` is left out of the envelope when empty.
   Result<std::vector<EncodedMessage>> render(const Change& change, std::int64_t firstSequence,
@@ -63,8 +74,9 @@ class EventFactory {
 
  private:
   struct Sampling;
-  /// Whether to validate this event (see EventFactoryOptions).
-  bool shouldValidate(std::size_t typeIndex) const;
+  /// Whether to validate this event (see EventFactoryOptions); `slot` is one per type and
+  /// version (renderableVersions() index).
+  bool shouldValidate(std::size_t slot) const;
 
   const SchemaRegistry& schemas_;
   IdGenerator& ids_;
