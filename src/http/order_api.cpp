@@ -272,6 +272,7 @@ void OrderApi::runCommand(const Request& request, const RequestScope& scope, con
     if (auto problem = parseJsonObject(request, body)) return reply(std::move(*problem));
   }
   RequestContext context;
+  context.trace = scope.trace;
   if (auto problem = readCommandHeaders(request, scope, spec.actor, context)) {
     return reply(std::move(*problem));
   }

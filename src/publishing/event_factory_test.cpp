@@ -37,7 +37,7 @@ std::vector<Rendered> render(IdGenerator& ids, const Change& change,
                              const std::string& correlationId = kCorrelationId,
                              std::int64_t firstSequence = 1) {
   EventFactory factory(registry(), ids);
-  auto result = factory.render(change, firstSequence, correlationId);
+  auto result = factory.render(change, firstSequence, correlationId, TraceContext{});
   EXPECT_TRUE(result.ok()) << result.error().message;
   std::vector<Rendered> out;
   if (!result.ok()) return out;
@@ -143,11 +143,41 @@ TEST(EventFactory, MessageIdsComeFromTheIdGeneratorAndCorrelationIdIsOptional) {
   }
 }
 
+TEST(EventFactory, EachEventGetsASpanOfItsOwnInTheTraceOfItsCause) {
+  FixedIds storyIds({kOrderId});
+  testing::OrderStory story(storyIds);
+  FixedIds ids;
+  const TraceContext request = continueTrace(
+      "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "congo=t61rcWkgMzE", ids);
+  EventFactory factory(registry(), ids);
+  const auto messages = factory.render(story.created, 1, kCorrelationId, request);
+  ASSERT_TRUE(messages.ok()) << messages.error().message;
+  ASSERT_EQ(messages->size(), 3u);
+  std::set<std::string> spans{request.spanId};
+  for (const auto& message : *messages) {
+    const auto parsed = parseTraceparent(message.traceparent);
+    ASSERT_TRUE(parsed) << message.traceparent;
+    EXPECT_EQ(parsed->traceId, "4bf92f3577b34da6a3ce929d0e0e4736");
+    EXPECT_EQ(parsed->flags, 1);
+    EXPECT_TRUE(spans.insert(parsed->parentId).second) << "span ids repeat: " << parsed->parentId;
+    EXPECT_EQ(message.tracestate, "congo=t61rcWkgMzE");
+    // Transport metadata, not part of the envelope (whose schema does not have it).
+    EXPECT_EQ(message.body.find(request.traceId), std::string::npos);
+  }
+  // Without a cause, no trace context at all.
+  const auto untraced = factory.render(story.created, 1, kCorrelationId, TraceContext{});
+  ASSERT_TRUE(untraced.ok());
+  for (const auto& message : *untraced) {
+    EXPECT_EQ(message.traceparent, "");
+    EXPECT_EQ(message.tracestate, "");
+  }
+}
+
 TEST(EventFactory, AChangeWithoutEventsRendersNothing) {
   FixedIds ids;
   Change unchanged;
   EventFactory factory(registry(), ids);
-  const auto result = factory.render(unchanged, 1, "");
+  const auto result = factory.render(unchanged, 1, "", TraceContext{});
   ASSERT_TRUE(result.ok());
   EXPECT_TRUE(result->empty());
 }
