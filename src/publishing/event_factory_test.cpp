@@ -553,7 +553,7 @@ TEST(EventFactory, AnEventThatBreaksItsSchemaIsAnInternalError) {
   Change broken = story.created;
   broken.order.userId = UserId("bob");  // not a UUID: the schema catches it
   EventFactory factory(registry(), ids);
-  const auto result = factory.render(broken, 1, "");
+  const auto result = factory.render(broken, 1, "", TraceContext{});
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error().code, ErrorCode::kInternal);
   EXPECT_EQ(result.error().field, "payload/userId");
@@ -569,13 +569,13 @@ TEST(EventFactory, SampledValidationStillChecksTheFirstEventOfEachTypeAndOneInN)
   EventFactory factory(registry(), ids, EventFactoryOptions{4});
   // The first event of each type is validated whatever the rate: a drift between code and
   // schema fails the first order that renders the type.
-  auto first = factory.render(broken, 1, "");
+  auto first = factory.render(broken, 1, "", TraceContext{});
   ASSERT_FALSE(first.ok());
   EXPECT_EQ(first.error().field, "payload/userId");
   // Then one event in 4 (all of them in debug builds): over 8 renders of 3 events some fail,
   // and in release builds some pass unchecked.
   int failed = 0;
-  for (int i = 0; i < 8; ++i) failed += factory.render(broken, 1, "").ok() ? 0 : 1;
+  for (int i = 0; i < 8; ++i) failed += factory.render(broken, 1, "", TraceContext{}).ok() ? 0 : 1;
 #ifdef NDEBUG
   EXPECT_GT(failed, 0);
   EXPECT_LT(failed, 8);
@@ -584,8 +584,8 @@ TEST(EventFactory, SampledValidationStillChecksTheFirstEventOfEachTypeAndOneInN)
 #endif
   // A correct change renders the same with or without sampling.
   EventFactory everyEvent(registry(), ids);
-  auto sampled = factory.render(story.created, 1, "corr-1");
-  auto checked = everyEvent.render(story.created, 1, "corr-1");
+  auto sampled = factory.render(story.created, 1, "corr-1", TraceContext{});
+  auto checked = everyEvent.render(story.created, 1, "corr-1", TraceContext{});
   ASSERT_TRUE(sampled.ok());
   ASSERT_TRUE(checked.ok());
   ASSERT_EQ(sampled->size(), checked->size());
@@ -599,14 +599,14 @@ TEST(EventFactory, AnEventNamingAnUnknownShipmentOrRefundIsAnInternalError) {
   EventFactory factory(registry(), ids);
   Change shipped = story.shippedPart;
   shipped.order.shipments.clear();
-  auto result = factory.render(shipped, 1, "");
+  auto result = factory.render(shipped, 1, "", TraceContext{});
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error().code, ErrorCode::kInternal);
   EXPECT_NE(result.error().message.find("OrderShippedEvent"), std::string::npos);
 
   Change refunded = story.refundProcessed;
   refunded.order.refunds.clear();
-  result = factory.render(refunded, 1, "");
+  result = factory.render(refunded, 1, "", TraceContext{});
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error().code, ErrorCode::kInternal);
 }
@@ -617,7 +617,7 @@ TEST(EventFactory, ACallerContextThatIsNotAnObjectIsAnInternalError) {
   Change change = pickup.readyForPickup;
   std::get<OrderStatusChanged>(change.events.at(0).data).changeContext->callerJsonObject = "[]";
   EventFactory factory(registry(), ids);
-  const auto result = factory.render(change, 1, "");
+  const auto result = factory.render(change, 1, "", TraceContext{});
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error().code, ErrorCode::kInternal);
 }

@@ -436,7 +436,8 @@ TEST_P(StoreConformance, KeepsEachEventsTraceContext) {
   };
   check(outbox().fetchUnpublished(0, 10).value());
   std::vector<OutboxMessage> listed;
-  for (auto& event : outbox().listEvents({}).value()) listed.push_back(event.message);
+  const auto events = outbox().listEvents({}).value();
+  for (const auto& event : events) listed.push_back(event.message);
   check(listed);
   store_ = store_->reopen();
   check(outbox().fetchUnpublished(0, 10).value());
