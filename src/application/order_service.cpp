@@ -94,7 +94,13 @@ void OrderService::run(std::shared_ptr<Attempt> attempt) {
   if (!change) return attempt->done(change.error());
 
   const std::int64_t lastSequence = current ? current->lastEventSequence : 0;
-  auto rendered = events_.render(change.value(), lastSequence + 1, attempt->context.correlationId);
+  // Work that came without a trace (a tool, a test) gets one here, once: a retry after a version
+  // conflict stays in the same trace.
+  if (attempt->context.trace.traceId.empty() && !change->events.empty()) {
+    attempt->context.trace = continueTrace(std::nullopt, std::nullopt, ids_);
+  }
+  auto rendered = events_.render(change.value(), lastSequence + 1, attempt->context.correlationId,
+                                 attempt->context.trace);
   if (!rendered) return attempt->done(rendered.error());
 
   WriteSet writes;

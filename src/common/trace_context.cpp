@@ -76,4 +76,31 @@ TraceContext continueTrace(std::optional<std::string_view> traceparent,
   return context;
 }
 
+TraceContext childSpan(const TraceContext& parent, IdGenerator& ids) {
+  TraceContext child;
+  child.traceId = parent.traceId;
+  child.spanId = randomHex(ids, 16);
+  child.parentSpanId = parent.spanId;
+  child.flags = parent.flags;
+  child.traceState = parent.traceState;
+  return child;
+}
+
+namespace {
+thread_local const TraceContext* tCurrentTrace = nullptr;
+}  // namespace
+
+const TraceContext* currentTraceContext() noexcept {
+  return tCurrentTrace;
+}
+
+ScopedTraceContext::ScopedTraceContext(const TraceContext& context) noexcept
+    : previous_(tCurrentTrace) {
+  tCurrentTrace = &context;
+}
+
+ScopedTraceContext::~ScopedTraceContext() {
+  tCurrentTrace = previous_;
+}
+
 }  // namespace orders

@@ -41,5 +41,37 @@ TEST(TraceContext, StartsANewTraceForAnythingElse) {
   EXPECT_TRUE(parseTraceparent(fresh.traceparent())) << fresh.traceparent();
 }
 
+TEST(TraceContext, AChildSpanKeepsTheTraceAndPointsAtItsParent) {
+  RandomIdGenerator ids;
+  const auto request = continueTrace(kParent, "congo=t61rcWkgMzE", ids);
+  const auto first = childSpan(request, ids);
+  const auto second = childSpan(request, ids);
+  EXPECT_EQ(first.traceId, request.traceId);
+  EXPECT_EQ(first.parentSpanId, request.spanId);
+  EXPECT_EQ(first.flags, request.flags);
+  EXPECT_EQ(first.traceState, request.traceState);
+  EXPECT_EQ(first.spanId.size(), 16u);
+  EXPECT_NE(first.spanId, request.spanId);
+  EXPECT_NE(first.spanId, second.spanId);
+  EXPECT_TRUE(parseTraceparent(first.traceparent()));
+}
+
+TEST(TraceContext, ScopesSetTheThreadsCurrentContextAndNest) {
+  RandomIdGenerator ids;
+  EXPECT_EQ(currentTraceContext(), nullptr);
+  const auto outer = continueTrace(std::nullopt, std::nullopt, ids);
+  const auto inner = childSpan(outer, ids);
+  {
+    ScopedTraceContext outerScope(outer);
+    EXPECT_EQ(currentTraceContext(), &outer);
+    {
+      ScopedTraceContext innerScope(inner);
+      EXPECT_EQ(currentTraceContext(), &inner);
+    }
+    EXPECT_EQ(currentTraceContext(), &outer);
+  }
+  EXPECT_EQ(currentTraceContext(), nullptr);
+}
+
 }  // namespace
 }  // namespace orders

@@ -40,10 +40,11 @@ const char* toString(ConsumerStatus::State state) {
 }
 
 Consumer::Consumer(ConsumerOptions options, const SchemaRegistry& schemas,
-                   std::unique_ptr<ConsumerTransport> transport, Inbox* inbox, const Clock* clock)
+                   std::unique_ptr<ConsumerTransport> transport, Inbox* inbox, const Clock* clock,
+                   IdGenerator* ids)
     : options_(std::move(options)),
       clock_(clock != nullptr ? *clock : systemClock_),
-      processor_(options_, schemas, clock_, inbox),
+      processor_(options_, schemas, clock_, inbox, ids != nullptr ? *ids : randomIds_),
       transport_(std::move(transport)) {}
 
 Consumer::~Consumer() {

@@ -117,8 +117,8 @@ const char* toString(Outcome outcome) {
 }
 
 MessageProcessor::MessageProcessor(const ConsumerOptions& options, const SchemaRegistry& schemas,
-                                   const Clock& clock, Inbox* inbox)
-    : options_(options), schemas_(schemas), clock_(clock), inbox_(inbox) {}
+                                   const Clock& clock, Inbox* inbox, IdGenerator& ids)
+    : options_(options), schemas_(schemas), clock_(clock), inbox_(inbox), ids_(ids) {}
 
 Status MessageProcessor::on(std::string messageType, int majorVersion, MessageHandler handler,
                             Deduplication deduplication) {
@@ -296,6 +296,14 @@ Decision MessageProcessor::process(const TransportDelivery& d, const ExactJson* 
   message.attempt = decision.attempt;
   message.redelivered = d.redelivered;
   message.headers = d.headers;
+  const MessageHeader* traceparent = d.header(kTraceparentHeader);
+  const MessageHeader* tracestate = d.header(kTracestateHeader);
+  const auto textOf = [](const MessageHeader* h) -> std::optional<std::string_view> {
+    if (h == nullptr) return std::nullopt;
+    if (const auto* s = std::get_if<std::string>(&h->value)) return std::string_view(*s);
+    return std::nullopt;  // not a string: not a traceparent either, so a new trace
+  };
+  message.trace = continueTrace(textOf(traceparent), textOf(tracestate), ids_);
 
   const bool runtimeDedup = registered->deduplication == Deduplication::kRuntime;
   if (runtimeDedup) {
@@ -313,6 +321,7 @@ Decision MessageProcessor::process(const TransportDelivery& d, const ExactJson* 
 
   std::optional<HandlerResult> result;
   try {
+    const ScopedTraceContext traced(message.trace);  // for the handler's log lines
     result.emplace(registered->handler(message));
   } catch (const std::exception& e) {
     decision.reason = clip(std::string("the handler threw: ") + e.what());

@@ -49,7 +49,7 @@ class MessageProcessorTest : public ::testing::Test {
 
   MessageProcessor& processor(Deduplication dedup = Deduplication::kRuntime) {
     if (!processor_) {
-      processor_ = std::make_unique<MessageProcessor>(options_, *schemas_, clock_, &inbox_);
+      processor_ = std::make_unique<MessageProcessor>(options_, *schemas_, clock_, &inbox_, ids_);
       EXPECT_TRUE(processor_
                       ->on(
                           "WidgetEvent", 1,
@@ -83,6 +83,7 @@ class MessageProcessorTest : public ::testing::Test {
   ConsumerOptions options_;
   testing::ManualClock clock_{at("2024-05-01T12:00:00.000Z")};
   MemoryInbox inbox_;
+  RandomIdGenerator ids_;
   std::unique_ptr<MessageProcessor> processor_;
   std::vector<InboundMessage> seen_;
   std::function<HandlerResult(const InboundMessage&)> behaviour;
@@ -306,8 +307,56 @@ TEST_F(MessageProcessorTest, NoRetriesMeansTheFirstTransientFailureDeadLetters) 
   EXPECT_EQ(text(decision.settlement.copy, kHeaderFailureKind), "retries-exhausted");
 }
 
+TEST_F(MessageProcessorTest, TheHandlerWorksInAChildSpanOfTheMessagesTraceparent) {
+  auto d = delivery(widget(testing::newMessageId()).dump());
+  d.headers.push_back(
+      {kTraceparentHeader, std::string("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")});
+  d.headers.push_back({kTracestateHeader, std::string("congo=t61rcWkgMzE")});
+  const TraceContext* current = nullptr;
+  TraceContext seenInHandler;
+  behaviour = [&](const InboundMessage&) -> HandlerResult {
+    current = currentTraceContext();
+    if (current != nullptr) seenInHandler = *current;
+    return Handled::kApplied;
+  };
+  EXPECT_EQ(processor().process(d).outcome, Outcome::kApplied);
+  ASSERT_EQ(seen_.size(), 1u);
+  const TraceContext& trace = seen_[0].trace;
+  EXPECT_EQ(trace.traceId, "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_EQ(trace.parentSpanId, "00f067aa0ba902b7");
+  EXPECT_EQ(trace.spanId.size(), 16u);
+  EXPECT_NE(trace.spanId, "00f067aa0ba902b7");
+  EXPECT_EQ(trace.flags, 1);
+  EXPECT_EQ(trace.traceState, "congo=t61rcWkgMzE");
+  ASSERT_NE(current, nullptr) << "the handler runs with its context as the thread's current one";
+  EXPECT_EQ(seenInHandler.spanId, trace.spanId);
+  EXPECT_EQ(currentTraceContext(), nullptr) << "and only while it runs";
+}
+
+TEST_F(MessageProcessorTest, AMessageWithoutOrWithABadTraceparentStartsANewTrace) {
+  const std::vector<std::optional<MessageHeader>> headers{
+      std::nullopt, MessageHeader{kTraceparentHeader, std::string("00-not-a-trace-01")},
+      MessageHeader{kTraceparentHeader, std::string("00-00000000000000000000000000000000-"
+                                                    "00f067aa0ba902b7-01")},
+      MessageHeader{kTraceparentHeader, std::int64_t{42}}};
+  for (const auto& header : headers) {
+    auto d = delivery(widget(testing::newMessageId()).dump());
+    if (header) d.headers.push_back(*header);
+    d.headers.push_back({kTracestateHeader, std::string("congo=t61rcWkgMzE")});
+    seen_.clear();
+    EXPECT_EQ(processor().process(d).outcome, Outcome::kApplied) << "never an error";
+    ASSERT_EQ(seen_.size(), 1u);
+    const TraceContext& trace = seen_[0].trace;
+    EXPECT_EQ(trace.traceId.size(), 32u);
+    EXPECT_NE(trace.traceId, "00000000000000000000000000000000");
+    EXPECT_EQ(trace.parentSpanId, "");
+    EXPECT_EQ(trace.traceState, "") << "tracestate only next to a valid traceparent";
+    EXPECT_TRUE(parseTraceparent(trace.traceparent()));
+  }
+}
+
 TEST_F(MessageProcessorTest, RegistrationErrors) {
-  MessageProcessor p(options_, *schemas_, clock_, nullptr);
+  MessageProcessor p(options_, *schemas_, clock_, nullptr, ids_);
   auto noop = [](const InboundMessage&) -> HandlerResult { return Handled::kApplied; };
   EXPECT_EQ(p.on("WidgetEvent", 1, noop, Deduplication::kRuntime).error().code,
             ErrorCode::kInvalidArgument);  // no inbox

@@ -308,6 +308,7 @@ void OrderApi::runCommand(const Request& request, const RequestScope& scope, con
     }
   }
   RequestContext context;
+  context.trace = scope.trace;
   if (auto problem = readCommandHeaders(request, scope, spec.actor, context)) {
     return reply(std::move(*problem));
   }

@@ -110,6 +110,9 @@ void Pipeline::handle(Request request, Responder respond) const {
     auto match = router_.match(req.method, req.segments);
     scope.route = match.route;
     scope.params = std::move(match.params);
+    // For log lines while the steps and the handler run on this thread; the context step fills
+    // scope.trace in place, so the steps before it see an empty traceId.
+    const ScopedTraceContext traced(scope.trace);
     for (const auto& step : chain_) {
       ++state->entered;
       if (auto early = step->onRequest(req, scope)) return reply(std::move(*early));

@@ -72,6 +72,7 @@ Result<InboundCommand> toCommand(const InboundMessage& message) {
   command.target = OrderId(text(p, "orderId"));
   if (command.target.empty()) return invalid("payload/orderId", "orderId is missing");
   command.context.correlationId = message.correlationId;
+  command.context.trace = message.trace;  // the handler's span: its events are its children
   command.context.inboxMessage = message.inboxKey();
   const std::string& type = message.messageType;
 

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "consumer/testing/consumer_test_support.hpp"
@@ -141,6 +142,25 @@ TEST_F(InboundHandlersTest, PaymentCompletedAppliesOnceWithTheEnvelopesContext) 
   EXPECT_EQ(event["correlationId"], "corr-inbound");
   EXPECT_EQ(event["payload"]["initiatedBy"], "PaymentService");
   EXPECT_TRUE(env_.store->contains({kPaymentQueue, m.messageId}).value());
+}
+
+TEST_F(InboundHandlersTest, TheEventsAHandlerCausesAreChildrenOfItsSpan) {
+  const OrderId id = paymentProcessingOrder();
+  auto m = completed(id);
+  m.trace = continueTrace("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+                          "congo=t61rcWkgMzE", env_.ids);
+  const std::size_t before = env_.outbox(id).size();
+  ASSERT_EQ(apply(service_, m).value(), Handled::kApplied);
+  const auto rows = env_.outbox(id);
+  ASSERT_EQ(rows.size(), before + 2);  // OrderStatusChangedEvent, OrderPaymentCompletedEvent
+  std::set<std::string> spans{m.trace.spanId};
+  for (std::size_t i = before; i < rows.size(); ++i) {
+    const auto trace = parseTraceparent(rows[i].traceparent);
+    ASSERT_TRUE(trace) << rows[i].messageType << ": " << rows[i].traceparent;
+    EXPECT_EQ(trace->traceId, "4bf92f3577b34da6a3ce929d0e0e4736") << rows[i].messageType;
+    EXPECT_TRUE(spans.insert(trace->parentId).second) << rows[i].messageType;
+    EXPECT_EQ(rows[i].tracestate, "congo=t61rcWkgMzE");
+  }
 }
 
 TEST_F(InboundHandlersTest, AWrongAmountOrCurrencyIsRefusedAndChangesNothing) {

@@ -195,13 +195,24 @@ void fillBrokerMessage(const OutboxMessage& row, const std::string& exchange, Br
   m.correlationId = row.correlationId;
   m.timestampSeconds =
       std::chrono::duration_cast<std::chrono::seconds>(row.timestamp.time_since_epoch()).count();
-  m.headers.resize(3);
+  const std::size_t traced = row.traceparent.empty() ? 0 : row.tracestate.empty() ? 1 : 2;
+  m.headers.resize(3 + traced);
   m.headers[0].name = "messageVersion";
   m.headers[0].value = row.messageVersion;
   m.headers[1].name = "partitionKey";
   m.headers[1].value = row.partitionKey;
   m.headers[2].name = "sequence";
   m.headers[2].value = row.sequence;
+  // The event's own span (written with the row), so a consumer's work joins the trace of the
+  // request that caused the event; tracestate only travels next to its traceparent.
+  if (traced > 0) {
+    m.headers[3].name = kTraceparentHeader;
+    m.headers[3].value = row.traceparent;
+  }
+  if (traced > 1) {
+    m.headers[4].name = kTracestateHeader;
+    m.headers[4].value = row.tracestate;
+  }
 }
 
 }  // namespace

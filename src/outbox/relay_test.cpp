@@ -609,6 +609,30 @@ TEST(RelayMessage, ALaterMajorIsRoutedByAKeyOfItsOwnAndKeepsItsType) {
   EXPECT_EQ(Relay::toBrokerMessage(row, "order.events").routingKey, "OrderCreatedEvent");
 }
 
+TEST(RelayMessage, CarriesTheEventsTraceContextAsHeaders) {
+  OutboxMessage row;
+  row.messageType = "OrderCreatedEvent";
+  row.messageVersion = "1.0";
+  row.partitionKey = "order-abc-123";
+  row.sequence = 1;
+  row.traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-b7ad6b7169203331-01";
+  row.tracestate = "congo=t61rcWkgMzE";
+  const std::vector<MessageHeader> base{{"messageVersion", std::string("1.0")},
+                                        {"partitionKey", std::string("order-abc-123")},
+                                        {"sequence", std::int64_t{1}}};
+  auto expected = base;
+  expected.push_back({"traceparent", row.traceparent});
+  expected.push_back({"tracestate", row.tracestate});
+  EXPECT_EQ(Relay::toBrokerMessage(row, "order.events").headers, expected);
+
+  row.tracestate.clear();
+  expected.pop_back();
+  EXPECT_EQ(Relay::toBrokerMessage(row, "order.events").headers, expected);
+
+  row.traceparent.clear();  // an untraced row (written before the trace columns existed)
+  EXPECT_EQ(Relay::toBrokerMessage(row, "order.events").headers, base);
+}
+
 TEST_F(RelayTest, PublishesEveryRowInIdOrderAndMarksItAfterTheAck) {
   const auto rows = makeRows(20, 5);
   store.add(rows);

@@ -323,7 +323,8 @@ std::size_t samplingSlot(std::size_t typeIndex, std::string_view type, std::stri
 
 Result<std::vector<EncodedMessage>> EventFactory::render(const Change& change,
                                                          std::int64_t firstSequence,
-                                                         const std::string& correlationId) const {
+                                                         const std::string& correlationId,
+                                                         const TraceContext& cause) const {
   std::vector<EncodedMessage> messages;
   messages.reserve(change.events.size());
   for (std::size_t i = 0; i < change.events.size(); ++i) {
@@ -344,6 +345,10 @@ Result<std::vector<EncodedMessage>> EventFactory::render(const Change& change,
       message.correlationId = correlationId;
       message.source = kEventSource;
       message.timestamp = event.occurredAt;
+      if (!cause.traceId.empty()) {
+        message.traceparent = childSpan(cause, ids_).traceparent();
+        message.tracestate = cause.traceState;
+      }
 
       Json envelope{{"messageId", message.messageId},
                     {"messageType", message.messageType},

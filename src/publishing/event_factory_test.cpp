@@ -40,7 +40,7 @@ std::vector<Rendered> render(IdGenerator& ids, const Change& change,
                              const std::string& correlationId = kCorrelationId,
                              std::int64_t firstSequence = 1, EventFactoryOptions options = {}) {
   EventFactory factory(registry(), ids, std::move(options));
-  auto result = factory.render(change, firstSequence, correlationId);
+  auto result = factory.render(change, firstSequence, correlationId, TraceContext{});
   EXPECT_TRUE(result.ok()) << result.error().message;
   std::vector<Rendered> out;
   if (!result.ok()) return out;
@@ -146,11 +146,41 @@ TEST(EventFactory, MessageIdsComeFromTheIdGeneratorAndCorrelationIdIsOptional) {
   }
 }
 
+TEST(EventFactory, EachEventGetsASpanOfItsOwnInTheTraceOfItsCause) {
+  FixedIds storyIds({kOrderId});
+  testing::OrderStory story(storyIds);
+  FixedIds ids;
+  const TraceContext request = continueTrace(
+      "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "congo=t61rcWkgMzE", ids);
+  EventFactory factory(registry(), ids);
+  const auto messages = factory.render(story.created, 1, kCorrelationId, request);
+  ASSERT_TRUE(messages.ok()) << messages.error().message;
+  ASSERT_EQ(messages->size(), 3u);
+  std::set<std::string> spans{request.spanId};
+  for (const auto& message : *messages) {
+    const auto parsed = parseTraceparent(message.traceparent);
+    ASSERT_TRUE(parsed) << message.traceparent;
+    EXPECT_EQ(parsed->traceId, "4bf92f3577b34da6a3ce929d0e0e4736");
+    EXPECT_EQ(parsed->flags, 1);
+    EXPECT_TRUE(spans.insert(parsed->parentId).second) << "span ids repeat: " << parsed->parentId;
+    EXPECT_EQ(message.tracestate, "congo=t61rcWkgMzE");
+    // Transport metadata, not part of the envelope (whose schema does not have it).
+    EXPECT_EQ(message.body.find(request.traceId), std::string::npos);
+  }
+  // Without a cause, no trace context at all.
+  const auto untraced = factory.render(story.created, 1, kCorrelationId, TraceContext{});
+  ASSERT_TRUE(untraced.ok());
+  for (const auto& message : *untraced) {
+    EXPECT_EQ(message.traceparent, "");
+    EXPECT_EQ(message.tracestate, "");
+  }
+}
+
 TEST(EventFactory, AChangeWithoutEventsRendersNothing) {
   FixedIds ids;
   Change unchanged;
   EventFactory factory(registry(), ids);
-  const auto result = factory.render(unchanged, 1, "");
+  const auto result = factory.render(unchanged, 1, "", TraceContext{});
   ASSERT_TRUE(result.ok());
   EXPECT_TRUE(result->empty());
 }
@@ -639,7 +669,7 @@ TEST(EventFactory, AnEventThatBreaksItsSchemaIsAnInternalError) {
   Change broken = story.created;
   broken.order.userId = UserId("bob");  // not a UUID: the schema catches it
   EventFactory factory(registry(), ids);
-  const auto result = factory.render(broken, 1, "");
+  const auto result = factory.render(broken, 1, "", TraceContext{});
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error().code, ErrorCode::kInternal);
   EXPECT_EQ(result.error().field, "payload/userId");
@@ -657,13 +687,13 @@ TEST(EventFactory, SampledValidationStillChecksTheFirstEventOfEachTypeAndOneInN)
   EventFactory factory(registry(), ids, oneInFour);
   // The first event of each type is validated whatever the rate: a drift between code and
   // schema fails the first order that renders the type.
-  auto first = factory.render(broken, 1, "");
+  auto first = factory.render(broken, 1, "", TraceContext{});
   ASSERT_FALSE(first.ok());
   EXPECT_EQ(first.error().field, "payload/userId");
   // Then one event in 4 (all of them in debug builds): over 8 renders of 3 events some fail,
   // and in release builds some pass unchecked.
   int failed = 0;
-  for (int i = 0; i < 8; ++i) failed += factory.render(broken, 1, "").ok() ? 0 : 1;
+  for (int i = 0; i < 8; ++i) failed += factory.render(broken, 1, "", TraceContext{}).ok() ? 0 : 1;
 #ifdef NDEBUG
   EXPECT_GT(failed, 0);
   EXPECT_LT(failed, 8);
@@ -672,8 +702,8 @@ TEST(EventFactory, SampledValidationStillChecksTheFirstEventOfEachTypeAndOneInN)
 #endif
   // A correct change renders the same with or without sampling.
   EventFactory everyEvent(registry(), ids);
-  auto sampled = factory.render(story.created, 1, "corr-1");
-  auto checked = everyEvent.render(story.created, 1, "corr-1");
+  auto sampled = factory.render(story.created, 1, "corr-1", TraceContext{});
+  auto checked = everyEvent.render(story.created, 1, "corr-1", TraceContext{});
   ASSERT_TRUE(sampled.ok());
   ASSERT_TRUE(checked.ok());
   ASSERT_EQ(sampled->size(), checked->size());
@@ -687,14 +717,14 @@ TEST(EventFactory, AnEventNamingAnUnknownShipmentOrRefundIsAnInternalError) {
   EventFactory factory(registry(), ids);
   Change shipped = story.shippedPart;
   shipped.order.shipments.clear();
-  auto result = factory.render(shipped, 1, "");
+  auto result = factory.render(shipped, 1, "", TraceContext{});
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error().code, ErrorCode::kInternal);
   EXPECT_NE(result.error().message.find("OrderShippedEvent"), std::string::npos);
 
   Change refunded = story.refundProcessed;
   refunded.order.refunds.clear();
-  result = factory.render(refunded, 1, "");
+  result = factory.render(refunded, 1, "", TraceContext{});
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error().code, ErrorCode::kInternal);
 }
@@ -705,7 +735,7 @@ TEST(EventFactory, ACallerContextThatIsNotAnObjectIsAnInternalError) {
   Change change = pickup.readyForPickup;
   std::get<OrderStatusChanged>(change.events.at(0).data).changeContext->callerJsonObject = "[]";
   EventFactory factory(registry(), ids);
-  const auto result = factory.render(change, 1, "");
+  const auto result = factory.render(change, 1, "", TraceContext{});
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error().code, ErrorCode::kInternal);
 }

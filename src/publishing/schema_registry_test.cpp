@@ -33,7 +33,7 @@ std::vector<json> seedMessages() {
   EventFactory factory(registry(), ids);
   std::vector<json> messages;
   for (const Change* change : {&story.created, &story.paid, &story.shippedPart}) {
-    auto rendered = factory.render(*change, 1, testing::kCorrelationId);
+    auto rendered = factory.render(*change, 1, testing::kCorrelationId, TraceContext{});
     EXPECT_TRUE(rendered.ok()) << rendered.error().message;
     for (const auto& message : rendered.value()) messages.push_back(json::parse(message.body));
   }

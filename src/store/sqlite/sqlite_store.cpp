@@ -19,7 +19,7 @@ using sqlite::Connection;
 using sqlite::SqliteError;
 
 // Each entry migrates the schema from version i to i+1. Never edit an applied entry; append.
-constexpr std::array<const char*, 3> kMigrations{
+constexpr std::array<const char*, 4> kMigrations{
     R"sql(
 CREATE TABLE orders (
   order_id TEXT PRIMARY KEY,
@@ -94,6 +94,12 @@ CREATE INDEX outbox_publication_published ON outbox_publication(published_at)
     R"sql(
 CREATE INDEX inbox_by_processed_at ON inbox(processed_at);
 )sql",
+    // W3C Trace Context of each event (EncodedMessage::traceparent / tracestate), sent by the
+    // relay as AMQP headers. NULL for rows written before, and for events without a trace.
+    R"sql(
+ALTER TABLE outbox ADD COLUMN traceparent TEXT;
+ALTER TABLE outbox ADD COLUMN tracestate TEXT;
+)sql",
 };
 
 // Prepared once: a batch runs these for every write.
@@ -108,7 +114,8 @@ const std::string kUpdateOrder =
     "document = ?8, user_id = ?2, created_at = ?6 WHERE order_id = ?1 AND version = ?9";
 const std::string kInsertOutbox =
     "INSERT INTO outbox (message_id, message_type, message_version, partition_key, sequence, "
-    "correlation_id, source, occurred_at, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+    "correlation_id, source, occurred_at, body, traceparent, tracestate) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
 const std::string kInsertIdempotency =
     "INSERT INTO idempotency_keys (key, fingerprint, response, created_at) VALUES (?1, ?2, ?3, ?4)";
 const std::string kInsertPublication =
@@ -119,10 +126,11 @@ const std::string kSelectOrder =
     "SELECT document, last_event_sequence FROM orders WHERE order_id = ?1";
 const std::string kSelectIdempotency =
     "SELECT fingerprint, response FROM idempotency_keys WHERE key = ?1";
-// The columns readOutboxRow() reads, in its order.
+// The columns readOutboxRow() reads, in its order; a query's next column is kOutboxColumnCount.
+constexpr int kOutboxColumnCount = 12;
 const std::string kOutboxColumns =
     "o.id, o.message_id, o.message_type, o.message_version, o.partition_key, o.sequence, "
-    "o.correlation_id, o.source, o.occurred_at, o.body";
+    "o.correlation_id, o.source, o.occurred_at, o.body, o.traceparent, o.tracestate";
 // Pending ids come from the partial index outbox_publication_pending, then each row by its id.
 const std::string kSelectPending = "SELECT " + kOutboxColumns +
                                    " FROM outbox_publication p JOIN outbox o ON o.id = p.id "
@@ -157,6 +165,11 @@ const std::string kDeletePublications =
     "published_at IS NOT NULL AND published_at < ?1 LIMIT ?2) RETURNING id";
 const std::string kDeleteOutboxRow = "DELETE FROM outbox WHERE id = ?1";
 
+/// NULL for an empty string (an absent optional field of an outbox row).
+std::optional<std::string> optionalText(const std::string& text) {
+  return text.empty() ? std::nullopt : std::optional<std::string>(text);
+}
+
 std::int64_t millis(Timestamp t) {
   return t.time_since_epoch().count();
 }
@@ -178,6 +191,8 @@ OutboxMessage readOutboxRow(const sqlite::Statement& statement) {
   m.source = statement.columnText(7);
   m.timestamp = Timestamp(std::chrono::milliseconds(statement.columnInt(8)));
   m.body = statement.columnText(9);
+  m.traceparent = statement.columnText(10);  // NULL reads as "": no trace
+  m.tracestate = statement.columnText(11);
   return m;
 }
 
@@ -461,12 +476,12 @@ WriteOutcome applyWrite(Connection& db, const WriteSet& writes, const std::strin
           .bind(3, event.messageVersion)
           .bind(4, event.partitionKey)
           .bind(5, event.sequence)
-          .bindOptional(6, event.correlationId.empty()
-                               ? std::optional<std::string>()
-                               : std::optional<std::string>(event.correlationId))
+          .bindOptional(6, optionalText(event.correlationId))
           .bind(7, event.source)
           .bind(8, millis(event.timestamp))
           .bind(9, event.body)
+          .bindOptional(10, optionalText(event.traceparent))
+          .bindOptional(11, optionalText(event.tracestate))
           .run();
       db.prepare(kInsertPublication).run();
       addedOutboxRows = true;
@@ -718,8 +733,9 @@ Result<std::vector<OutboxEvent>> SqliteStore::listEvents(const OutboxEventQuery&
     std::vector<OutboxEvent> events;
     while (statement.step()) {
       OutboxEvent event{readOutboxRow(statement), std::nullopt};
-      if (!statement.columnIsNull(10)) {
-        event.publishedAt = Timestamp(std::chrono::milliseconds(statement.columnInt(10)));
+      if (!statement.columnIsNull(kOutboxColumnCount)) {
+        event.publishedAt =
+            Timestamp(std::chrono::milliseconds(statement.columnInt(kOutboxColumnCount)));
       }
       events.push_back(std::move(event));
     }

@@ -92,7 +92,8 @@ TEST(SqliteStore, ReopeningMigratesOnceAndKeepsData) {
   EXPECT_TRUE((*store)->findOrder(OrderId(kOrderA))->has_value());
   (*store)->close();
   EXPECT_EQ(query(dir.file("orders.db"), "SELECT version FROM schema_migrations ORDER BY version"),
-            (std::vector<SqlRow>{{std::int64_t{1}}, {std::int64_t{2}}, {std::int64_t{3}}}));
+            (std::vector<SqlRow>{
+                {std::int64_t{1}}, {std::int64_t{2}}, {std::int64_t{3}}, {std::int64_t{4}}}));
 }
 
 TEST(SqliteStore, MigratesAVersion1OutboxKeepingWhatWasPublished) {
@@ -123,6 +124,7 @@ TEST(SqliteStore, MigratesAVersion1OutboxKeepingWhatWasPublished) {
   ASSERT_EQ(pending.size(), 1u);
   EXPECT_EQ(pending[0].messageId, "m2");
   EXPECT_EQ(pending[0].sequence, 2);
+  EXPECT_EQ(pending[0].traceparent, "") << "a row from before the trace columns has no trace";
   auto stats = (*store)->outboxStats().value();
   EXPECT_EQ(stats.pending, 1);
   EXPECT_EQ(stats.published, 1);

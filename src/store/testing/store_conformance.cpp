@@ -175,6 +175,8 @@ TEST_P(StoreConformance, StoresAnOrderWithItsEventsAndReadsThemBack) {
   EXPECT_EQ(first.source, "OrderService");
   EXPECT_EQ(first.timestamp, at(1001));
   EXPECT_EQ(first.body, R"({"messageId":"msg-1"})");
+  EXPECT_EQ(first.traceparent, "");
+  EXPECT_EQ(first.tracestate, "");
   EXPECT_EQ((*pending)[1].sequence, 2);
   EXPECT_LT(first.id, (*pending)[1].id);
   EXPECT_FALSE(orders().findOrder(OrderId(kOrderB))->has_value());
@@ -411,6 +413,34 @@ TEST_P(StoreConformance, PendingIdsAreTheUnpublishedIdsInTheRange) {
             (std::vector<std::int64_t>{rows[0].id, rows[2].id}))
       << "the lowest ids first, at most limit";
   EXPECT_TRUE(outbox().pendingIds(rows[5].id, rows[5].id + 100, 10)->empty());
+}
+
+TEST_P(StoreConformance, KeepsEachEventsTraceContext) {
+  constexpr const char* kTraceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-b7ad6b7169203331-01";
+  WriteSet a = newOrderWrite(sampleOrder(kOrderA),
+                             {sampleEvent(kOrderA, 1, "a1"), sampleEvent(kOrderA, 2, "a2"),
+                              sampleEvent(kOrderA, 3, "a3")});
+  a.order->events[0].traceparent = kTraceparent;
+  a.order->events[0].tracestate = "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7";
+  a.order->events[1].traceparent = kTraceparent;  // a trace without vendor data
+  ASSERT_TRUE(writeAndWait(orders(), a).ok());    // a3: no trace at all
+
+  const auto check = [&](const std::vector<OutboxMessage>& rows) {
+    ASSERT_EQ(rows.size(), 3u);
+    EXPECT_EQ(rows[0].traceparent, kTraceparent);
+    EXPECT_EQ(rows[0].tracestate, "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7");
+    EXPECT_EQ(rows[1].traceparent, kTraceparent);
+    EXPECT_EQ(rows[1].tracestate, "");
+    EXPECT_EQ(rows[2].traceparent, "");
+    EXPECT_EQ(rows[2].tracestate, "");
+  };
+  check(outbox().fetchUnpublished(0, 10).value());
+  std::vector<OutboxMessage> listed;
+  const auto events = outbox().listEvents({}).value();
+  for (const auto& event : events) listed.push_back(event.message);
+  check(listed);
+  store_ = store_->reopen();
+  check(outbox().fetchUnpublished(0, 10).value());
 }
 
 TEST_P(StoreConformance, ListEventsShowsTheKeptRowsWithTheirPublication) {

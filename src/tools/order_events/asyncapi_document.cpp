@@ -192,13 +192,17 @@ Json headersSchema() {
       {"type", "string"},
       {"pattern", "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"},
       {"description",
-       "Optional, W3C Trace Context: the trace of the change, when the message carries one. "
-       "The outbox relay does not set it today (src/outbox/relay.cpp sets the three required "
-       "headers); consumers must not depend on it."}};
+       "W3C Trace Context: the event's own span (a child of the span of the request or consumed "
+       "message that caused it; that work's traceparent is continued, or a new trace started). "
+       "Set on every event written since schema version 4 of the store; events written before "
+       "have none, so a consumer treats it as optional and starts a new trace without it (or "
+       "with a malformed one). Continue it as the parent of your processing span."}};
   properties["tracestate"] = {
       {"type", "string"},
       {"maxLength", 512},
-      {"description", "Optional, W3C Trace Context vendor data; only next to traceparent."}};
+      {"description",
+       "Optional, W3C Trace Context vendor data, carried unchanged from the request or message "
+       "that caused the event; only next to traceparent."}};
   return Json{{"type", "object"},
               {"description",
                "The AMQP headers of every event the Order Service publishes. The AMQP "

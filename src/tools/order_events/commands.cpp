@@ -167,6 +167,8 @@ json outboxEventJson(const OutboxEvent& e) {
             {"correlationId", m.correlationId.empty() ? json(nullptr) : json(m.correlationId)},
             {"source", m.source},
             {"timestamp", formatIso8601(m.timestamp)},
+            {"traceparent", m.traceparent.empty() ? json(nullptr) : json(m.traceparent)},
+            {"tracestate", m.tracestate.empty() ? json(nullptr) : json(m.tracestate)},
             {"published", e.publishedAt.has_value()},
             {"publishedAt", e.publishedAt ? json(formatIso8601(*e.publishedAt)) : json(nullptr)}};
   addBody(j, m.body);

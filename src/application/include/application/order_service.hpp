@@ -15,6 +15,7 @@
 #include "common/clock.hpp"
 #include "common/executor.hpp"
 #include "common/ids.hpp"
+#include "common/trace_context.hpp"
 #include "orders/order_actions.hpp"
 #include "publishing/event_factory.hpp"
 #include "store/order_store.hpp"
@@ -25,6 +26,10 @@ namespace orders {
 struct RequestContext {
   std::string correlationId;  // becomes the events' correlationId; empty = none
   std::string initiatedBy;    // who acts; goes into the events
+  /// The trace context of the work that asks for the change (the HTTP request's, a consumed
+  /// message's handler's). Every event of the change carries a child span of it (EventFactory).
+  /// Empty (no traceId): the service starts a new trace for the change, so every event is traced.
+  TraceContext trace;
   /// Scoped idempotency key ("POST /v1/orders|<Idempotency-Key>"); empty = none. A retried request
   /// with the same key and fingerprint gets the first response back instead of acting twice.
   std::string idempotencyKey;

@@ -38,4 +38,31 @@ std::optional<TraceParent> parseTraceparent(std::string_view value);
 TraceContext continueTrace(std::optional<std::string_view> traceparent,
                            std::optional<std::string_view> tracestate, IdGenerator& ids);
 
+/// A span caused by `parent`'s work (e.g. one event a request writes): the same trace id, flags
+/// and tracestate, `parent.spanId` as its parent and a new span id from `ids`. `parent` must be
+/// a context (non-empty traceId).
+TraceContext childSpan(const TraceContext& parent, IdGenerator& ids);
+
+/// The trace context of the traced work running on this thread right now, or null. For log lines
+/// only (a log formatter reads trace_id / span_id from it): code that needs a context to pass on
+/// gets it as a parameter, never from here. Set by a ScopedTraceContext: the HTTP pipeline while
+/// a request's middlewares and handler run on an I/O thread, the consumer runtime while a handler
+/// runs. Work continued on another thread (e.g. after a store commit) sees null unless it opens a
+/// scope of its own. A context with an empty traceId is no trace yet (the HTTP steps that run
+/// before the context step); treat it as null.
+const TraceContext* currentTraceContext() noexcept;
+
+/// Makes `context` this thread's currentTraceContext() until destroyed, then restores the one
+/// before (scopes nest). `context` must outlive the scope. Not movable: a scope is one thread's.
+class ScopedTraceContext {
+ public:
+  explicit ScopedTraceContext(const TraceContext& context) noexcept;
+  ~ScopedTraceContext();
+  ScopedTraceContext(const ScopedTraceContext&) = delete;
+  ScopedTraceContext& operator=(const ScopedTraceContext&) = delete;
+
+ private:
+  const TraceContext* previous_;
+};
+
 }  // namespace orders

@@ -80,10 +80,12 @@ class Consumer {
  public:
   /// `schemas` and `inbox` (null when every handler deduplicates itself) must outlive the
   /// consumer; `clock` too when given (null: the system clock). The consumer reads time only from
-  /// it: x-failed-at, lastErrorAt.
+  /// it: x-failed-at, lastErrorAt. `ids` (null: random, from OpenSSL) makes the span ids of each
+  /// handler's trace context (InboundMessage::trace); must be thread-safe and outlive the
+  /// consumer when given.
   Consumer(ConsumerOptions options, const SchemaRegistry& schemas,
            std::unique_ptr<ConsumerTransport> transport, Inbox* inbox = nullptr,
-           const Clock* clock = nullptr);
+           const Clock* clock = nullptr, IdGenerator* ids = nullptr);
   /// Calls stop().
   ~Consumer();
   Consumer(const Consumer&) = delete;
@@ -129,6 +131,7 @@ class Consumer {
   ConsumerOptions options_;
   SystemClock systemClock_;
   const Clock& clock_;
+  RandomIdGenerator randomIds_;
   MessageProcessor processor_;
   std::unique_ptr<ConsumerTransport> transport_;
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "common/trace_context.hpp"
 #include "events/messaging.hpp"  // MessageHeader
 
 namespace orders {
@@ -42,6 +43,13 @@ struct InboundMessage {
   bool redelivered = false;  // the broker delivered it before without an ack (a crash, a
                              // connection loss): it may have been applied already
   std::vector<MessageHeader> headers;
+  /// The W3C trace context of this handler's work: a child span of the message's `traceparent`
+  /// header (same trace id and flags, its `tracestate`, a new span id; parentSpanId = the
+  /// sender's span), or the root of a new trace when the message has no traceparent or one that
+  /// is not valid (a malformed header is ignored, never an error). Pass it on as the cause of
+  /// what the handler does (OrderService's RequestContext::trace), so the events it causes stay
+  /// in the sender's trace. Also this thread's currentTraceContext() while the handler runs.
+  TraceContext trace;
 
   /// The payload's number at `pointer` ("/amount") as written (common/decimal.hpp reads it
   /// exactly); nullopt when there is no number there.

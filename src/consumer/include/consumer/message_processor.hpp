@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "common/clock.hpp"
+#include "common/ids.hpp"
 #include "consumer/consumer_options.hpp"
 #include "consumer/failure_headers.hpp"
 #include "consumer/inbound_message.hpp"
@@ -52,9 +53,11 @@ struct Decision {
 
 class MessageProcessor {
  public:
-  /// `schemas`, `clock` and `inbox` (may be null) must outlive the processor.
+  /// `schemas`, `clock`, `inbox` (may be null) and `ids` must outlive the processor. `ids`
+  /// makes the span ids of InboundMessage::trace (and trace ids of new traces); it must be
+  /// thread-safe when several workers process at once.
   MessageProcessor(const ConsumerOptions& options, const SchemaRegistry& schemas,
-                   const Clock& clock, Inbox* inbox);
+                   const Clock& clock, Inbox* inbox, IdGenerator& ids);
 
   /// Registers the handler of `messageType` messages of major version `majorVersion`. A
   /// message of a registered type whose major has no handler is dead-lettered
@@ -85,6 +88,7 @@ class MessageProcessor {
   const SchemaRegistry& schemas_;
   const Clock& clock_;
   Inbox* inbox_;
+  IdGenerator& ids_;
   std::map<std::pair<std::string, int>, Registered> handlers_;
 };
 

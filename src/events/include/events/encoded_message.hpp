@@ -21,6 +21,11 @@ struct EncodedMessage {
   std::string source;          // "OrderService"
   Timestamp timestamp;         // the envelope's timestamp
   std::string body;            // the complete StandardMessage JSON
+  /// W3C Trace Context of the event, sent as the AMQP headers `traceparent` / `tracestate`:
+  /// "00-<trace id>-<the event's own span id>-<flags>", a child span of the work that caused the
+  /// event. Empty when the event carries no trace (tracestate: also when the trace has none).
+  std::string traceparent;
+  std::string tracestate;
 };
 
 }  // namespace orders

@@ -20,6 +20,12 @@ struct MessageHeader {
   friend bool operator==(const MessageHeader&, const MessageHeader&) = default;
 };
 
+/// The application headers of W3C Trace Context (https://www.w3.org/TR/trace-context/) on a
+/// message, as the AMQP binding of OpenTelemetry carries them: the publisher's span, and vendor
+/// data only next to it. Long strings; absent when the message is not traced.
+inline constexpr const char* kTraceparentHeader = "traceparent";
+inline constexpr const char* kTracestateHeader = "tracestate";
+
 /// A message and its AMQP basic properties. Empty strings / nullopt mean "property not set".
 struct BrokerMessage {
   std::string exchange;

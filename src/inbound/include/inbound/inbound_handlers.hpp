@@ -12,9 +12,10 @@
 //                       ShipmentDeliveredEvent   deliverOrder                   POST .../deliveries
 //
 // Each runs OrderService::executeAndWait with RequestContext{correlationId of the envelope,
-// initiatedBy "PaymentService" / "FulfillmentService", inboxMessage (queue, messageId)}: the
-// order change, its outbox events and the inbox row commit together, so a redelivered message
-// has no second effect (CommandOutcome::duplicate).
+// initiatedBy "PaymentService" / "FulfillmentService", trace = the message's handler span
+// (InboundMessage::trace, so the events it causes stay in the sender's trace), inboxMessage
+// (queue, messageId)}: the order change, its outbox events and the inbox row commit together, so
+// a redelivered message has no second effect (CommandOutcome::duplicate).
 
 #include <string>
 #include <vector>

@@ -185,7 +185,8 @@ class Relay {
   /// a 1.x message and "<messageType>.v<major>" for a later major (events/routing_key.hpp),
   /// mandatory, body = the envelope JSON, content_type application/json, delivery_mode 2,
   /// message_id, type = messageType, timestamp (seconds), app_id = source, correlation_id when
-  /// present, headers messageVersion, partitionKey (strings) and sequence (integer).
+  /// present, headers messageVersion, partitionKey (strings) and sequence (integer), and the
+  /// row's traceparent and tracestate (strings) when it has them.
   static BrokerMessage toBrokerMessage(const OutboxMessage& row, const std::string& exchange);
 
  private:

@@ -13,6 +13,7 @@
 
 #include "common/ids.hpp"
 #include "common/result.hpp"
+#include "common/trace_context.hpp"
 #include "events/encoded_message.hpp"
 #include "events/schema_registry.hpp"
 #include "orders/order_actions.hpp"
@@ -69,8 +70,14 @@ class EventFactory {
   /// violation, and nothing is returned (so nothing of the change is written).
   /// Every EncodedMessage field is filled; `body` is the compact JSON text of the envelope;
   /// `correlationId` is left out of the envelope when empty.
+  /// `cause` is the trace context of the work that made the change (an HTTP request, a consumed
+  /// message's handler): each event gets a span of its own, a child of `cause` (same trace id,
+  /// new span id), as its `traceparent`, and `cause`'s tracestate. With an empty `cause.traceId`
+  /// the events carry no trace context. The trace is not part of the envelope (it is transport
+  /// metadata, sent as AMQP headers).
   Result<std::vector<EncodedMessage>> render(const Change& change, std::int64_t firstSequence,
-                                             const std::string& correlationId) const;
+                                             const std::string& correlationId,
+                                             const TraceContext& cause) const;
 
  private:
   struct Sampling;
