@@ -12,6 +12,8 @@ PACKAGES=(
   # tests and benchmarks; clang + libclang-rt for the libFuzzer targets (tests/fuzz)
   libgtest-dev libgmock-dev libbenchmark-dev rabbitmq-server wrk sqlite3 curl procps
   clang libclang-rt-14-dev
+  # callgrind instruction counts of the auth benchmark (bench/auth/run_auth_bench.sh)
+  valgrind
 )
 # Node.js for the contract tests (tests/contracts/ajv: Ajv, @asyncapi/parser): Debian's, unless npm is already there.
 if ! command -v npm >/dev/null 2>&1; then PACKAGES+=(nodejs npm); fi

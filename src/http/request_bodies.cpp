@@ -114,27 +114,21 @@ Result<PaymentResult> readPaymentResult(const JsonReader& body) {
   return result;
 }
 
-Result<StatusChangeBody> readStatusChange(const JsonReader& body) {
-  StatusChangeBody result;
+Result<StatusChangeRequest> readStatusChange(const JsonReader& body) {
+  StatusChangeRequest result;
   auto newStatus = body.string("newStatus");
   if (!newStatus) return newStatus.error();
   const auto status = parseOrderStatus(newStatus.value());
   if (!status) return invalid("newStatus", "is not an order status: " + newStatus.value());
-  result.change.newStatus = *status;
+  result.newStatus = *status;
   auto reason = body.optionalString("reason");
   if (!reason) return reason.error();
-  result.change.reason = reason->value_or("");
-  auto initiatedBy = body.optionalString("initiatedBy");
-  if (!initiatedBy) return initiatedBy.error();
-  if (*initiatedBy) {
-    if (auto valid = checkText(**initiatedBy, "initiatedBy", 200); !valid) return valid.error();
-    result.initiatedBy = std::move(*initiatedBy);
-  }
+  result.reason = reason->value_or("");
   if (const auto* changeContext = body.raw("changeContext")) {
     if (!changeContext->is_object()) {
       return invalid("changeContext", "must be an object of key-value pairs");
     }
-    result.change.changeContext = ChangeContext{changeContext->dump(), {}};
+    result.changeContext = ChangeContext{changeContext->dump(), {}};
   }
   return result;
 }

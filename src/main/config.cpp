@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 #include <charconv>
+#include <cstdlib>
 
 namespace orders {
 
@@ -44,6 +45,8 @@ Result<ServiceConfig> parseServiceConfig(int argc, char** argv, const std::strin
   std::string database = "sqlite:./data/orders.db";
   bool noRelay = false;
   bool noConsumers = false;
+  std::string auth = "jwt";
+  int leewaySeconds = 30;
 
   CLI::App app{
       "order-service: owns orders and publishes every change as a domain event on RabbitMQ "
@@ -81,6 +84,35 @@ Result<ServiceConfig> parseServiceConfig(int argc, char** argv, const std::strin
       ->envname("ORDER_SERVICE_LOG_LEVEL")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
       ->capture_default_str();
+  app.add_option("--auth", auth,
+                 "API authentication: jwt (bearer tokens, the default) or none (development only: "
+                 "every caller is an operator)")
+      ->envname("ORDER_SERVICE_AUTH")
+      ->check(CLI::IsMember({"jwt", "none"}))
+      ->capture_default_str();
+  app.add_option("--jwks-file", config.jwksFile,
+                 "JWKS file (RFC 7517) of the RS256/ES256 keys tokens are verified with, e.g. the "
+                 "document of the identity provider's jwks_uri; reloaded on change and SIGHUP")
+      ->envname("ORDER_SERVICE_JWKS_FILE");
+  app.add_option(
+         "--jwt-hs256-secret-file", config.hs256SecretFile,
+         "File holding the HS256 shared secret (>= 32 bytes) of service-to-service tokens "
+         "without a kid; the secret itself may instead be in ORDER_SERVICE_JWT_HS256_SECRET")
+      ->envname("ORDER_SERVICE_JWT_HS256_SECRET_FILE");
+  app.add_option("--jwt-issuer", config.jwtIssuer, "Required iss of tokens (empty: not checked)")
+      ->envname("ORDER_SERVICE_JWT_ISSUER");
+  app.add_option("--jwt-audience", config.jwtAudience,
+                 "Required member of the tokens' aud (empty: not checked)")
+      ->envname("ORDER_SERVICE_JWT_AUDIENCE");
+  app.add_option("--jwt-roles-claim", config.rolesClaim,
+                 "Claim holding the roles: an array or a space-separated string (scope); a dotted "
+                 "path reaches into objects (realm_access.roles)")
+      ->envname("ORDER_SERVICE_JWT_ROLES_CLAIM")
+      ->capture_default_str();
+  app.add_option("--jwt-leeway", leewaySeconds, "Clock skew allowed on exp and nbf, in seconds")
+      ->envname("ORDER_SERVICE_JWT_LEEWAY")
+      ->check(CLI::Range(0, 300))
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -103,6 +135,26 @@ Result<ServiceConfig> parseServiceConfig(int argc, char** argv, const std::strin
     return Error{ErrorCode::kInvalidArgument,
                  "order-service: --amqp-url / ORDER_SERVICE_AMQP_URL must start with amqp:// or "
                  "amqps://"};
+  }
+  config.authMode = auth == "none" ? ServiceConfig::AuthMode::kNone : ServiceConfig::AuthMode::kJwt;
+  config.jwtLeeway = std::chrono::seconds(leewaySeconds);
+  // The secret itself only from the environment: a flag's value is visible to every local user
+  // (ps, /proc/<pid>/cmdline).
+  if (const char* secret = std::getenv("ORDER_SERVICE_JWT_HS256_SECRET"); secret && *secret) {
+    config.hs256Secret = secret;
+  }
+  if (config.authMode == ServiceConfig::AuthMode::kJwt && config.jwksFile.empty() &&
+      config.hs256SecretFile.empty() && !config.hs256Secret) {
+    return Error{ErrorCode::kInvalidArgument,
+                 "order-service: --auth jwt (the default) needs the keys to verify tokens with: "
+                 "--jwks-file / ORDER_SERVICE_JWKS_FILE, --jwt-hs256-secret-file / "
+                 "ORDER_SERVICE_JWT_HS256_SECRET_FILE or ORDER_SERVICE_JWT_HS256_SECRET. For local "
+                 "development without authentication: --auth none"};
+  }
+  if (config.rolesClaim.empty()) {
+    return Error{ErrorCode::kInvalidArgument,
+                 "order-service: --jwt-roles-claim / ORDER_SERVICE_JWT_ROLES_CLAIM must not be "
+                 "empty"};
   }
   config.relayEnabled = !noRelay;
   config.consumersEnabled = !noConsumers;
