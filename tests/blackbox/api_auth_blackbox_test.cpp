@@ -329,9 +329,9 @@ TEST_F(ApiAuthTest, EachRoleDoesItsPartOfTheLifecycleAndTheEventsNameIt) {
       http.post(base + "/shipments", R"({"carrier":"DHL","trackingNumber":"T1"})", warehouse());
   ASSERT_EQ(shipped.status, 201) << shipped.body;
   const std::string shipmentId = json::parse(shipped.body).at("shipmentId");
-  ASSERT_EQ(http.post(base + "/deliveries", json{{"shipmentId", shipmentId}}.dump(), warehouse())
-                .status,
-            200);
+  ASSERT_EQ(
+      http.post(base + "/deliveries", json{{"shipmentId", shipmentId}}.dump(), warehouse()).status,
+      200);
   auto refund = http.post(base + "/refunds", R"({"amount":10.00,"reason":"dented"})", alice());
   ASSERT_EQ(refund.status, 201) << refund.body;
   const std::string refundId = json::parse(refund.body).at("refundId");
@@ -538,8 +538,8 @@ TEST_F(ApiAuthTest, ServerOwnedFieldsAreNeverTakenFromABody) {
   EXPECT_TRUE(shipment.at("deliveredAt").is_null());
   EXPECT_EQ(shipment.at("items").size(), 2u);
 
-  auto delivered = http.post(
-      base + "/deliveries", plus({{"shipmentId", shipment.at("shipmentId")}}), warehouse());
+  auto delivered = http.post(base + "/deliveries",
+                             plus({{"shipmentId", shipment.at("shipmentId")}}), warehouse());
   ASSERT_EQ(delivered.status, 200) << delivered.body;
   expectServerValues(json::parse(delivered.body), "DELIVERED", 7);
 
