@@ -15,6 +15,8 @@ PACKAGES=(
   # metrics (src/observability: prometheus-cpp core) and promtool, which checks the exposition
   # and the alert rules (deploy/prometheus); the Prometheus server itself is never run
   prometheus-cpp-dev prometheus
+  # callgrind instruction counts of the auth benchmark (bench/auth/run_auth_bench.sh)
+  valgrind
 )
 # Node.js for the contract tests (tests/contracts/ajv: Ajv, @asyncapi/parser): Debian's, unless npm is already there.
 if ! command -v npm >/dev/null 2>&1; then PACKAGES+=(nodejs npm); fi

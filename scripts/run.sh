@@ -3,6 +3,11 @@
 # installs what is missing, builds, starts a private local RabbitMQ if none answers on the AMQP
 # port, and runs order-service (SQLite at ./data/orders.db, HTTP on 127.0.0.1:8080).
 # Extra arguments go to order-service (see `order-service --help`).
+#
+# Without arguments it runs on loopback in development mode (--auth none: no tokens, every caller
+# is an operator; the service warns about it at start and in /readyz). Any argument replaces that
+# default: e.g. `bash scripts/run.sh --jwks-file jwks.json --jwt-issuer ... --jwt-audience ...`
+# (README, "Authentication").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -13,4 +18,7 @@ AMQP_PORT=$(echo "$AMQP_URL" | sed -E 's#^amqps?://([^@/]*@)?[^:/]*:?([0-9]*).*#
 AMQP_PORT=${AMQP_PORT:-5672}
 bash scripts/rabbitmq-local.sh start --port "$AMQP_PORT"
 
+if [[ $# -eq 0 ]]; then
+  exec ./build/release/src/main/order-service --listen 127.0.0.1:8080 --auth none
+fi
 exec ./build/release/src/main/order-service "$@"

@@ -73,7 +73,11 @@ done
 [[ -n "${LEVELS// }" && $DURATION -gt 0 ]] || { echo "run_e2e_bench: need levels and a duration" >&2; exit 2; }
 
 BUILD_DIR=$REPO/build/release
-SERVICE_BIN=${E2E_SERVICE_BIN:-$BUILD_DIR/src/main/order-service}  # E2E_SERVICE_BIN: measure another build (e.g. a baseline)
+# The bench measures the pipeline, not authentication (docs/benchmarks.md has the auth cost):
+# --auth none unless E2E_SERVICE_AUTH_ARGS says otherwise (set it empty for a baseline build that
+# predates --auth).
+SERVICE_BIN=${E2E_SERVICE_BIN:-$BUILD_DIR/src/main/order-service}
+SERVICE_AUTH_ARGS=${E2E_SERVICE_AUTH_ARGS---auth none}  # E2E_SERVICE_BIN: measure another build (e.g. a baseline)
 AUDIT_BIN=$BUILD_DIR/bench/e2e/e2e_audit
 RAW_BIN=$BUILD_DIR/bench/relay_bench
 LUA=$REPO/bench/e2e/create_order.lua
@@ -248,11 +252,12 @@ start_service() {
   local db=$1 logf=$2 port="" i
   shift 2
   : >"$logf"   # exists before the background job opens it: the loop below reads it at once
-  # shellcheck disable=SC2086  # SERVICE_PREFIX is a word list on purpose
   # The load comes from one address: no rate limit (an environment variable, which a baseline
   # build without the flag ignores).
+  # shellcheck disable=SC2086  # SERVICE_PREFIX and SERVICE_AUTH_ARGS are word lists on purpose
   ORDER_SERVICE_RATE_LIMIT=0 ${SERVICE_PREFIX:-} "$SERVICE_BIN" --listen 127.0.0.1:0 --database "sqlite:$db" \
-    --amqp-url "$AMQP_URL" --topology "$TOPOLOGY" --log-level warn "$@" >"$logf" 2>&1 &
+    --amqp-url "$AMQP_URL" --topology "$TOPOLOGY" --log-level warn $SERVICE_AUTH_ARGS "$@" \
+    >"$logf" 2>&1 &
   STARTED_PID=$!
   for ((i = 0; i < 1200; i++)); do
     port=$(sed -nE 's/^LISTENING [0-9.]+:([0-9]+)$/\1/p' "$logf")

@@ -20,7 +20,7 @@ BASELINE=$(build/release/bench/orders/sqlite_commit_baseline "$WORK" 5)
 echo "$BASELINE"
 
 ORDER_SERVICE_RATE_LIMIT=0 build/release/src/main/order-service --listen 127.0.0.1:0 --database "sqlite:$WORK/orders.db" \
-  --no-relay --no-consumers --log-level warn >"$WORK/service.log" 2>&1 &
+  --no-relay --no-consumers --log-level warn --auth none >"$WORK/service.log" 2>&1 &
 PID=$!
 for _ in $(seq 1 300); do
   PORT=$(sed -nE 's/^LISTENING [0-9.]+:([0-9]+)$/\1/p' "$WORK/service.log")

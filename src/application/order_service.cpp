@@ -80,7 +80,8 @@ void OrderService::run(std::shared_ptr<Attempt> attempt) {
   if (attempt->target) {
     auto found = store_.findOrder(*attempt->target);
     if (!found) return attempt->done(found.error());
-    if (!found->has_value()) {
+    if (!found->has_value() || (attempt->context.requiredOwner &&
+                                (*found)->order.userId.str() != *attempt->context.requiredOwner)) {
       return attempt->done(Error{ErrorCode::kNotFound, "no order " + attempt->target->str()});
     }
     current = std::move(found).value();

@@ -14,6 +14,8 @@ const char* toString(ErrorCode code) {
       return "precondition-failed";
     case ErrorCode::kConflict:
       return "conflict";
+    case ErrorCode::kPermissionDenied:
+      return "permission-denied";
     case ErrorCode::kUnavailable:
       return "unavailable";
     case ErrorCode::kInDoubt:

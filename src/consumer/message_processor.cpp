@@ -97,6 +97,7 @@ FailureClass classify(ErrorCode code) {
     case ErrorCode::kTransitionNotAllowed:
     case ErrorCode::kPreconditionFailed:
     case ErrorCode::kConflict:
+    case ErrorCode::kPermissionDenied:
       return FailureClass::kPermanent;
   }
   return FailureClass::kTransient;

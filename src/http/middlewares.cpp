@@ -96,7 +96,12 @@ void TimingStep::onResponse(const Request& request, const RequestScope& scope, R
 }
 
 std::optional<Response> AuthenticationStep::onRequest(const Request& request, RequestScope& scope) {
+  if (scope.route != nullptr && scope.route->options.permission.empty()) return std::nullopt;
   auto principal = authenticator_.authenticate(request);
+  if (!principal && principal.error().code == ErrorCode::kUnavailable) {
+    return problemResponse(503, "unavailable", "Service unavailable", principal.error().message,
+                           "");
+  }
   if (!principal) {
     Response response = problemResponse(401, "unauthorized", "Unauthorized",
                                         principal.error().message, "Authorization");
@@ -108,7 +113,10 @@ std::optional<Response> AuthenticationStep::onRequest(const Request& request, Re
 }
 
 std::optional<Response> AuthorizationStep::onRequest(const Request&, RequestScope& scope) {
-  if (scope.route == nullptr || authorizer_.allows(scope.principal, scope.route->options)) {
+  if (scope.route == nullptr || scope.route->options.permission.empty()) return std::nullopt;
+  if (auto grant = authorizer_.authorize(scope.principal, scope.route->options)) {
+    scope.principal.actingRole = std::move(grant->role);
+    scope.principal.ownOrdersOnly = grant->ownOrdersOnly;
     return std::nullopt;
   }
   return problemResponse(

@@ -4,6 +4,7 @@
 
 #include <charconv>
 
+#include "http/api_security.hpp"
 #include "http/header_rules.hpp"
 #include "http/json_body.hpp"
 #include "http/order_representation.hpp"
@@ -98,20 +99,38 @@ OrderId orderIdOf(const RequestScope& scope) {
   return OrderId(toLowerAscii(scope.param("orderId")));
 }
 
-/// The headers every command reads into its RequestContext, or the 400 to answer.
+/// The user a customer acts for: its token's subject, lower-cased as user ids are stored.
+std::optional<std::string> requiredOwnerOf(const Principal& principal) {
+  if (!principal.ownOrdersOnly) return std::nullopt;
+  return toLowerAscii(principal.subject);
+}
+
+/// A customer's view of an order: any other user's order does not exist for it (OWASP API1).
+bool visibleTo(const RequestScope& scope, const Order& order) {
+  const auto owner = requiredOwnerOf(scope.principal);
+  return !owner || order.userId.str() == *owner;
+}
+
+Response noSuchOrder(const RequestScope& scope) {
+  // The very answer of an order that does not exist (OrderService::getOrder's).
+  return problemFromError(Error{ErrorCode::kNotFound, "no order " + orderIdOf(scope).str()});
+}
+
+/// The headers every command reads into its RequestContext, or the 400 to answer; and what the
+/// principal decides: who acted (initiatedBy), the scope of the idempotency key, the owner.
 std::optional<Response> readCommandHeaders(const Request& request, const RequestScope& scope,
-                                           const char* actor, RequestContext& context) {
+                                           RequestContext& context) {
   context.correlationId = scope.correlationId;
-  context.initiatedBy = request.header("x-initiated-by").value_or("");
-  if (!context.initiatedBy.empty() && !isSafeToken(context.initiatedBy)) {
-    return invalidHeader("X-Initiated-By", "must be 1-200 printable ASCII characters");
-  }
-  if (context.initiatedBy.empty()) context.initiatedBy = actor;
+  // Who acted is who authenticated, never what the request says about itself.
+  context.initiatedBy = initiatedByOf(scope.principal);
+  context.requiredOwner = requiredOwnerOf(scope.principal);
   if (auto key = request.header("idempotency-key")) {
     if (!isSafeToken(*key)) {
       return invalidHeader("Idempotency-Key", "must be 1-200 printable ASCII characters");
     }
-    context.idempotencyKey = request.method + " " + request.path + "|" + *key;
+    // Scoped by principal: two callers that pick the same key never see each other's answer.
+    context.idempotencyKey =
+        context.initiatedBy + "|" + request.method + " " + request.path + "|" + *key;
     context.requestFingerprint =
         sha256Hex(request.method + "\n" + request.path + "\n" + request.body);
   }
@@ -162,24 +181,25 @@ Router OrderApi::routes() {
         RouteOptions{permission});
   };
   const std::string order = "/v1/orders/{orderId:uuid}";
-  add("GET", "/healthz", &OrderApi::health, "");
+  using namespace permission;                     // http/api_security.hpp: which roles hold which
+  add("GET", "/healthz", &OrderApi::health, "");  // public: probes carry no credentials
   add("GET", "/readyz", &OrderApi::readiness, "");
   if (metrics_) add("GET", "/metrics", &OrderApi::metrics, "");
-  add("GET", "/v1/orders", &OrderApi::listOrders, "orders:list");
-  add("POST", "/v1/orders", &OrderApi::createOrder, "orders:create");
-  add("GET", order.c_str(), &OrderApi::getOrder, "orders:read");
-  add("PATCH", order.c_str(), &OrderApi::patchOrder, "orders:update");
-  add("POST", (order + "/payment").c_str(), &OrderApi::startPayment, "orders:pay");
-  add("POST", (order + "/payment/result").c_str(), &OrderApi::paymentResult, "payments:report");
-  add("POST", (order + "/status").c_str(), &OrderApi::changeStatus, "orders:status");
-  add("POST", (order + "/cancel").c_str(), &OrderApi::cancel, "orders:cancel");
-  add("POST", (order + "/shipments").c_str(), &OrderApi::ship, "fulfillment:ship");
-  add("GET", (order + "/shipments/{shipmentId}").c_str(), &OrderApi::getShipment, "orders:read");
-  add("POST", (order + "/deliveries").c_str(), &OrderApi::deliver, "fulfillment:deliver");
-  add("POST", (order + "/refunds").c_str(), &OrderApi::requestRefund, "refunds:request");
-  add("GET", (order + "/refunds/{refundId}").c_str(), &OrderApi::getRefund, "orders:read");
+  add("GET", "/v1/orders", &OrderApi::listOrders, kListOrders);
+  add("POST", "/v1/orders", &OrderApi::createOrder, kCreateOrder);
+  add("GET", order.c_str(), &OrderApi::getOrder, kReadOrder);
+  add("PATCH", order.c_str(), &OrderApi::patchOrder, kUpdateOrder);
+  add("POST", (order + "/payment").c_str(), &OrderApi::startPayment, kStartPayment);
+  add("POST", (order + "/payment/result").c_str(), &OrderApi::paymentResult, kReportPayment);
+  add("POST", (order + "/status").c_str(), &OrderApi::changeStatus, kChangeStatus);
+  add("POST", (order + "/cancel").c_str(), &OrderApi::cancel, kCancelOrder);
+  add("POST", (order + "/shipments").c_str(), &OrderApi::ship, kShip);
+  add("GET", (order + "/shipments/{shipmentId}").c_str(), &OrderApi::getShipment, kReadOrder);
+  add("POST", (order + "/deliveries").c_str(), &OrderApi::deliver, kDeliver);
+  add("POST", (order + "/refunds").c_str(), &OrderApi::requestRefund, kRequestRefund);
+  add("GET", (order + "/refunds/{refundId}").c_str(), &OrderApi::getRefund, kReadOrder);
   add("POST", (order + "/refunds/{refundId}/processed").c_str(), &OrderApi::refundProcessed,
-      "refunds:process");
+      kProcessRefund);
   if (schemas_ != nullptr) {
     // Public reads, like /healthz: consumers fetch the contracts without credentials.
     constexpr const char* kPublicRead = "";
@@ -222,7 +242,7 @@ void OrderApi::getSchema(const Request&, RequestScope& scope, const Reply& reply
 
 // --- Queries ------------------------------------------------------------------------------------
 
-void OrderApi::listOrders(const Request& request, RequestScope&, const Reply& reply) const {
+void OrderApi::listOrders(const Request& request, RequestScope& scope, const Reply& reply) const {
   auto invalidParameter = [&reply](const char* name, const std::string& rule) {
     reply(problemResponse(400, "invalid-parameter", "Invalid query parameter",
                           std::string(name) + " " + rule, name));
@@ -250,6 +270,14 @@ void OrderApi::listOrders(const Request& request, RequestScope&, const Reply& re
     query.limit = limit;
   }
   if (auto it = request.query.find("cursor"); it != request.query.end()) query.cursor = it->second;
+  if (const auto owner = requiredOwnerOf(scope.principal)) {
+    // A customer lists its own orders, whatever the query asks: another user's filter is the
+    // empty intersection.
+    if (query.userId && *query.userId != *owner) {
+      return reply(jsonResponse(200, {{"orders", json::array()}, {"nextCursor", nullptr}}));
+    }
+    query.userId = *owner;
+  }
   auto page = service_.listOrders(query);
   if (!page) {
     if (page.error().field == "cursor") return invalidParameter("cursor", page.error().message);
@@ -265,6 +293,7 @@ void OrderApi::listOrders(const Request& request, RequestScope&, const Reply& re
 void OrderApi::getOrder(const Request& request, RequestScope& scope, const Reply& reply) const {
   auto stored = service_.getOrder(orderIdOf(scope));
   if (!stored) return reply(problemFromError(stored.error()));
+  if (!visibleTo(scope, stored->order)) return reply(noSuchOrder(scope));
   const Order& order = stored->order;
   if (auto match = request.header("if-none-match"); match && *match == etagOf(order)) {
     Response notModified;
@@ -278,6 +307,7 @@ void OrderApi::getOrder(const Request& request, RequestScope& scope, const Reply
 void OrderApi::getShipment(const Request&, RequestScope& scope, const Reply& reply) const {
   auto stored = service_.getOrder(orderIdOf(scope));
   if (!stored) return reply(problemFromError(stored.error()));
+  if (!visibleTo(scope, stored->order)) return reply(noSuchOrder(scope));
   const std::string& shipmentId = scope.param("shipmentId");
   if (const Shipment* shipment = stored->order.findShipment(ShipmentId(shipmentId))) {
     return reply(jsonResponse(200, shipmentJson(*shipment, stored->order)));
@@ -288,6 +318,7 @@ void OrderApi::getShipment(const Request&, RequestScope& scope, const Reply& rep
 void OrderApi::getRefund(const Request&, RequestScope& scope, const Reply& reply) const {
   auto stored = service_.getOrder(orderIdOf(scope));
   if (!stored) return reply(problemFromError(stored.error()));
+  if (!visibleTo(scope, stored->order)) return reply(noSuchOrder(scope));
   const std::string& refundId = scope.param("refundId");
   if (const Refund* refund = stored->order.findRefund(RefundId(refundId))) {
     return reply(jsonResponse(200, refundJson(*refund, stored->order)));
@@ -309,7 +340,7 @@ void OrderApi::runCommand(const Request& request, const RequestScope& scope, con
   }
   RequestContext context;
   context.trace = scope.trace;
-  if (auto problem = readCommandHeaders(request, scope, spec.actor, context)) {
+  if (auto problem = readCommandHeaders(request, scope, context)) {
     return reply(std::move(*problem));
   }
   auto command = read(JsonReader(body, &bodyLimits_), context);
@@ -333,11 +364,17 @@ void OrderApi::runCommand(const Request& request, const RequestScope& scope, con
 }
 
 void OrderApi::createOrder(const Request& request, RequestScope& scope, const Reply& reply) const {
-  runCommand(request, scope, reply, {.onOrder = false, .actor = ""},
+  runCommand(request, scope, reply, {.onOrder = false},
              [](const JsonReader& body, RequestContext& context) -> Result<Command> {
                auto order = readNewOrder(body);
                if (!order) return order.error();
-               if (context.initiatedBy.empty()) context.initiatedBy = "user:" + order->userId;
+               // A customer orders for itself: the body's userId must be its token's subject.
+               if (context.requiredOwner && order->userId != *context.requiredOwner) {
+                 return Error{ErrorCode::kPermissionDenied,
+                              "a customer creates orders only for itself: userId must be the "
+                              "token's subject",
+                              "userId"};
+               }
                return Command{
                    [order = std::move(order).value()](const Order*, const ActionContext& ctx) {
                      return orders::createOrder(order, ctx);
@@ -373,28 +410,27 @@ void OrderApi::startPayment(const Request& request, RequestScope& scope, const R
 
 void OrderApi::paymentResult(const Request& request, RequestScope& scope,
                              const Reply& reply) const {
-  runCommand(request, scope, reply, {.actor = "PaymentService"},
-             [](const JsonReader& body, RequestContext&) -> Result<Command> {
-               auto result = readPaymentResult(body);
-               if (!result) return result.error();
-               return Command{[result = std::move(result).value()](const Order* order,
-                                                                   const ActionContext& ctx) {
-                 return applyPaymentResult(*order, result, ctx);
-               }};
-             });
+  runCommand(
+      request, scope, reply, {}, [](const JsonReader& body, RequestContext&) -> Result<Command> {
+        auto result = readPaymentResult(body);
+        if (!result) return result.error();
+        return Command{
+            [result = std::move(result).value()](const Order* order, const ActionContext& ctx) {
+              return applyPaymentResult(*order, result, ctx);
+            }};
+      });
 }
 
 void OrderApi::changeStatus(const Request& request, RequestScope& scope, const Reply& reply) const {
-  runCommand(request, scope, reply, {},
-             [](const JsonReader& body, RequestContext& context) -> Result<Command> {
-               auto status = readStatusChange(body);
-               if (!status) return status.error();
-               if (status->initiatedBy) context.initiatedBy = *status->initiatedBy;
-               return Command{[change = std::move(status->change)](const Order* order,
-                                                                   const ActionContext& ctx) {
-                 return orders::changeStatus(*order, change, ctx);
-               }};
-             });
+  runCommand(
+      request, scope, reply, {}, [](const JsonReader& body, RequestContext&) -> Result<Command> {
+        auto status = readStatusChange(body);
+        if (!status) return status.error();
+        return Command{
+            [change = std::move(status).value()](const Order* order, const ActionContext& ctx) {
+              return orders::changeStatus(*order, change, ctx);
+            }};
+      });
 }
 
 void OrderApi::cancel(const Request& request, RequestScope& scope, const Reply& reply) const {
@@ -411,8 +447,7 @@ void OrderApi::cancel(const Request& request, RequestScope& scope, const Reply& 
 
 void OrderApi::ship(const Request& request, RequestScope& scope, const Reply& reply) const {
   runCommand(
-      request, scope, reply, {.actor = "FulfillmentService"},
-      [](const JsonReader& body, RequestContext&) -> Result<Command> {
+      request, scope, reply, {}, [](const JsonReader& body, RequestContext&) -> Result<Command> {
         auto shipment = readShipment(body);
         if (!shipment) return shipment.error();
         return Command{
@@ -429,15 +464,15 @@ void OrderApi::ship(const Request& request, RequestScope& scope, const Reply& re
 }
 
 void OrderApi::deliver(const Request& request, RequestScope& scope, const Reply& reply) const {
-  runCommand(request, scope, reply, {.actor = "FulfillmentService"},
-             [](const JsonReader& body, RequestContext&) -> Result<Command> {
-               auto delivery = readDelivery(body);
-               if (!delivery) return delivery.error();
-               return Command{[delivery = std::move(delivery).value()](const Order* order,
-                                                                       const ActionContext& ctx) {
-                 return deliverOrder(*order, delivery, ctx);
-               }};
-             });
+  runCommand(
+      request, scope, reply, {}, [](const JsonReader& body, RequestContext&) -> Result<Command> {
+        auto delivery = readDelivery(body);
+        if (!delivery) return delivery.error();
+        return Command{
+            [delivery = std::move(delivery).value()](const Order* order, const ActionContext& ctx) {
+              return deliverOrder(*order, delivery, ctx);
+            }};
+      });
 }
 
 void OrderApi::requestRefund(const Request& request, RequestScope& scope,
@@ -465,7 +500,7 @@ void OrderApi::requestRefund(const Request& request, RequestScope& scope,
 void OrderApi::refundProcessed(const Request& request, RequestScope& scope,
                                const Reply& reply) const {
   const RefundId refundId(scope.param("refundId"));
-  runCommand(request, scope, reply, {.actor = "PaymentService"},
+  runCommand(request, scope, reply, {},
              [refundId](const JsonReader& body, RequestContext&) -> Result<Command> {
                auto transaction = readRefundProcessed(body);
                if (!transaction) return transaction.error();

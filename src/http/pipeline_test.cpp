@@ -209,15 +209,23 @@ TEST(Pipeline, RefusalsOfAuthenticationAndAuthorisation) {
     }
   } authenticator;
   struct OnlyReads final : Authorizer {
-    bool allows(const Principal&, const RouteOptions& route) override {
-      return route.permission == "read";
+    std::optional<Grant> authorize(const Principal& principal, const RouteOptions& route) override {
+      if (route.permission != "read") return std::nullopt;
+      return Grant{principal.roles.front(), true};
     }
   } authorizer;
   testing::ManualClock clock;
   RandomIdGenerator ids;
   Router router;
-  router.add("GET", "/r", answering(200), {"read"});
+  router.add("GET", "/r",
+             [](const Request&, RequestScope& scope, const Reply& reply) {
+               EXPECT_EQ(scope.principal.actingRole, "customer");
+               EXPECT_TRUE(scope.principal.ownOrdersOnly);
+               reply(Response{});
+             },
+             {"read"});
   router.add("POST", "/w", answering(200), {"write"});
+  router.add("GET", "/public", answering(200));  // no permission: no credentials needed
   Pipeline pipeline(std::move(router),
                     {std::make_shared<AuthenticationStep>(authenticator),
                      std::make_shared<AuthorizationStep>(authorizer)},
@@ -230,6 +238,9 @@ TEST(Pipeline, RefusalsOfAuthenticationAndAuthorisation) {
   EXPECT_EQ(answer(pipeline, withToken(request("GET", "/r"))).status, 200);
   EXPECT_EQ(answer(pipeline, withToken(request("POST", "/w"))).status, 403);
   EXPECT_EQ(answer(pipeline, withToken(request("GET", "/nowhere"))).status, 404);
+  // Unknown paths are not revealed to unauthenticated callers; public routes need nothing.
+  EXPECT_EQ(answer(pipeline, request("GET", "/nowhere")).status, 401);
+  EXPECT_EQ(answer(pipeline, request("GET", "/public")).status, 200);
 }
 
 TEST(Pipeline, TheExceptionBarrierAnswers500WithAnIncidentIdOnce) {

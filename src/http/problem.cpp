@@ -37,6 +37,8 @@ Response problemFromError(const Error& error) {
     }
     case ErrorCode::kConflict:
       return problemResponse(409, "conflict", "Conflict", error.message, error.field);
+    case ErrorCode::kPermissionDenied:
+      return problemResponse(403, "forbidden", "Forbidden", error.message, error.field);
     case ErrorCode::kPreconditionFailed:
       return problemResponse(412, "precondition-failed", "Precondition failed", error.message,
                              "If-Match");

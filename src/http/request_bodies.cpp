@@ -203,26 +203,20 @@ Result<PaymentResult> readPaymentResult(const JsonReader& body) {
   return result;
 }
 
-Result<StatusChangeBody> readStatusChange(const JsonReader& body) {
-  StatusChangeBody result;
+Result<StatusChangeRequest> readStatusChange(const JsonReader& body) {
+  StatusChangeRequest result;
   auto newStatus = body.string("newStatus");
   if (!newStatus) return newStatus.error();
   const auto status = parseOrderStatus(newStatus.value());
   if (!status) return invalid("newStatus", "is not an order status: " + newStatus.value());
-  result.change.newStatus = *status;
+  result.newStatus = *status;
   auto reason =
       limitedOptionalString(body, "reason", body.limits().maxReasonBytes, "--max-reason-bytes");
   if (!reason) return reason.error();
-  result.change.reason = reason->value_or("");
-  auto initiatedBy = body.optionalString("initiatedBy");
-  if (!initiatedBy) return initiatedBy.error();
-  if (*initiatedBy) {
-    if (auto valid = checkText(**initiatedBy, "initiatedBy", 200); !valid) return valid.error();
-    result.initiatedBy = std::move(*initiatedBy);
-  }
+  result.reason = reason->value_or("");
   if (const auto* changeContext = body.raw("changeContext")) {
     if (auto s = checkChangeContext(*changeContext, body.limits()); !s) return s.error();
-    result.change.changeContext = ChangeContext{changeContext->dump(), {}};
+    result.changeContext = ChangeContext{changeContext->dump(), {}};
   }
   return result;
 }

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <charconv>
 #include <chrono>
+#include <cstdlib>
 
 namespace orders {
 
@@ -48,6 +49,8 @@ Result<ServiceConfig> parseServiceConfig(int argc, char** argv, const std::strin
   bool noConsumers = false;
   bool noMetrics = false;
   std::vector<std::string> publishVersions;
+  std::string auth = "jwt";
+  int leewaySeconds = 30;
 
   CLI::App app{
       "order-service: owns orders and publishes every change as a domain event on RabbitMQ "
@@ -158,6 +161,35 @@ Result<ServiceConfig> parseServiceConfig(int argc, char** argv, const std::strin
         CLI::Range(0.0, 1e9));
   limit("--rate-burst", config.rateLimit.burst, "Requests a client may send at once above the rate",
         CLI::Range(1.0, 1e9));
+  app.add_option("--auth", auth,
+                 "API authentication: jwt (bearer tokens, the default) or none (development only: "
+                 "every caller is an operator)")
+      ->envname("ORDER_SERVICE_AUTH")
+      ->check(CLI::IsMember({"jwt", "none"}))
+      ->capture_default_str();
+  app.add_option("--jwks-file", config.jwksFile,
+                 "JWKS file (RFC 7517) of the RS256/ES256 keys tokens are verified with, e.g. the "
+                 "document of the identity provider's jwks_uri; reloaded on change and SIGHUP")
+      ->envname("ORDER_SERVICE_JWKS_FILE");
+  app.add_option(
+         "--jwt-hs256-secret-file", config.hs256SecretFile,
+         "File holding the HS256 shared secret (>= 32 bytes) of service-to-service tokens "
+         "without a kid; the secret itself may instead be in ORDER_SERVICE_JWT_HS256_SECRET")
+      ->envname("ORDER_SERVICE_JWT_HS256_SECRET_FILE");
+  app.add_option("--jwt-issuer", config.jwtIssuer, "Required iss of tokens (empty: not checked)")
+      ->envname("ORDER_SERVICE_JWT_ISSUER");
+  app.add_option("--jwt-audience", config.jwtAudience,
+                 "Required member of the tokens' aud (empty: not checked)")
+      ->envname("ORDER_SERVICE_JWT_AUDIENCE");
+  app.add_option("--jwt-roles-claim", config.rolesClaim,
+                 "Claim holding the roles: an array or a space-separated string (scope); a dotted "
+                 "path reaches into objects (realm_access.roles)")
+      ->envname("ORDER_SERVICE_JWT_ROLES_CLAIM")
+      ->capture_default_str();
+  app.add_option("--jwt-leeway", leewaySeconds, "Clock skew allowed on exp and nbf, in seconds")
+      ->envname("ORDER_SERVICE_JWT_LEEWAY")
+      ->check(CLI::Range(0, 300))
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -188,6 +220,26 @@ Result<ServiceConfig> parseServiceConfig(int argc, char** argv, const std::strin
                      versions.error().message.substr(std::string("--publish-versions ").size())};
   }
   config.publishedVersions = std::move(versions).value();
+  config.authMode = auth == "none" ? ServiceConfig::AuthMode::kNone : ServiceConfig::AuthMode::kJwt;
+  config.jwtLeeway = std::chrono::seconds(leewaySeconds);
+  // The secret itself only from the environment: a flag's value is visible to every local user
+  // (ps, /proc/<pid>/cmdline).
+  if (const char* secret = std::getenv("ORDER_SERVICE_JWT_HS256_SECRET"); secret && *secret) {
+    config.hs256Secret = secret;
+  }
+  if (config.authMode == ServiceConfig::AuthMode::kJwt && config.jwksFile.empty() &&
+      config.hs256SecretFile.empty() && !config.hs256Secret) {
+    return Error{ErrorCode::kInvalidArgument,
+                 "order-service: --auth jwt (the default) needs the keys to verify tokens with: "
+                 "--jwks-file / ORDER_SERVICE_JWKS_FILE, --jwt-hs256-secret-file / "
+                 "ORDER_SERVICE_JWT_HS256_SECRET_FILE or ORDER_SERVICE_JWT_HS256_SECRET. For local "
+                 "development without authentication: --auth none"};
+  }
+  if (config.rolesClaim.empty()) {
+    return Error{ErrorCode::kInvalidArgument,
+                 "order-service: --jwt-roles-claim / ORDER_SERVICE_JWT_ROLES_CLAIM must not be "
+                 "empty"};
+  }
   config.relayEnabled = !noRelay;
   config.consumersEnabled = !noConsumers;
   config.metricsEnabled = !noMetrics;

@@ -2,7 +2,9 @@
 // The service's configuration: command-line flags, each also read from an environment variable,
 // validated at start with an error that names the flag or variable at fault.
 
+#include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "common/result.hpp"
@@ -32,6 +34,18 @@ struct ServiceConfig {
   http::RateLimitOptions rateLimit;
   /// --publish-versions: the version(s) of each event type; default every type at 1.0.
   PublishedVersions publishedVersions;
+
+  /// API authentication (docs/security.md, "API: tokens and roles"). kNone only when asked for
+  /// explicitly (--auth none): local development.
+  enum class AuthMode { kJwt, kNone };
+  AuthMode authMode = AuthMode::kJwt;
+  std::string jwksFile;                    // --jwks-file
+  std::string hs256SecretFile;             // --jwt-hs256-secret-file
+  std::optional<std::string> hs256Secret;  // ORDER_SERVICE_JWT_HS256_SECRET (environment only)
+  std::string jwtIssuer;                   // empty: iss not checked
+  std::string jwtAudience;                 // empty: aud not checked
+  std::string rolesClaim = "roles";
+  std::chrono::seconds jwtLeeway{30};
 };
 
 /// Parses argv (and the ORDER_SERVICE_* environment). Returns the config, or an error whose

@@ -16,8 +16,14 @@ Result<ServiceConfig> parse(std::vector<std::string> args) {
   return parseServiceConfig(static_cast<int>(argv.size()), argv.data(), "/schemas", "/topology");
 }
 
+/// The other options' tests run in development mode: the default (--auth jwt) needs keys.
+Result<ServiceConfig> parseWithoutAuth(std::vector<std::string> args) {
+  args.insert(args.end(), {"--auth", "none"});
+  return parse(std::move(args));
+}
+
 TEST(Config, DefaultsAreTheEmbeddedSetup) {
-  auto config = parse({});
+  auto config = parseWithoutAuth({});
   ASSERT_TRUE(config.ok()) << config.error().message;
   EXPECT_EQ(config->listenHost, "127.0.0.1");
   EXPECT_EQ(config->listenPort, 8080);
@@ -27,28 +33,28 @@ TEST(Config, DefaultsAreTheEmbeddedSetup) {
 }
 
 TEST(Config, RelayAndConsumersAreSwitchedOffSeparately) {
-  auto noRelay = parse({"--no-relay"});
+  auto noRelay = parseWithoutAuth({"--no-relay"});
   ASSERT_TRUE(noRelay.ok());
   EXPECT_FALSE(noRelay->relayEnabled);
   EXPECT_TRUE(noRelay->consumersEnabled);
-  auto noConsumers = parse({"--no-consumers"});
+  auto noConsumers = parseWithoutAuth({"--no-consumers"});
   ASSERT_TRUE(noConsumers.ok());
   EXPECT_TRUE(noConsumers->relayEnabled);
   EXPECT_FALSE(noConsumers->consumersEnabled);
 }
 
 TEST(Config, FlagsOverrideAndAreValidated) {
-  auto config = parse({"--listen", "0.0.0.0:9090", "--database", "sqlite:/tmp/x.db"});
+  auto config = parseWithoutAuth({"--listen", "0.0.0.0:9090", "--database", "sqlite:/tmp/x.db"});
   ASSERT_TRUE(config.ok()) << config.error().message;
   EXPECT_EQ(config->listenHost, "0.0.0.0");
   EXPECT_EQ(config->listenPort, 9090);
   EXPECT_EQ(config->databasePath, "/tmp/x.db");
 
-  auto badPort = parse({"--listen", "127.0.0.1:99999"});
+  auto badPort = parseWithoutAuth({"--listen", "127.0.0.1:99999"});
   ASSERT_FALSE(badPort.ok());
   EXPECT_NE(badPort.error().message.find("--listen"), std::string::npos);
 
-  auto badDatabase = parse({"--database", "mysql://x"});
+  auto badDatabase = parseWithoutAuth({"--database", "mysql://x"});
   ASSERT_FALSE(badDatabase.ok());
   EXPECT_NE(badDatabase.error().message.find("sqlite:PATH"), std::string::npos);
 
@@ -60,7 +66,7 @@ TEST(Config, FlagsOverrideAndAreValidated) {
 TEST(Config, EnvironmentVariablesAreRead) {
   setenv("ORDER_SERVICE_LISTEN", "127.0.0.1:7070", 1);
   setenv("ORDER_SERVICE_AMQP_URL", "amqp://u:p@broker:5673/", 1);
-  auto config = parse({});
+  auto config = parseWithoutAuth({});
   unsetenv("ORDER_SERVICE_LISTEN");
   unsetenv("ORDER_SERVICE_AMQP_URL");
   ASSERT_TRUE(config.ok()) << config.error().message;
@@ -159,6 +165,38 @@ TEST(Config, PublishVersionsPutsTwoMajorsSideBySide) {
                                      "version this build renders (it renders 1.0, 2.0)"),
             std::string::npos)
       << bad.error().message;
+}
+
+TEST(Config, JwtIsTheDefaultAndNeedsKeys) {
+  auto none = parse({});
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.error().message.find("--jwks-file"), std::string::npos) << none.error().message;
+  EXPECT_NE(none.error().message.find("--auth none"), std::string::npos);
+
+  auto jwt =
+      parse({"--jwks-file", "/keys/jwks.json", "--jwt-issuer", "https://id.example",
+             "--jwt-audience", "order-service", "--jwt-roles-claim", "scope", "--jwt-leeway", "5"});
+  ASSERT_TRUE(jwt.ok()) << jwt.error().message;
+  EXPECT_EQ(jwt->authMode, ServiceConfig::AuthMode::kJwt);
+  EXPECT_EQ(jwt->jwksFile, "/keys/jwks.json");
+  EXPECT_EQ(jwt->jwtIssuer, "https://id.example");
+  EXPECT_EQ(jwt->jwtAudience, "order-service");
+  EXPECT_EQ(jwt->rolesClaim, "scope");
+  EXPECT_EQ(jwt->jwtLeeway, std::chrono::seconds(5));
+  EXPECT_FALSE(parse({"--jwks-file", "/k", "--jwt-leeway", "-1"}).ok());
+  EXPECT_FALSE(parse({"--auth", "basic"}).ok());
+
+  setenv("ORDER_SERVICE_JWT_HS256_SECRET", "from-the-environment-0123456789abcdef", 1);
+  auto fromEnvironment = parse({});
+  unsetenv("ORDER_SERVICE_JWT_HS256_SECRET");
+  ASSERT_TRUE(fromEnvironment.ok()) << fromEnvironment.error().message;
+  EXPECT_EQ(fromEnvironment->hs256Secret, "from-the-environment-0123456789abcdef");
+
+  setenv("ORDER_SERVICE_AUTH", "none", 1);
+  auto development = parse({});
+  unsetenv("ORDER_SERVICE_AUTH");
+  ASSERT_TRUE(development.ok());
+  EXPECT_EQ(development->authMode, ServiceConfig::AuthMode::kNone);
 }
 
 TEST(Config, HelpIsReportedSeparately) {

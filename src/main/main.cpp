@@ -1,6 +1,6 @@
-// order-service: wires the store, the event library, the application layer, the HTTP API, the
-// outbox relay and the maintenance jobs together, and shuts them down in reverse order on
-// SIGTERM/SIGINT.
+// order-service: wires the store, the event library, the application layer, the HTTP API (with
+// its authentication), the outbox relay and the maintenance jobs together, and shuts them down in
+// reverse order on SIGTERM/SIGINT. SIGHUP reloads the token verification keys.
 
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -14,12 +14,14 @@
 #include <tuple>
 
 #include "application/order_service.hpp"
+#include "auth/key_files.hpp"
 #include "broker/rabbitmq/rabbit_publisher.hpp"
 #include "broker/rabbitmq/topology_declaration.hpp"
 #include "broker/topology.hpp"
 #include "common/install_paths.hpp"
 #include "config.hpp"
 #include "events/schema_registry.hpp"
+#include "http/api_security.hpp"
 #include "http/order_api.hpp"
 #include "http/server.hpp"
 #include "inbound/inbound_events.hpp"
@@ -96,8 +98,74 @@ std::size_t connectionsTheDescriptorsAllow(std::size_t wanted) {
   return wanted;
 }
 
+/// The API's authentication as configured: the authenticator, and what /readyz says about it.
+struct ApiAuthentication {
+  std::unique_ptr<orders::auth::ReloadingKeySet> keys;  // --auth jwt
+  std::unique_ptr<orders::auth::JwtVerifier> verifier;
+  std::unique_ptr<orders::http::Authenticator> authenticator;
+  orders::http::RoleAuthorizer authorizer;
+
+  nlohmann::json status() const {
+    if (!keys) {
+      return {{"mode", "none"},
+              {"warning", "development mode: no authentication, every caller is an operator"}};
+    }
+    nlohmann::json json = {
+        {"mode", "jwt"}, {"keys", keys->current()->size()}, {"reloads", keys->reloadCount()}};
+    if (const auto error = keys->lastError(); !error.empty()) json["lastReloadError"] = error;
+    return json;
+  }
+};
+
+orders::Result<std::unique_ptr<ApiAuthentication>> makeAuthentication(
+    const orders::ServiceConfig& config, const orders::Clock& clock) {
+  using namespace orders;
+  auto auth = std::make_unique<ApiAuthentication>();
+  if (config.authMode == ServiceConfig::AuthMode::kNone) {
+    spdlog::warn(
+        "AUTHENTICATION IS OFF (--auth none): anyone who reaches {}:{} is an operator and may "
+        "read, change, pay, ship and refund every order. For local development only.",
+        config.listenHost, config.listenPort);
+    if (config.listenHost != "127.0.0.1" && config.listenHost != "::1" &&
+        config.listenHost != "localhost") {
+      spdlog::warn("--auth none on a non-loopback address ({}): the API is open to the network",
+                   config.listenHost);
+    }
+    auth->authenticator = std::make_unique<http::DevelopmentAuthenticator>();
+    return auth;
+  }
+  auth::KeyFiles files{config.jwksFile, config.hs256SecretFile, config.hs256Secret};
+  auto keys = auth::ReloadingKeySet::open(std::move(files), clock);
+  if (!keys) return Error{ErrorCode::kInvalidArgument, "token keys: " + keys.error().message};
+  auth->keys = std::move(keys).value();
+  auth::VerifierOptions options;
+  if (!config.jwtIssuer.empty()) options.issuer = config.jwtIssuer;
+  if (!config.jwtAudience.empty()) options.audience = config.jwtAudience;
+  options.leeway = config.jwtLeeway;
+  if (!options.issuer || !options.audience) {
+    spdlog::warn(
+        "--jwt-issuer and --jwt-audience should both be set: a token of any issuer or "
+        "audience signed by a trusted key is accepted otherwise");
+  }
+  auth->verifier = std::make_unique<auth::JwtVerifier>(*auth->keys, clock, std::move(options));
+  auth->authenticator = std::make_unique<http::BearerAuthenticator>(
+      *auth->verifier, http::BearerOptions{config.rolesClaim});
+  spdlog::info("API authentication: bearer JWT ({} keys, roles from claim '{}')",
+               auth->keys->current()->size(), config.rolesClaim);
+  return auth;
+}
+
 int run(const orders::ServiceConfig& config) {
   using namespace orders;
+  // Block the termination signals and SIGHUP before the first thread starts, so that every
+  // thread inherits the mask and only the main thread's sigwait receives them (a SIGHUP reaching
+  // a thread that does not block it would end the process).
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   if (auto logging = configureLogging(config.logFormat, config.logLevel); !logging) {
     std::fprintf(stderr, "order-service: %s\n", logging.error().message.c_str());
     return 2;
@@ -116,6 +184,12 @@ int run(const orders::ServiceConfig& config) {
     }
   }
   SystemClock clock;
+  auto authentication = makeAuthentication(config, clock);
+  if (!authentication) {
+    spdlog::error("{}", authentication.error().message);
+    return 1;
+  }
+  ApiAuthentication& apiAuth = **authentication;
   // Metrics (docs/operations.md): every component is told about its work through an observer;
   // --no-metrics leaves them all null.
   std::unique_ptr<ServiceMetrics> metrics;
@@ -241,7 +315,7 @@ int run(const orders::ServiceConfig& config) {
   // succeeded. A relay or consumer that cannot reach the broker makes the service "degraded",
   // still ready: taking orders out of rotation because the broker is down would turn a delay of
   // events into lost sales. `problems` says in words what is wrong, most important first.
-  auto readiness = [&outboxCounts, &relay, &inbound, &clock]() {
+  auto readiness = [&outboxCounts, &relay, &inbound, &clock, &apiAuth]() {
     http::Readiness readiness;
     const OutboxStatsSampler::Sample sample = outboxCounts.sample();
     const Result<OutboxStats>& stats = sample.stats;
@@ -288,12 +362,15 @@ int run(const orders::ServiceConfig& config) {
     } else {
       readiness.details["consumers"] = {{"state", "disabled"}};
     }
+    readiness.details["auth"] = apiAuth.status();
     readiness.details["status"] = problems.empty() ? "ok" : "degraded";
     readiness.details["problems"] = std::move(problems);
     return readiness;
   };
   http::ClientRateLimiter rateLimiter(config.rateLimit, clock);
   http::ApiHooks hooks;
+  hooks.authenticator = apiAuth.authenticator.get();
+  hooks.authorizer = &apiAuth.authorizer;
   hooks.limits = config.requestLimits;
   if (config.rateLimit.enabled()) {
     hooks.rateLimiter = &rateLimiter;
@@ -322,13 +399,6 @@ int run(const orders::ServiceConfig& config) {
   }
   http::OrderApi api(service, ids, readiness, clock, std::move(hooks), &schemaCatalogue.value());
 
-  // Block the termination signals in every thread we start; the main thread waits for them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
   std::unique_ptr<http::Server> server;
   try {
     http::ServerOptions options;
@@ -354,7 +424,14 @@ int run(const orders::ServiceConfig& config) {
   std::fflush(stdout);
 
   int received = 0;
-  sigwait(&signals, &received);
+  while (sigwait(&signals, &received) == 0 && received == SIGHUP) {
+    if (apiAuth.keys) {
+      spdlog::info("received SIGHUP, reloading the token keys");
+      (void)apiAuth.keys->reload();  // a failure is logged; the keys in force stay
+    } else {
+      spdlog::info("received SIGHUP: no token keys to reload (--auth none)");
+    }
+  }
   spdlog::info("received {}, shutting down", received == SIGTERM ? "SIGTERM" : "SIGINT");
   server->stop();
   if (inbound) inbound->stop();

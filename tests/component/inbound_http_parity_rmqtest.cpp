@@ -9,6 +9,7 @@
 #include <future>
 #include <regex>
 
+#include "http/api_security.hpp"
 #include "http/order_api.hpp"
 #include "inbound/testing/inbound_rmq_test_support.hpp"
 
@@ -18,12 +19,24 @@ namespace {
 using nlohmann::json;
 using testing::waitFor;
 
+/// The payment service as the API knows it once its token is verified.
+struct PaymentServiceCaller final : http::Authenticator {
+  Result<http::Principal> authenticate(const http::Request&) override {
+    return http::Principal{"payments", {std::string(http::kRolePaymentService)}};
+  }
+};
+
 class InboundHttpParityRmqTest : public testing::InboundEventsRmqTest {
  protected:
   /// The POST endpoint's answer, waited for.
   http::Response post(const std::string& path, const json& body, const std::string& correlationId) {
+    PaymentServiceCaller caller;
+    http::RoleAuthorizer roles;
+    http::ApiHooks hooks;
+    hooks.authenticator = &caller;
+    hooks.authorizer = &roles;
     http::OrderApi api(
-        service_, env_.ids, [] { return http::Readiness{}; }, env_.clock);
+        service_, env_.ids, [] { return http::Readiness{}; }, env_.clock, std::move(hooks));
     http::Request request;
     request.method = "POST";
     request.target = path;
@@ -38,7 +51,8 @@ class InboundHttpParityRmqTest : public testing::InboundEventsRmqTest {
 };
 
 /// The envelope and payload of an outbox row with what must differ between two orders masked:
-/// their ids, the event's own messageId, and timestamps.
+/// their ids, the event's own messageId, timestamps, and who acted (initiatedBy: the token's
+/// principal over HTTP, the consuming service's name for a message; checked apart).
 json comparable(const OutboxMessage& row, const OrderId& id) {
   static const std::regex timestamp(R"(^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$)");
   std::function<json(const json&)> mask = [&](const json& v) -> json {
@@ -61,6 +75,7 @@ json comparable(const OutboxMessage& row, const OrderId& id) {
   };
   json envelope = json::parse(row.body);
   envelope.erase("messageId");
+  if (envelope.contains("payload")) envelope["payload"].erase("initiatedBy");
   return mask(envelope);
 }
 
@@ -117,6 +132,8 @@ TEST_F(InboundHttpParityRmqTest, APaymentResultByMessageProducesExactlyTheEvents
       EXPECT_EQ(types, (std::vector<std::string>{"OrderStatusChangedEvent",
                                                  "OrderPaymentCompletedEvent"}));
       EXPECT_EQ(json::parse(actual.back().body)["payload"]["initiatedBy"], "PaymentService");
+      EXPECT_EQ(json::parse(expected.back().body)["payload"]["initiatedBy"],
+                "payment-service:payments");
     } else {
       EXPECT_EQ(types,
                 (std::vector<std::string>{"OrderStatusChangedEvent", "OrderPaymentFailedEvent"}));

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -34,6 +35,9 @@ ServiceProcess::~ServiceProcess() {
 void ServiceProcess::start() {
   std::vector<std::string> argv{binary_, "--listen", "127.0.0.1:0"};
   argv.insert(argv.end(), args_.begin(), args_.end());
+  if (std::find(args_.begin(), args_.end(), "--auth") == args_.end()) {
+    argv.insert(argv.end(), {"--auth", "none"});
+  }
   pid_ = fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {

@@ -13,13 +13,16 @@ namespace orders::testing {
 
 class ServiceProcess {
  public:
-  /// `binary` is the path of order-service; `args` are added after --listen.
+  /// `binary` is the path of order-service; `args` are added after --listen. Unless `args`
+  /// choose an --auth mode, the service runs with `--auth none`: the suites about what the API
+  /// does run as an operator; tests/blackbox/api_auth_blackbox_test.cpp runs with real tokens.
   ServiceProcess(std::string binary, std::vector<std::string> args);
   ~ServiceProcess();
   ServiceProcess(const ServiceProcess&) = delete;
   ServiceProcess& operator=(const ServiceProcess&) = delete;
 
   int port() const { return port_; }
+  pid_t pid() const { return pid_; }
   std::string baseUrlHost() const { return "127.0.0.1"; }
   /// SIGTERM and wait; returns the exit status (or -1 if it had to be killed after `timeout`).
   int terminate(std::chrono::milliseconds timeout = std::chrono::seconds(20));

@@ -18,6 +18,7 @@
 #include "dlq_commands.hpp"
 #include "schema_commands.hpp"
 #include "store/sqlite/sqlite_store.hpp"
+#include "token_commands.hpp"
 
 namespace orders::tools {
 namespace {
@@ -355,6 +356,8 @@ int runOrderEvents(int argc, const char* const* argv, std::ostream& out, std::os
 
   addDlqCommands(app, &o.amqpUrl, out, err);
   addSchemaCommands(app, out, err);
+  const SystemClock clock;
+  addTokenCommands(app, clock, out, err);
 
   try {
     app.parse(argc, argv);

@@ -38,6 +38,10 @@ struct RequestContext {
   /// match). The order at any other version is kPreconditionFailed, never a retry onto a version
   /// the client did not see; nullopt = no precondition.
   std::optional<std::vector<std::int64_t>> acceptedVersions;
+  /// The caller may act only on orders of this user (a customer): any other order is kNotFound,
+  /// exactly as if it did not exist, checked before anything else about the order (If-Match
+  /// included), so that the answer tells nothing about another user's order. nullopt: any order.
+  std::optional<std::string> requiredOwner;
   /// Consumer inbox mark (consumer name, messageId): a message that was already applied has no
   /// second effect (the outcome says `duplicate`).
   std::optional<std::pair<std::string, std::string>> inboxMessage;

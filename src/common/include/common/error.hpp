@@ -12,6 +12,8 @@ enum class ErrorCode {
   kTransitionNotAllowed,  // the order's current status forbids this action: 409
   kPreconditionFailed,    // If-Match version did not match: 412
   kConflict,              // e.g. an idempotency key reused for a different request: 409
+  kPermissionDenied,      // the caller is known but may not do this (a customer ordering for
+                          // another user): 403
   kUnavailable,           // transient infrastructure failure, nothing was stored; retrying may
                           // succeed: 503
   kInDoubt,               // the outcome of a commit is unknown (the connection was lost during

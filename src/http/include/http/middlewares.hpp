@@ -97,19 +97,24 @@ class TimingStep final : public Middleware {
   std::vector<RequestObserver*> observers_;
 };
 
-/// Establishes who calls. An Error of kind kInvalidArgument answers 401 with its message.
+/// Establishes who calls. An Error answers 401 with its message (kInvalidArgument: the
+/// credentials are missing or refused), or 503 (kUnavailable) when they cannot be checked now.
+/// Called from every HTTP thread at once: implementations are thread-safe.
 class Authenticator {
  public:
   virtual ~Authenticator() = default;
   virtual Result<Principal> authenticate(const Request& request) = 0;
 };
 
-/// Until the security layer: every caller is anonymous.
+/// Without a security layer (component tests that build the API themselves): anonymous callers.
 class AnonymousAuthenticator final : public Authenticator {
  public:
   Result<Principal> authenticate(const Request&) override { return Principal{}; }
 };
 
+/// Asks the Authenticator for every request except those of public routes (an empty
+/// RouteOptions::permission, e.g. /healthz). Unmatched paths are authenticated too, so that an
+/// unauthenticated caller learns nothing about which paths exist.
 class AuthenticationStep final : public Middleware {
  public:
   explicit AuthenticationStep(Authenticator& authenticator) : authenticator_(authenticator) {}
@@ -119,18 +124,25 @@ class AuthenticationStep final : public Middleware {
   Authenticator& authenticator_;
 };
 
+/// What authorisation grants a principal on one route.
+struct Grant {
+  std::string role;            // the principal's role that grants it (Principal::actingRole)
+  bool ownOrdersOnly = false;  // the role reaches only the subject's own orders
+};
+
 /// Decides whether a principal may use a route (RouteOptions::permission). Runs after routing,
-/// so unknown paths stay 404 and known ones can be 403.
+/// so unknown paths stay 404 and known ones can be 403. Thread-safe.
 class Authorizer {
  public:
   virtual ~Authorizer() = default;
-  virtual bool allows(const Principal& principal, const RouteOptions& route) = 0;
+  /// The grant, or nullopt: 403.
+  virtual std::optional<Grant> authorize(const Principal& principal, const RouteOptions& route) = 0;
 };
 
-/// Until the security layer: everything is allowed.
+/// Without a security layer: everything is allowed, on every order.
 class AllowAll final : public Authorizer {
  public:
-  bool allows(const Principal&, const RouteOptions&) override { return true; }
+  std::optional<Grant> authorize(const Principal&, const RouteOptions&) override { return Grant{}; }
 };
 
 class AuthorizationStep final : public Middleware {
@@ -142,8 +154,8 @@ class AuthorizationStep final : public Middleware {
   Authorizer& authorizer_;
 };
 
-/// Printable ASCII, 1-200 characters: what X-Correlation-Id, Idempotency-Key and X-Initiated-By
-/// may hold, so they are safe to log and to put into AMQP headers.
+/// Printable ASCII, 1-200 characters: what X-Correlation-Id and Idempotency-Key may hold, so they
+/// are safe to log and to put into AMQP headers.
 bool isSafeToken(const std::string& value);
 
 }  // namespace orders::http

@@ -29,7 +29,8 @@ struct MetricsExposition {
   std::string contentType;
 };
 
-/// The pipeline's hooks. Null hooks mean: anonymous callers, everything allowed, access log only.
+/// The pipeline's hooks. Null hooks mean: anonymous callers, everything allowed, access log only
+/// (component tests that compose the API themselves; the service always passes both).
 struct ApiHooks {
   Authenticator* authenticator = nullptr;
   Authorizer* authorizer = nullptr;
@@ -90,10 +91,10 @@ class OrderApi {
   struct CommandSpec {
     bool onOrder = true;        // the path names an order ({orderId})
     bool bodyOptional = false;  // an empty body is an empty object (POST .../payment)
-    const char* actor = "api";  // initiatedBy when X-Initiated-By is absent
   };
-  /// Everything a command shares: the order id, the body, X-Initiated-By, Idempotency-Key,
-  /// If-Match, then the application call and its answer.
+  /// Everything a command shares: the order id, the body, the principal (initiatedBy, the owner
+  /// a customer is limited to, the scope of Idempotency-Key), If-Match, then the application
+  /// call and its answer.
   void runCommand(const Request& request, const RequestScope& scope, const Reply& reply,
                   CommandSpec spec, const CommandReader& read) const;
 

@@ -30,11 +30,17 @@
 
 namespace orders::http {
 
-/// Who is calling, as authentication established it. Empty (anonymous) until the security layer
-/// provides an Authenticator.
+/// Who is calling, as authentication established it (http/bearer_auth.hpp: a verified JWT), and
+/// what authorisation granted for the matched route. Empty (anonymous) when the API runs without
+/// an Authenticator (component tests).
 struct Principal {
-  std::string subject;             // e.g. a JWT's `sub`
-  std::vector<std::string> roles;  // e.g. "customer", "operator"
+  std::string subject{};             // e.g. a JWT's `sub`; a customer's userId
+  std::vector<std::string> roles{};  // the known roles it holds: "customer", "operator", ...
+  /// Set by authorisation: the role that grants the route, and whether that role reaches only
+  /// the subject's own orders (a customer: anything else answers 404, as if it did not exist).
+  std::string actingRole{};
+  bool ownOrdersOnly = false;
+
   bool anonymous() const { return subject.empty(); }
 };
 

@@ -21,12 +21,9 @@ Result<OrderPatch> readOrderPatch(const JsonReader& body);
 /// POST .../payment/result
 Result<PaymentResult> readPaymentResult(const JsonReader& body);
 
-struct StatusChangeBody {
-  StatusChangeRequest change;
-  std::optional<std::string> initiatedBy;  // overrides the request's actor when present
-};
-/// POST .../status
-Result<StatusChangeBody> readStatusChange(const JsonReader& body);
+/// POST .../status. Who asks is the authenticated principal, never a body field: an
+/// `initiatedBy` in the body is ignored like any unknown field.
+Result<StatusChangeRequest> readStatusChange(const JsonReader& body);
 /// POST .../cancel: the reason.
 Result<std::string> readCancellation(const JsonReader& body);
 /// POST .../shipments

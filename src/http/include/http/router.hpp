@@ -21,10 +21,11 @@ namespace orders::http {
 struct RequestScope;
 class Reply;
 
-/// What a route needs from the authorisation step (http/pipeline.hpp); the names are the
-/// permissions the security layer maps roles to.
+/// What a route needs from the authentication and authorisation steps (http/middlewares.hpp); the
+/// names are the permissions roles map to (http/roles.hpp).
 struct RouteOptions {
-  std::string permission;  // e.g. "orders:create"; empty = any caller
+  /// e.g. "orders:create". Empty: a public route (health probes) that needs no credentials.
+  std::string permission;
 };
 
 /// A handler answers through `reply` once, now or later, from any thread (http/pipeline.hpp).
