@@ -41,13 +41,13 @@ const std::string kOrder = R"({"userId":"3fa85f64-5717-4562-b3fc-2c963f66afa6","
   "customerDetails":{"name":"Ada","email":"ada@example.com"},
   "shippingAddress":{"street":"1 Rue","city":"Paris","postalCode":"75001","country":"FR"}})";
 
-struct Run {
+struct ProcessRun {
   int exitCode = -1;
   std::string output;  // stdout and stderr
 };
 
 /// Runs `binary` with `args` and `env` added to our environment; stdout and stderr together.
-Run runBinary(const std::string& binary, const std::vector<std::string>& args,
+ProcessRun runBinary(const std::string& binary, const std::vector<std::string>& args,
               const std::vector<std::string>& env = {}) {
   int fds[2];
   if (pipe(fds) != 0) throw std::runtime_error("pipe failed");
@@ -70,7 +70,7 @@ Run runBinary(const std::string& binary, const std::vector<std::string>& args,
     _exit(127);
   }
   close(fds[1]);
-  Run run;
+  ProcessRun run;
   char buffer[65536];
   for (ssize_t n; (n = read(fds[0], buffer, sizeof buffer)) > 0;) run.output.append(buffer, n);
   close(fds[0]);
@@ -343,16 +343,16 @@ TEST_F(BrokerSecurity, TheServiceRelaysAndConsumesOverMutualTls) {
 
   // order-events over TLS, from the ORDER_EVENTS_* variables.
   const auto cliEnv = asList(tlsEnvironment("ORDER_EVENTS_", mutual().amqpsUrl()));
-  const Run declared = runBinary(ORDER_EVENTS_BINARY, {"topology", "declare"}, cliEnv);
+  const ProcessRun declared = runBinary(ORDER_EVENTS_BINARY, {"topology", "declare"}, cliEnv);
   EXPECT_EQ(declared.exitCode, 0) << declared.output;
   EXPECT_NE(declared.output.find("amqps://guest:***@localhost"), std::string::npos)
       << declared.output;
-  const Run dlq =
+  const ProcessRun dlq =
       runBinary(ORDER_EVENTS_BINARY, {"dlq", "list", "--queue", "order-service.payment-events"},
                 cliEnv);
   EXPECT_EQ(dlq.exitCode, 0) << dlq.output;
   // ... and refused without the client certificate, saying why.
-  const Run refused = runBinary(
+  const ProcessRun refused = runBinary(
       ORDER_EVENTS_BINARY, {"topology", "declare"},
       {"ORDER_EVENTS_AMQP_URL=" + mutual().amqpsUrl(), "ORDER_EVENTS_AMQP_CA_FILE=" + shared_->ca.certFile});
   EXPECT_EQ(refused.exitCode, 1) << refused.output;
@@ -401,7 +401,7 @@ TEST_F(BrokerSecurity, PasswordsNeverAppearInLogsErrorsReadinessOrHelp) {
   {  // wrong password from a file: the broker refuses the login, the service does not start
     const std::string file = dir.file("password");
     std::ofstream(file) << wrongMarker << "\n";
-    const Run refused = runBinary(
+    const ProcessRun refused = runBinary(
         ORDER_SERVICE_BINARY,
         {"--listen", "127.0.0.1:0", "--database", "sqlite:" + dir.file("c.db"), "--amqp-url",
          plainUrl, "--amqp-password-file", file, "--log-level", "debug"});
@@ -410,32 +410,32 @@ TEST_F(BrokerSecurity, PasswordsNeverAppearInLogsErrorsReadinessOrHelp) {
     everything += refused.output;
   }
   {  // --help, with the password in the environment and in the URL flag
-    const Run help = runBinary(
+    const ProcessRun help = runBinary(
         ORDER_SERVICE_BINARY,
         {"--amqp-url", "amqp://marker-user:" + wrongMarker + "@somewhere/", "--help"},
         {"ORDER_SERVICE_AMQP_PASSWORD=" + marker, "ORDER_SERVICE_AMQP_URL=amqp://u:" + marker + "@h/"});
     EXPECT_EQ(help.exitCode, 0);
     EXPECT_NE(help.output.find("ORDER_SERVICE_AMQP_PASSWORD_FILE"), std::string::npos);
     everything += help.output;
-    const Run cliHelp = runBinary(ORDER_EVENTS_BINARY, {"tail", "--help"},
+    const ProcessRun cliHelp = runBinary(ORDER_EVENTS_BINARY, {"tail", "--help"},
                                   {"ORDER_EVENTS_AMQP_URL=amqp://u:" + marker + "@h/",
                                    "ORDER_EVENTS_AMQP_PASSWORD=" + marker});
     EXPECT_EQ(cliHelp.exitCode, 0);
     everything += cliHelp.output;
   }
   {  // order-events: a success and an authentication failure
-    const Run ok = runBinary(ORDER_EVENTS_BINARY, {"topology", "declare"},
+    const ProcessRun ok = runBinary(ORDER_EVENTS_BINARY, {"topology", "declare"},
                              {"ORDER_EVENTS_AMQP_URL=" + plainUrl, "ORDER_EVENTS_AMQP_PASSWORD=" + marker});
     EXPECT_EQ(ok.exitCode, 0) << ok.output;
     everything += ok.output;
-    const Run failed = runBinary(
+    const ProcessRun failed = runBinary(
         ORDER_EVENTS_BINARY,
         {"dlq", "list", "--queue", "order-service.payment-events", "--amqp-url",
          "amqp://marker-user:" + wrongMarker + "@127.0.0.1:" + std::to_string(mutual().port()) + "/%2F"});
     EXPECT_NE(failed.exitCode, 0) << failed.output;
     EXPECT_NE(failed.output.find("marker-user:***@"), std::string::npos) << failed.output;
     everything += failed.output;
-    const Run malformed = runBinary(ORDER_EVENTS_BINARY, {"topology", "declare", "--amqp-url",
+    const ProcessRun malformed = runBinary(ORDER_EVENTS_BINARY, {"topology", "declare", "--amqp-url",
                                                           "amqp://marker-user:" + marker + "/vhost"});
     EXPECT_EQ(malformed.exitCode, 2) << malformed.output;
     everything += malformed.output;
@@ -452,7 +452,7 @@ TEST_F(BrokerSecurity, TheLeastPrivilegeUserRunsTheServiceAndIsRefusedEverything
                      << "/home' exec /usr/lib/rabbitmq/bin/rabbitmqctl \"$@\"\n";
   std::filesystem::permissions(ctl, std::filesystem::perms::owner_all);
   const std::string password = "least-privilege-pw";
-  const Run created = runBinary(
+  const ProcessRun created = runBinary(
       "/bin/bash",
       {std::string(ORDER_SERVICE_SOURCE_DIR) + "/scripts/rabbitmq-user.sh", "--user", "order-svc",
        "--node", mutual().nodeName(), "--rabbitmqctl", ctl},
