@@ -101,7 +101,8 @@ Result<ServiceConfig> parseServiceConfig(int argc, char** argv, const std::strin
   }
   config.databasePath = std::move(path).value();
   auto broker = resolveConnectionSettings(amqp, "ORDER_SERVICE_");
-  if (!broker) return Error{ErrorCode::kInvalidArgument, "order-service: " + broker.error().message};
+  if (!broker)
+    return Error{ErrorCode::kInvalidArgument, "order-service: " + broker.error().message};
   config.broker = std::move(broker).value();
   config.brokerWarnings = connectionWarnings(config.broker);
   config.relayEnabled = !noRelay;

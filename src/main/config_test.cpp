@@ -104,9 +104,9 @@ TEST(Config, HelpIsReportedSeparately) {
   ASSERT_FALSE(help.ok());
   EXPECT_EQ(help.error().code, ErrorCode::kNotFound);
   EXPECT_NE(help.error().message.find("ORDER_SERVICE_DATABASE"), std::string::npos);
-  for (const char* name : {"ORDER_SERVICE_AMQP_CA_FILE", "ORDER_SERVICE_AMQP_CERT_FILE",
-                           "ORDER_SERVICE_AMQP_KEY_FILE", "ORDER_SERVICE_AMQP_PASSWORD_FILE",
-                           "ORDER_SERVICE_AMQP_TLS_INSECURE"})
+  for (const char* name :
+       {"ORDER_SERVICE_AMQP_CA_FILE", "ORDER_SERVICE_AMQP_CERT_FILE", "ORDER_SERVICE_AMQP_KEY_FILE",
+        "ORDER_SERVICE_AMQP_PASSWORD_FILE", "ORDER_SERVICE_AMQP_TLS_INSECURE"})
     EXPECT_NE(help.error().message.find(name), std::string::npos) << name;
 }
 

@@ -48,7 +48,7 @@ struct ProcessRun {
 
 /// Runs `binary` with `args` and `env` added to our environment; stdout and stderr together.
 ProcessRun runBinary(const std::string& binary, const std::vector<std::string>& args,
-              const std::vector<std::string>& env = {}) {
+                     const std::vector<std::string>& env = {}) {
   int fds[2];
   if (pipe(fds) != 0) throw std::runtime_error("pipe failed");
   std::vector<std::string> environment(env);
@@ -83,7 +83,8 @@ ProcessRun runBinary(const std::string& binary, const std::vector<std::string>& 
 /// Sets environment variables for the lifetime of the object (the service inherits them).
 class ScopedEnv {
  public:
-  explicit ScopedEnv(std::vector<std::pair<std::string, std::string>> vars) : vars_(std::move(vars)) {
+  explicit ScopedEnv(std::vector<std::pair<std::string, std::string>> vars)
+      : vars_(std::move(vars)) {
     for (const auto& [k, v] : vars_) setenv(k.c_str(), v.c_str(), 1);
   }
   ~ScopedEnv() {
@@ -167,8 +168,8 @@ class BrokerSecurity : public ::testing::Test {
 
   /// The environment that points order-service (PREFIX ORDER_SERVICE_) or order-events
   /// (ORDER_EVENTS_) at the mutual-TLS broker with the client certificate.
-  static std::vector<std::pair<std::string, std::string>> tlsEnvironment(
-      const std::string& prefix, const std::string& url) {
+  static std::vector<std::pair<std::string, std::string>> tlsEnvironment(const std::string& prefix,
+                                                                         const std::string& url) {
     return {{prefix + "AMQP_URL", url},
             {prefix + "AMQP_CA_FILE", shared_->ca.certFile},
             {prefix + "AMQP_CERT_FILE", shared_->client.certFile},
@@ -198,7 +199,7 @@ class BrokerSecurity : public ::testing::Test {
     const std::string id = path.substr(path.rfind('/') + 1);
     static int counter = 0;
     const std::string messageId =
-        "6f1c2a3b-0000-4000-8000-" + std::to_string(100000000000 + ++counter);
+        "msg-6f1c2a3b-0000-4000-8000-" + std::to_string(100000000000 + ++counter);
     json envelope = {{"messageId", messageId},
                      {"messageType", "PaymentCompletedEvent"},
                      {"messageVersion", "1.0"},
@@ -347,14 +348,13 @@ TEST_F(BrokerSecurity, TheServiceRelaysAndConsumesOverMutualTls) {
   EXPECT_EQ(declared.exitCode, 0) << declared.output;
   EXPECT_NE(declared.output.find("amqps://guest:***@localhost"), std::string::npos)
       << declared.output;
-  const ProcessRun dlq =
-      runBinary(ORDER_EVENTS_BINARY, {"dlq", "list", "--queue", "order-service.payment-events"},
-                cliEnv);
+  const ProcessRun dlq = runBinary(
+      ORDER_EVENTS_BINARY, {"dlq", "list", "--queue", "order-service.payment-events"}, cliEnv);
   EXPECT_EQ(dlq.exitCode, 0) << dlq.output;
   // ... and refused without the client certificate, saying why.
-  const ProcessRun refused = runBinary(
-      ORDER_EVENTS_BINARY, {"topology", "declare"},
-      {"ORDER_EVENTS_AMQP_URL=" + mutual().amqpsUrl(), "ORDER_EVENTS_AMQP_CA_FILE=" + shared_->ca.certFile});
+  const ProcessRun refused = runBinary(ORDER_EVENTS_BINARY, {"topology", "declare"},
+                                       {"ORDER_EVENTS_AMQP_URL=" + mutual().amqpsUrl(),
+                                        "ORDER_EVENTS_AMQP_CA_FILE=" + shared_->ca.certFile});
   EXPECT_EQ(refused.exitCode, 1) << refused.output;
   EXPECT_NE(refused.output.find("client certificate"), std::string::npos) << refused.output;
   EXPECT_EQ(service.terminate(), 0) << service.output();
@@ -364,15 +364,17 @@ TEST_F(BrokerSecurity, PasswordsNeverAppearInLogsErrorsReadinessOrHelp) {
   const std::string marker = "Pw-MARKER-3f9c1d";
   const std::string wrongMarker = "Wrong-MARKER-77ab";
   ASSERT_EQ(mutual().rabbitmqctl({"add_user", "marker-user", marker}), 0);
-  ASSERT_EQ(mutual().rabbitmqctl({"set_permissions", "-p", "/", "marker-user", ".*", ".*", ".*"}), 0);
+  ASSERT_EQ(mutual().rabbitmqctl({"set_permissions", "-p", "/", "marker-user", ".*", ".*", ".*"}),
+            0);
   TempDir dir;
-  const std::string plainUrl = "amqp://marker-user@127.0.0.1:" + std::to_string(mutual().port()) + "/%2F";
+  const std::string plainUrl =
+      "amqp://marker-user@127.0.0.1:" + std::to_string(mutual().port()) + "/%2F";
   std::string everything;
 
   {  // success, password from the environment
     ScopedEnv env({{"ORDER_SERVICE_AMQP_URL", plainUrl}, {"ORDER_SERVICE_AMQP_PASSWORD", marker}});
-    ServiceProcess service(ORDER_SERVICE_BINARY, {"--database", "sqlite:" + dir.file("a.db"),
-                                                  "--log-level", "debug"});
+    ServiceProcess service(ORDER_SERVICE_BINARY,
+                           {"--database", "sqlite:" + dir.file("a.db"), "--log-level", "debug"});
     ASSERT_TRUE(waitForBrokerSide(service.port(), std::chrono::seconds(30)))
         << readiness(service.port()).dump();
     createOrderAwaitingPayment(service.port());
@@ -381,9 +383,10 @@ TEST_F(BrokerSecurity, PasswordsNeverAppearInLogsErrorsReadinessOrHelp) {
     everything += service.output();
   }
   {  // broker unreachable, password in the URL: started degraded, the error is on /readyz
-    ScopedEnv env({{"ORDER_SERVICE_AMQP_URL", "amqp://marker-user:" + marker + "@127.0.0.1:1/%2F"}});
-    ServiceProcess service(ORDER_SERVICE_BINARY, {"--database", "sqlite:" + dir.file("b.db"),
-                                                  "--log-level", "debug"});
+    ScopedEnv env(
+        {{"ORDER_SERVICE_AMQP_URL", "amqp://marker-user:" + marker + "@127.0.0.1:1/%2F"}});
+    ServiceProcess service(ORDER_SERVICE_BINARY,
+                           {"--database", "sqlite:" + dir.file("b.db"), "--log-level", "debug"});
     HttpClient http("127.0.0.1", service.port());
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     json ready;
@@ -401,42 +404,46 @@ TEST_F(BrokerSecurity, PasswordsNeverAppearInLogsErrorsReadinessOrHelp) {
   {  // wrong password from a file: the broker refuses the login, the service does not start
     const std::string file = dir.file("password");
     std::ofstream(file) << wrongMarker << "\n";
-    const ProcessRun refused = runBinary(
-        ORDER_SERVICE_BINARY,
-        {"--listen", "127.0.0.1:0", "--database", "sqlite:" + dir.file("c.db"), "--amqp-url",
-         plainUrl, "--amqp-password-file", file, "--log-level", "debug"});
+    const ProcessRun refused =
+        runBinary(ORDER_SERVICE_BINARY,
+                  {"--listen", "127.0.0.1:0", "--database", "sqlite:" + dir.file("c.db"),
+                   "--amqp-url", plainUrl, "--amqp-password-file", file, "--log-level", "debug"});
     EXPECT_EQ(refused.exitCode, 1) << refused.output;
     EXPECT_NE(refused.output.find("ACCESS_REFUSED"), std::string::npos) << refused.output;
     everything += refused.output;
   }
   {  // --help, with the password in the environment and in the URL flag
-    const ProcessRun help = runBinary(
-        ORDER_SERVICE_BINARY,
-        {"--amqp-url", "amqp://marker-user:" + wrongMarker + "@somewhere/", "--help"},
-        {"ORDER_SERVICE_AMQP_PASSWORD=" + marker, "ORDER_SERVICE_AMQP_URL=amqp://u:" + marker + "@h/"});
+    const ProcessRun help =
+        runBinary(ORDER_SERVICE_BINARY,
+                  {"--amqp-url", "amqp://marker-user:" + wrongMarker + "@somewhere/", "--help"},
+                  {"ORDER_SERVICE_AMQP_PASSWORD=" + marker,
+                   "ORDER_SERVICE_AMQP_URL=amqp://u:" + marker + "@h/"});
     EXPECT_EQ(help.exitCode, 0);
     EXPECT_NE(help.output.find("ORDER_SERVICE_AMQP_PASSWORD_FILE"), std::string::npos);
     everything += help.output;
     const ProcessRun cliHelp = runBinary(ORDER_EVENTS_BINARY, {"tail", "--help"},
-                                  {"ORDER_EVENTS_AMQP_URL=amqp://u:" + marker + "@h/",
-                                   "ORDER_EVENTS_AMQP_PASSWORD=" + marker});
+                                         {"ORDER_EVENTS_AMQP_URL=amqp://u:" + marker + "@h/",
+                                          "ORDER_EVENTS_AMQP_PASSWORD=" + marker});
     EXPECT_EQ(cliHelp.exitCode, 0);
     everything += cliHelp.output;
   }
   {  // order-events: a success and an authentication failure
-    const ProcessRun ok = runBinary(ORDER_EVENTS_BINARY, {"topology", "declare"},
-                             {"ORDER_EVENTS_AMQP_URL=" + plainUrl, "ORDER_EVENTS_AMQP_PASSWORD=" + marker});
+    const ProcessRun ok =
+        runBinary(ORDER_EVENTS_BINARY, {"topology", "declare"},
+                  {"ORDER_EVENTS_AMQP_URL=" + plainUrl, "ORDER_EVENTS_AMQP_PASSWORD=" + marker});
     EXPECT_EQ(ok.exitCode, 0) << ok.output;
     everything += ok.output;
-    const ProcessRun failed = runBinary(
-        ORDER_EVENTS_BINARY,
-        {"dlq", "list", "--queue", "order-service.payment-events", "--amqp-url",
-         "amqp://marker-user:" + wrongMarker + "@127.0.0.1:" + std::to_string(mutual().port()) + "/%2F"});
+    const ProcessRun failed =
+        runBinary(ORDER_EVENTS_BINARY,
+                  {"dlq", "list", "--queue", "order-service.payment-events", "--amqp-url",
+                   "amqp://marker-user:" + wrongMarker +
+                       "@127.0.0.1:" + std::to_string(mutual().port()) + "/%2F"});
     EXPECT_NE(failed.exitCode, 0) << failed.output;
     EXPECT_NE(failed.output.find("marker-user:***@"), std::string::npos) << failed.output;
     everything += failed.output;
-    const ProcessRun malformed = runBinary(ORDER_EVENTS_BINARY, {"topology", "declare", "--amqp-url",
-                                                          "amqp://marker-user:" + marker + "/vhost"});
+    const ProcessRun malformed =
+        runBinary(ORDER_EVENTS_BINARY,
+                  {"topology", "declare", "--amqp-url", "amqp://marker-user:" + marker + "/vhost"});
     EXPECT_EQ(malformed.exitCode, 2) << malformed.output;
     everything += malformed.output;
   }
@@ -452,11 +459,11 @@ TEST_F(BrokerSecurity, TheLeastPrivilegeUserRunsTheServiceAndIsRefusedEverything
                      << "/home' exec /usr/lib/rabbitmq/bin/rabbitmqctl \"$@\"\n";
   std::filesystem::permissions(ctl, std::filesystem::perms::owner_all);
   const std::string password = "least-privilege-pw";
-  const ProcessRun created = runBinary(
-      "/bin/bash",
-      {std::string(ORDER_SERVICE_SOURCE_DIR) + "/scripts/rabbitmq-user.sh", "--user", "order-svc",
-       "--node", mutual().nodeName(), "--rabbitmqctl", ctl},
-      {"RABBITMQ_USER_PASSWORD=" + password});
+  const ProcessRun created =
+      runBinary("/bin/bash",
+                {std::string(ORDER_SERVICE_SOURCE_DIR) + "/scripts/rabbitmq-user.sh", "--user",
+                 "order-svc", "--node", mutual().nodeName(), "--rabbitmqctl", ctl},
+                {"RABBITMQ_USER_PASSWORD=" + password});
   ASSERT_EQ(created.exitCode, 0) << created.output;
   EXPECT_EQ(created.output.find(password), std::string::npos) << created.output;
 
@@ -471,7 +478,8 @@ TEST_F(BrokerSecurity, TheLeastPrivilegeUserRunsTheServiceAndIsRefusedEverything
   // The real service as that user, over TLS: topology, relay and inbound consumers work.
   const std::string passwordFile = dir.file("password");
   std::ofstream(passwordFile) << password << "\n";
-  const std::string url = "amqps://order-svc@localhost:" + std::to_string(mutual().tlsPort()) + "/%2F";
+  const std::string url =
+      "amqps://order-svc@localhost:" + std::to_string(mutual().tlsPort()) + "/%2F";
   auto vars = tlsEnvironment("ORDER_SERVICE_", url);
   vars.emplace_back("ORDER_SERVICE_AMQP_PASSWORD_FILE", passwordFile);
   {
@@ -506,8 +514,7 @@ TEST_F(BrokerSecurity, TheLeastPrivilegeUserRunsTheServiceAndIsRefusedEverything
   // Tapping the events with a queue of its own (what `order-events tail` does) is refused too.
   auto tap = (*client)->declareTemporaryQueue("order.events", {"OrderCreatedEvent"});
   ASSERT_FALSE(tap.ok());
-  EXPECT_NE(tap.error().message.find("ACCESS_REFUSED"), std::string::npos)
-      << tap.error().message;
+  EXPECT_NE(tap.error().message.find("ACCESS_REFUSED"), std::string::npos) << tap.error().message;
   (void)(*guest)->deleteQueue("other-team.orders");
 }
 

@@ -2,8 +2,9 @@
 // The broker connection flags shared by order-service and every order-events command that
 // connects (topology declare, tail, dlq ...), each with its environment variable:
 //
-//   --amqp-url URL               <PREFIX>AMQP_URL            amqp[s]://USER[:PASS]@HOST[:PORT]/VHOST
-//                                <PREFIX>AMQP_PASSWORD       the password (no flag: a flag's value is
+//   --amqp-url URL               <PREFIX>AMQP_URL amqp[s]://USER[:PASS]@HOST[:PORT]/VHOST
+//                                <PREFIX>AMQP_PASSWORD       the password (no flag: a flag's value
+//                                is
 //                                                            visible in the process list; read when
 //                                                            the options are added)
 //   --amqp-password-file FILE    <PREFIX>AMQP_PASSWORD_FILE  the password, from a file

@@ -78,8 +78,8 @@ int topologyValidate(const Options& o, std::ostream& out, std::ostream& err) {
 
 /// The connection options from the flags, with the warnings said on `err`; or the exit code.
 std::variant<RabbitConnectionOptions, int> connectionOptions(const Options& o,
-                                                            const std::string& name,
-                                                            std::ostream& err) {
+                                                             const std::string& name,
+                                                             std::ostream& err) {
   auto options = resolveConnectionSettings(o.connection, "ORDER_EVENTS_");
   if (!options) return fail(err, kBadInput, options.error().message);
   for (const auto& warning : connectionWarnings(*options))

@@ -135,7 +135,8 @@ void addDlqCommands(CLI::App& app, const AmqpConnectionSettings* sharedConnectio
   CLI::App* dlq = app.add_subcommand(
       "dlq", "Dead-letter queues of the consumers: list, inspect, replay, purge");
   dlq->require_subcommand(1);
-  if (sharedConnection == nullptr) addAmqpConnectionOptions(*dlq, args->connection, "ORDER_EVENTS_");
+  if (sharedConnection == nullptr)
+    addAmqpConnectionOptions(*dlq, args->connection, "ORDER_EVENTS_");
   const char* queueHelp = "The work queue (e.g. order-service.payment-events) or its .dlq";
 
   CLI::App* listCmd = dlq->add_subcommand("list", "How many messages, and a line about each");

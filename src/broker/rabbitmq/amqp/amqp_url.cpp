@@ -124,8 +124,9 @@ Result<AmqpUrl> AmqpUrl::parse(std::string_view url) {
     // Without '@', "amqp://user:secret/vhost" (the "@host" forgotten) puts the password where the
     // port goes: then the text is never repeated.
     if (!hadUserInfo && (!digits || ec != std::errc() || port < 1 || port > 65535))
-      return bad("the text after ':' in the host part is not a port number in 1-65535 (if it "
-                 "is a password, the '@host' after it is missing)");
+      return bad(
+          "the text after ':' in the host part is not a port number in 1-65535 (if it "
+          "is a password, the '@host' after it is missing)");
     if (!digits) return bad("port '" + std::string(portText) + "' is not a number");
     if (ec != std::errc() || end != portText.data() + portText.size() || port < 1 || port > 65535)
       return bad("port '" + std::string(portText) + "' is not a number in 1-65535");
@@ -143,8 +144,9 @@ Result<AmqpUrl> AmqpUrl::parse(std::string_view url) {
 
 std::string AmqpUrl::redacted() const {
   const bool v6 = host.find(':') != std::string::npos;
-  return std::string(tls ? "amqps://" : "amqp://") + encode(user) + (password.empty() ? "" : ":***") + "@" +
-         (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port) + "/" + encode(vhost);
+  return std::string(tls ? "amqps://" : "amqp://") + encode(user) +
+         (password.empty() ? "" : ":***") + "@" + (v6 ? "[" + host + "]" : host) + ":" +
+         std::to_string(port) + "/" + encode(vhost);
 }
 
 bool AmqpUrl::loopback() const {

@@ -62,7 +62,8 @@ TEST(AmqpUrl, ErrorsNameTheBadPartAndHideThePassword) {
   };
   for (const Case& c :
        {Case{"localhost:5672", "missing scheme"}, Case{"http://secret@localhost", "scheme 'http'"},
-        Case{"amqpx://localhost", "not amqp or amqps"}, Case{"amqp://u:topsecret@:5672/", "missing host"},
+        Case{"amqpx://localhost", "not amqp or amqps"},
+        Case{"amqp://u:topsecret@:5672/", "missing host"},
         Case{"amqp://u:topsecret@host:99999/", "port '99999'"},
         Case{"amqp://u:topsecret@host:abc/", "port 'abc' is not a number"},
         Case{"amqp://u:topsecret/vhost", "'@host' after it is missing"},

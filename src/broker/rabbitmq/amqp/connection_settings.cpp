@@ -40,8 +40,8 @@ Result<RabbitConnectionOptions> resolveConnectionSettings(const AmqpConnectionSe
                                "AMQP_PASSWORD are both set; give the password one way");
     std::ifstream in(settings.passwordFile);
     if (!in)
-      return invalid(name, name + ": cannot read '" + settings.passwordFile +
-                               "': " + std::strerror(errno));
+      return invalid(
+          name, name + ": cannot read '" + settings.passwordFile + "': " + std::strerror(errno));
     std::stringstream content;
     content << in.rdbuf();
     std::string password = content.str();
@@ -51,8 +51,7 @@ Result<RabbitConnectionOptions> resolveConnectionSettings(const AmqpConnectionSe
     } else if (password.ends_with("\n")) {
       password.pop_back();
     }
-    if (password.empty())
-      return invalid(name, name + ": '" + settings.passwordFile + "' is empty");
+    if (password.empty()) return invalid(name, name + ": '" + settings.passwordFile + "' is empty");
     options.password = std::move(password);
   }
 
@@ -71,8 +70,8 @@ Result<RabbitConnectionOptions> resolveConnectionSettings(const AmqpConnectionSe
                               ") is plain amqp://; use amqps:// for TLS");
   }
   if (settings.certFile.empty() != settings.keyFile.empty())
-    return invalid(certName, "a client certificate needs its key: give both " + certName +
-                                 " and " + keyName);
+    return invalid(certName,
+                   "a client certificate needs its key: give both " + certName + " and " + keyName);
   if (!settings.caFile.empty()) {
     if (auto s = readable(settings.caFile, caName); !s) return s.error();
   }

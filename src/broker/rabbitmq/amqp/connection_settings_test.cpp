@@ -85,8 +85,7 @@ TEST(ConnectionSettings, ErrorsNameTheFlagAndTheVariableAndNeverThePassword) {
     EXPECT_EQ(options.error().code, ErrorCode::kInvalidArgument);
     EXPECT_NE(options.error().message.find(c.expected), std::string::npos)
         << options.error().message;
-    EXPECT_EQ(options.error().message.find(kSecret), std::string::npos)
-        << options.error().message;
+    EXPECT_EQ(options.error().message.find(kSecret), std::string::npos) << options.error().message;
   }
 }
 

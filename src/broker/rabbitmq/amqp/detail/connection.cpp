@@ -96,16 +96,16 @@ std::string nameText(const X509_NAME* name) {
 /// IP:127.0.0.1"; its CN when it has none.
 std::string certificateNames(X509* cert) {
   std::string names;
-  auto* sans = static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  auto* sans =
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
   if (sans != nullptr) {
     for (int i = 0; i < sk_GENERAL_NAME_num(sans); ++i) {
       const GENERAL_NAME* name = sk_GENERAL_NAME_value(sans, i);
       std::string one;
       if (name->type == GEN_DNS) {
-        one = "DNS:" + std::string(reinterpret_cast<const char*>(
-                                       ASN1_STRING_get0_data(name->d.dNSName)),
-                                   static_cast<std::size_t>(ASN1_STRING_length(name->d.dNSName)));
+        one = "DNS:" +
+              std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(name->d.dNSName)),
+                          static_cast<std::size_t>(ASN1_STRING_length(name->d.dNSName)));
       } else if (name->type == GEN_IPADD) {
         const ASN1_OCTET_STRING* ip = name->d.iPAddress;
         char text[INET6_ADDRSTRLEN] = "?";
@@ -128,10 +128,11 @@ std::string certificateNames(X509* cert) {
 /// thread that opens the connection.
 int recordVerifyFailure(int ok, X509_STORE_CTX* store) {
   if (ok == 1) return ok;
-  auto* ssl = static_cast<SSL*>(
-      X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
-  auto* failure =
-      ssl == nullptr ? nullptr : static_cast<std::string*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+  auto* ssl =
+      static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  auto* failure = ssl == nullptr
+                      ? nullptr
+                      : static_cast<std::string*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
   if (failure == nullptr || !failure->empty()) return ok;
   const int error = X509_STORE_CTX_get_error(store);
   X509* cert = X509_STORE_CTX_get_current_cert(store);
@@ -242,8 +243,8 @@ Result<std::unique_ptr<Connection>> Connection::open(const AmqpUrl& url,
     } else if (url.tls && rc != AMQP_STATUS_SOCKET_ERROR && rc != AMQP_STATUS_TCP_ERROR &&
                rc != AMQP_STATUS_TIMEOUT) {
       const std::string reasons = openSslErrors();
-      e.message = where + ": TLS handshake with " + endpoint + " failed: " +
-                  (reasons.empty() ? std::string(amqp_error_string2(rc)) : reasons) +
+      e.message = where + ": TLS handshake with " + endpoint +
+                  " failed: " + (reasons.empty() ? std::string(amqp_error_string2(rc)) : reasons) +
                   tlsHint(reasons);
     }
     return e;
@@ -285,8 +286,15 @@ Result<std::unique_ptr<Connection>> Connection::open(const AmqpUrl& url,
     if (url.tls && reply.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION) {
       const std::string reasons = openSslErrors();
       if (!reasons.empty()) {
-        e.message = where + ": TLS: the broker at " + endpoint + " refused the connection: " +
-                    reasons + tlsHint(reasons);
+        e.message = where + ": TLS: the broker at " + endpoint +
+                    " refused the connection: " + reasons + tlsHint(reasons);
+        return e;
+      }
+      if (reply.library_error == AMQP_STATUS_SSL_ERROR) {
+        // OpenSSL's reason did not survive rabbitmq-c's cleanup; what is left to say.
+        e.message = where + ": TLS: the broker at " + endpoint +
+                    " ended the TLS session before the AMQP login (does it accept our client "
+                    "certificate? it must be signed by a CA in the broker's cacertfile)";
         return e;
       }
     }
@@ -303,8 +311,8 @@ Result<std::unique_ptr<Connection>> Connection::open(const AmqpUrl& url,
 Result<amqp_socket_t*> Connection::prepareTls(const AmqpTlsOptions& tls, const std::string& where) {
   amqp_socket_t* socket = amqp_ssl_socket_new(conn_);
   if (socket == nullptr)
-    return Error{ErrorCode::kInternal, where + ": TLS: cannot create an OpenSSL socket: " +
-                                           openSslErrors()};
+    return Error{ErrorCode::kInternal,
+                 where + ": TLS: cannot create an OpenSSL socket: " + openSslErrors()};
   if (amqp_ssl_socket_set_ssl_versions(socket, AMQP_TLSv1_2, AMQP_TLSvLATEST) != AMQP_STATUS_OK)
     return Error{ErrorCode::kInternal, where + ": TLS: this OpenSSL cannot do TLS 1.2"};
   auto* context = static_cast<SSL_CTX*>(amqp_ssl_socket_get_context(socket));
