@@ -32,8 +32,8 @@ struct RabbitConnectionOptions {
   std::string url = "amqp://guest:guest@127.0.0.1:5672/%2F";
   /// Replaces the URL's password when set (from an environment variable or a file, so it does
   /// not have to be in the URL, where process listings and shell histories see it).
-  std::optional<std::string> password;
-  AmqpTlsOptions tls;
+  std::optional<std::string> password{};
+  AmqpTlsOptions tls{};
   /// AMQP heartbeat interval we ask for (the broker may lower it); 0 disables heartbeats. A dead
   /// peer is detected after about two intervals without any traffic.
   std::chrono::seconds heartbeat{10};
