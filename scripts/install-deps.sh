@@ -9,6 +9,8 @@ PACKAGES=(
   # libraries (docs/architecture.md, "Dependencies", says why each one)
   libboost-dev nlohmann-json3-dev libvalijson-dev libspdlog-dev libfmt-dev libcli11-dev
   libsqlite3-dev librabbitmq-dev libssl-dev libgoogle-perftools-dev
+  # the system CA store for amqps:// (Amazon MQ), openssl for the TLS tests' certificates
+  ca-certificates openssl
   # tests and benchmarks; clang + libclang-rt for the libFuzzer targets (tests/fuzz)
   libgtest-dev libgmock-dev libbenchmark-dev rabbitmq-server wrk sqlite3 curl procps
   clang libclang-rt-14-dev

@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cstdlib>
 
+#include "amqp_cli_options.hpp"
+
 namespace orders {
 
 Status parseListenAddress(const std::string& text, const std::string& field, std::string& host,
@@ -51,6 +53,7 @@ Result<ServiceConfig> parseServiceConfig(int argc, char** argv, const std::strin
   std::vector<std::string> publishVersions;
   std::string auth = "jwt";
   int leewaySeconds = 30;
+  AmqpConnectionSettings amqp;
 
   CLI::App app{
       "order-service: owns orders and publishes every change as a domain event on RabbitMQ "
@@ -62,10 +65,8 @@ Result<ServiceConfig> parseServiceConfig(int argc, char** argv, const std::strin
   app.add_option("--database", database, "Order database; sqlite:PATH is the embedded default")
       ->envname("ORDER_SERVICE_DATABASE")
       ->capture_default_str();
-  app.add_option("--amqp-url", config.amqpUrl,
-                 "RabbitMQ the outbox relay publishes to, amqp://USER:PASS@HOST:PORT/VHOST")
-      ->envname("ORDER_SERVICE_AMQP_URL")
-      ->capture_default_str();
+  // --amqp-url, the password file and the TLS files (tools/order_events/amqp_cli_options.hpp).
+  tools::addAmqpConnectionOptions(app, amqp, "ORDER_SERVICE_");
   app.add_option("--schemas", config.schemaDirectory, "Directory of the event JSON Schemas")
       ->envname("ORDER_SERVICE_SCHEMAS")
       ->capture_default_str();
@@ -208,11 +209,11 @@ Result<ServiceConfig> parseServiceConfig(int argc, char** argv, const std::strin
                  "order-service: --database / ORDER_SERVICE_DATABASE " + path.error().message};
   }
   config.databasePath = std::move(path).value();
-  if (!config.amqpUrl.starts_with("amqp://") && !config.amqpUrl.starts_with("amqps://")) {
-    return Error{ErrorCode::kInvalidArgument,
-                 "order-service: --amqp-url / ORDER_SERVICE_AMQP_URL must start with amqp:// or "
-                 "amqps://"};
-  }
+  auto broker = resolveConnectionSettings(amqp, "ORDER_SERVICE_");
+  if (!broker)
+    return Error{ErrorCode::kInvalidArgument, "order-service: " + broker.error().message};
+  config.broker = std::move(broker).value();
+  config.brokerWarnings = connectionWarnings(config.broker);
   auto versions = PublishedVersions::parse(publishVersions, "--publish-versions");
   if (!versions) {
     return Error{ErrorCode::kInvalidArgument,

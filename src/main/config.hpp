@@ -6,7 +6,9 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "broker/rabbitmq/amqp/connection_options.hpp"
 #include "common/result.hpp"
 #include "http/middlewares.hpp"
 #include "http/rate_limiter.hpp"
@@ -19,7 +21,11 @@ struct ServiceConfig {
   std::string listenHost = "127.0.0.1";
   std::uint16_t listenPort = 8080;
   std::string databasePath = "./data/orders.db";  // from --database sqlite:PATH
-  std::string amqpUrl = "amqp://guest:guest@127.0.0.1:5672/";
+  /// Every connection to the broker (topology, relay, inbound consumers) uses exactly these:
+  /// URL, password (ORDER_SERVICE_AMQP_PASSWORD / --amqp-password-file), TLS.
+  RabbitConnectionOptions broker;
+  /// What to warn about at start (plain amqp:// off the machine, TLS verification off).
+  std::vector<std::string> brokerWarnings;
   std::string schemaDirectory;
   std::string topologyFile;
   int httpThreads = 2;

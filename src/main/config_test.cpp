@@ -71,7 +71,38 @@ TEST(Config, EnvironmentVariablesAreRead) {
   unsetenv("ORDER_SERVICE_AMQP_URL");
   ASSERT_TRUE(config.ok()) << config.error().message;
   EXPECT_EQ(config->listenPort, 7070);
-  EXPECT_EQ(config->amqpUrl, "amqp://u:p@broker:5673/");
+  EXPECT_EQ(config->broker.url, "amqp://u:p@broker:5673/");
+  ASSERT_EQ(config->brokerWarnings.size(), 1u);  // plain amqp:// to another machine
+  EXPECT_NE(config->brokerWarnings[0].find("plain amqp://"), std::string::npos);
+}
+
+TEST(Config, BrokerTlsAndPasswordComeFromFlagsAndEnvironment) {
+  const std::string ca = std::string(ORDER_SERVICE_SOURCE_DIR) + "/config/topology.json";
+  setenv("ORDER_SERVICE_AMQP_URL", "amqps://svc@b-1.mq.eu-west-1.amazonaws.com/", 1);
+  setenv("ORDER_SERVICE_AMQP_PASSWORD", "pw-from-env", 1);
+  setenv("ORDER_SERVICE_AMQP_CA_FILE", ca.c_str(), 1);
+  auto config = parse({});
+  auto plain = parse({"--amqp-url", "amqp://127.0.0.1/"});
+  unsetenv("ORDER_SERVICE_AMQP_URL");
+  unsetenv("ORDER_SERVICE_AMQP_PASSWORD");
+  unsetenv("ORDER_SERVICE_AMQP_CA_FILE");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->broker.url, "amqps://svc@b-1.mq.eu-west-1.amazonaws.com/");
+  EXPECT_EQ(config->broker.password, "pw-from-env");
+  EXPECT_EQ(config->broker.tls.caFile, ca);
+  EXPECT_TRUE(config->broker.tls.verify);
+  EXPECT_TRUE(config->brokerWarnings.empty());
+  // The CA file with a plain URL is refused, naming both.
+  ASSERT_FALSE(plain.ok());
+  EXPECT_NE(plain.error().message.find("ORDER_SERVICE_AMQP_CA_FILE is a TLS setting"),
+            std::string::npos)
+      << plain.error().message;
+
+  auto insecure = parse({"--amqp-url", "amqps://localhost/", "--amqp-tls-insecure"});
+  ASSERT_TRUE(insecure.ok()) << insecure.error().message;
+  EXPECT_FALSE(insecure->broker.tls.verify);
+  ASSERT_EQ(insecure->brokerWarnings.size(), 1u);
+  EXPECT_NE(insecure->brokerWarnings[0].find("TLS VERIFICATION IS OFF"), std::string::npos);
 }
 
 TEST(Config, LogFormatLevelAndMetricsByFlagOrEnvironment) {
@@ -204,6 +235,10 @@ TEST(Config, HelpIsReportedSeparately) {
   ASSERT_FALSE(help.ok());
   EXPECT_EQ(help.error().code, ErrorCode::kNotFound);
   EXPECT_NE(help.error().message.find("ORDER_SERVICE_DATABASE"), std::string::npos);
+  for (const char* name :
+       {"ORDER_SERVICE_AMQP_CA_FILE", "ORDER_SERVICE_AMQP_CERT_FILE", "ORDER_SERVICE_AMQP_KEY_FILE",
+        "ORDER_SERVICE_AMQP_PASSWORD_FILE", "ORDER_SERVICE_AMQP_TLS_INSECURE"})
+    EXPECT_NE(help.error().message.find(name), std::string::npos) << name;
 }
 
 }  // namespace

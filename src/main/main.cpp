@@ -172,6 +172,7 @@ int run(const orders::ServiceConfig& config) {
   }
   const std::size_t maxConnections =
       connectionsTheDescriptorsAllow(config.connectionLimits.maxConnections);
+  for (const auto& warning : config.brokerWarnings) spdlog::warn("{}", warning);
 
   const auto directory = std::filesystem::path(config.databasePath).parent_path();
   if (!directory.empty()) {
@@ -257,7 +258,10 @@ int run(const orders::ServiceConfig& config) {
       spdlog::error("topology file {}: {}", config.topologyFile, topology.error().message);
       return 1;
     }
-    if (auto declared = declareTopology(config.amqpUrl, topology.value()); !declared) {
+    // One set of connection options (URL, password, TLS) for every connection we open.
+    RabbitConnectionOptions topologyConnection = config.broker;
+    topologyConnection.connectionName = "order-service topology";
+    if (auto declared = declareTopology(topologyConnection, topology.value()); !declared) {
       if (declared.error().code != ErrorCode::kUnavailable) {
         spdlog::error("cannot declare the broker topology: {}", declared.error().message);
         return 1;
@@ -265,8 +269,7 @@ int run(const orders::ServiceConfig& config) {
       spdlog::warn("broker not reachable at start ({}); orders wait in the outbox until it is",
                    declared.error().message);
     }
-    RabbitConnectionOptions connection;
-    connection.url = config.amqpUrl;
+    RabbitConnectionOptions connection = config.broker;
     auto publishers = makeRabbitPublisherFactory(connection);
     if (!publishers) {
       spdlog::error("--amqp-url: {}", publishers.error().message);
@@ -275,9 +278,10 @@ int run(const orders::ServiceConfig& config) {
     // Declare the topology on every (re)connection: a broker that came up empty (or was not
     // reachable at start) gets its exchanges and queues before the first event is published.
     PublisherFactory declaringFactory =
-        [url = config.amqpUrl, topologyConfig = topology.value(),
+        [topologyConnection, topologyConfig = topology.value(),
          open = std::move(publishers).value()]() -> Result<std::unique_ptr<ConfirmedPublisher>> {
-      if (auto declared = declareTopology(url, topologyConfig); !declared) return declared.error();
+      if (auto declared = declareTopology(topologyConnection, topologyConfig); !declared)
+        return declared.error();
       return open();
     };
     if (config.consumersEnabled) {

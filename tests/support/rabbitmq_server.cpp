@@ -210,6 +210,12 @@ void RabbitMqServer::prepareDirectory() {
     } while (managementPort_ == port_ || managementPort_ == distPort_);
   }
 
+  if (options_.tls) {
+    do {
+      tlsPort_ = freePort();
+    } while (tlsPort_ == port_ || tlsPort_ == distPort_ || tlsPort_ == managementPort_);
+  }
+
   // The Erlang cookie lives in HOME; Erlang refuses a cookie file others can read.
   writeFile(dir / "home" / ".erlang.cookie", randomCookie(), 0400);
 
@@ -224,6 +230,19 @@ void RabbitMqServer::prepareDirectory() {
     conf +=
         "management.tcp.ip = 127.0.0.1\nmanagement.tcp.port = " + std::to_string(managementPort_) +
         "\n";
+  }
+  if (options_.tls) {
+    const RabbitMqTlsOptions& tls = *options_.tls;
+    conf += "listeners.ssl.default = 127.0.0.1:" + std::to_string(tlsPort_) +
+            "\n"
+            "ssl_options.cacertfile = " +
+            tls.caFile + "\nssl_options.certfile = " + tls.certFile +
+            "\nssl_options.keyfile = " + tls.keyFile + "\n" +
+            (tls.requireClientCertificate
+                 ? "ssl_options.verify = verify_peer\nssl_options.fail_if_no_peer_cert = true\n"
+                 : "ssl_options.verify = verify_none\nssl_options.fail_if_no_peer_cert = false\n") +
+            // Erlang/OTP 25 offers TLS 1.3 only when asked for it.
+            "ssl_options.versions.1 = tlsv1.3\nssl_options.versions.2 = tlsv1.2\n";
   }
   for (const auto& line : options_.extraConfig) conf += line + "\n";
   writeFile(dir / "rabbitmq.conf", conf);
@@ -398,6 +417,10 @@ void RabbitMqServer::resume() {
 
 std::string RabbitMqServer::amqpUrl() const {
   return "amqp://guest:guest@127.0.0.1:" + std::to_string(port_) + "/%2F";
+}
+
+std::string RabbitMqServer::amqpsUrl() const {
+  return "amqps://guest:guest@localhost:" + std::to_string(tlsPort_) + "/%2F";
 }
 
 int RabbitMqServer::rabbitmqctl(const std::vector<std::string>& args, std::string* output) const {

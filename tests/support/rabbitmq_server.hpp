@@ -18,10 +18,21 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace orders::testing {
+
+/// A TLS listener (listeners.ssl.default) next to the plain one, with these PEM files.
+struct RabbitMqTlsOptions {
+  std::string caFile;  // the CAs client certificates must chain to (ssl_options.cacertfile)
+  std::string certFile;
+  std::string keyFile;
+  /// ssl_options.verify = verify_peer and fail_if_no_peer_cert = true: only clients with a
+  /// certificate signed by caFile get in. False: verify_none.
+  bool requireClientCertificate = false;
+};
 
 struct RabbitMqServerOptions {
   /// Enable the management plugin (HTTP API and UI on managementPort()). Off by default: it
@@ -31,6 +42,8 @@ struct RabbitMqServerOptions {
   std::chrono::milliseconds startTimeout = std::chrono::seconds(90);
   /// Extra lines appended to the generated rabbitmq.conf (new-style sysctl format).
   std::vector<std::string> extraConfig;
+  /// Also listen with TLS (TLS 1.2 and 1.3) on tlsPort().
+  std::optional<RabbitMqTlsOptions> tls;
   /// Keep the temporary directory after destruction (also: env ORDER_TEST_KEEP_BROKER_DIR=1).
   bool keepDirectory = false;
 };
@@ -55,6 +68,10 @@ class RabbitMqServer {
   /// amqp://guest:guest@127.0.0.1:<port>/%2F
   std::string amqpUrl() const;
   int port() const { return port_; }
+  /// 0 unless options.tls.
+  int tlsPort() const { return tlsPort_; }
+  /// amqps://guest:guest@localhost:<tlsPort>/%2F (the name a test certificate carries).
+  std::string amqpsUrl() const;
   /// 0 unless options.management.
   int managementPort() const { return managementPort_; }
   const std::string& nodeName() const { return nodeName_; }
@@ -98,6 +115,7 @@ class RabbitMqServer {
   int port_ = 0;
   int distPort_ = 0;
   int managementPort_ = 0;
+  int tlsPort_ = 0;
   pid_t pid_ = -1;  // the rabbitmq-server script, leader of the broker's process group
   bool paused_ = false;
   std::chrono::milliseconds bootTime_{0};

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <variant>
 
+#include "amqp_cli_options.hpp"
 #include "broker/rabbitmq/amqp/amqp_url.hpp"
 #include "broker/rabbitmq/amqp_client.hpp"
 #include "broker/rabbitmq/topology_declaration.hpp"
@@ -30,7 +31,7 @@ constexpr int kFailed = 1;
 constexpr int kBadInput = 2;
 
 struct Options {
-  std::string amqpUrl = "amqp://guest:guest@127.0.0.1:5672/%2F";
+  AmqpConnectionSettings connection;
   // Installed: <prefix>/share/order-service/topology.json; otherwise the source tree's.
   std::string topologyFile =
       installedOr("topology.json", ORDER_SERVICE_SOURCE_DIR "/config/topology.json");
@@ -76,14 +77,25 @@ int topologyValidate(const Options& o, std::ostream& out, std::ostream& err) {
   return kOk;
 }
 
+/// The connection options from the flags, with the warnings said on `err`; or the exit code.
+std::variant<RabbitConnectionOptions, int> connectionOptions(const Options& o,
+                                                             const std::string& name,
+                                                             std::ostream& err) {
+  auto options = resolveConnectionSettings(o.connection, "ORDER_EVENTS_");
+  if (!options) return fail(err, kBadInput, options.error().message);
+  for (const auto& warning : connectionWarnings(*options))
+    err << "order-events: warning: " << warning << "\n";
+  options->connectionName = name;
+  return std::move(options).value();
+}
+
 int topologyDeclare(const Options& o, std::ostream& out, std::ostream& err) {
-  auto url = AmqpUrl::parse(o.amqpUrl);
-  if (!url) return fail(err, kBadInput, "--amqp-url: " + url.error().message);
+  auto resolved = connectionOptions(o, "order-events topology declare", err);
+  if (const int* code = std::get_if<int>(&resolved)) return *code;
+  const auto& connection = std::get<RabbitConnectionOptions>(resolved);
+  auto url = AmqpUrl::parse(connection.url);
   auto topology = loadTopologyFile(o.topologyFile);
   if (!topology) return fail(err, kBadInput, topology.error().message);
-  RabbitConnectionOptions connection;
-  connection.url = o.amqpUrl;
-  connection.connectionName = "order-events topology declare";
   if (auto s = declareTopology(connection, *topology); !s) {
     return fail(err, exitCodeFor(s.error()), s.error().message);
   }
@@ -236,8 +248,10 @@ json deliveryJson(const Delivery& d) {
 }
 
 int tail(const Options& o, std::ostream& out, std::ostream& err, const RunControl& control) {
-  auto url = AmqpUrl::parse(o.amqpUrl);
-  if (!url) return fail(err, kBadInput, "--amqp-url: " + url.error().message);
+  auto resolved = connectionOptions(o, "order-events tail", err);
+  if (const int* code = std::get_if<int>(&resolved)) return *code;
+  const auto& connection = std::get<RabbitConnectionOptions>(resolved);
+  auto url = AmqpUrl::parse(connection.url);
   std::vector<std::string> keys = o.routingKeys;
   const auto& known = knownMessageTypes();
   if (o.allKeys) keys = known;
@@ -254,9 +268,6 @@ int tail(const Options& o, std::ostream& out, std::ostream& err, const RunContro
                   "--routing-key '" + k + "' is not a message type (known: " + list + ")");
     }
   }
-  RabbitConnectionOptions connection;
-  connection.url = o.amqpUrl;
-  connection.connectionName = "order-events tail";
   auto client = AmqpClient::connect(connection);
   if (!client) return fail(err, exitCodeFor(client.error()), client.error().message);
   auto queue = (*client)->declareTemporaryQueue(o.exchange, keys);
@@ -298,10 +309,7 @@ int runOrderEvents(int argc, const char* const* argv, std::ostream& out, std::os
       "order-events"};
   app.require_subcommand(1);
   app.fallthrough();  // global options are accepted after the subcommand too
-  app.add_option("--amqp-url", o.amqpUrl,
-                 "RabbitMQ to talk to, amqp://USER:PASS@HOST:PORT/VHOST (vhost '/' is %2F)")
-      ->envname("ORDER_EVENTS_AMQP_URL")
-      ->capture_default_str();
+  addAmqpConnectionOptions(app, o.connection, "ORDER_EVENTS_");
 
   CLI::App* topology = app.add_subcommand("topology", "The exchanges and queues we own");
   topology->require_subcommand(1);
@@ -354,7 +362,7 @@ int runOrderEvents(int argc, const char* const* argv, std::ostream& out, std::os
       ->envname("ORDER_EVENTS_EXCHANGE")
       ->capture_default_str();
 
-  addDlqCommands(app, &o.amqpUrl, out, err);
+  addDlqCommands(app, &o.connection, out, err);
   addSchemaCommands(app, out, err);
   const SystemClock clock;
   addTokenCommands(app, clock, out, err);

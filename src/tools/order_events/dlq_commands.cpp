@@ -3,6 +3,7 @@
 #include <memory>
 #include <optional>
 
+#include "amqp_cli_options.hpp"
 #include "broker/rabbitmq/consumer/dead_letter_admin.hpp"
 #include "consumer/consumer_options.hpp"
 
@@ -13,8 +14,8 @@ constexpr int kFailed = 1;
 constexpr int kBadInput = 2;
 
 struct DlqArgs {
-  std::string amqpUrl = "amqp://guest:guest@127.0.0.1:5672/%2F";
-  const std::string* sharedAmqpUrl = nullptr;
+  AmqpConnectionSettings connection;
+  const AmqpConnectionSettings* sharedConnection = nullptr;
   std::string queue;
   std::size_t limit = 0;
   std::string messageId;
@@ -22,7 +23,9 @@ struct DlqArgs {
   std::ostream* out = nullptr;
   std::ostream* err = nullptr;
 
-  const std::string& url() const { return sharedAmqpUrl != nullptr ? *sharedAmqpUrl : amqpUrl; }
+  const AmqpConnectionSettings& settings() const {
+    return sharedConnection != nullptr ? *sharedConnection : connection;
+  }
 };
 
 /// The DLQ of what the user named: the work queue or the DLQ itself.
@@ -43,10 +46,12 @@ int codeFor(const Error& e) {
 
 std::unique_ptr<DeadLetterAdmin> connect(const DlqArgs& args, const std::string& command) {
   if (args.queue.empty()) fail(args, command, kBadInput, "--queue is required");
-  RabbitConnectionOptions options;
-  options.url = args.url();
-  options.connectionName = "order-events dlq " + command;
-  auto admin = DeadLetterAdmin::connect(options);
+  auto options = resolveConnectionSettings(args.settings(), "ORDER_EVENTS_");
+  if (!options) fail(args, command, kBadInput, options.error().message);
+  for (const auto& warning : connectionWarnings(*options))
+    *args.err << "order-events dlq " << command << ": warning: " << warning << "\n";
+  options->connectionName = "order-events dlq " + command;
+  auto admin = DeadLetterAdmin::connect(*options);
   if (!admin) fail(args, command, codeFor(admin.error()), admin.error().message);
   return std::move(admin).value();
 }
@@ -120,21 +125,18 @@ void purge(const DlqArgs& args) {
 
 }  // namespace
 
-void addDlqCommands(CLI::App& app, const std::string* sharedAmqpUrl, std::ostream& out,
-                    std::ostream& err) {
+void addDlqCommands(CLI::App& app, const AmqpConnectionSettings* sharedConnection,
+                    std::ostream& out, std::ostream& err) {
   auto args = std::make_shared<DlqArgs>();
-  args->sharedAmqpUrl = sharedAmqpUrl;
+  args->sharedConnection = sharedConnection;
   args->out = &out;
   args->err = &err;
 
   CLI::App* dlq = app.add_subcommand(
       "dlq", "Dead-letter queues of the consumers: list, inspect, replay, purge");
   dlq->require_subcommand(1);
-  if (sharedAmqpUrl == nullptr) {
-    dlq->add_option("--amqp-url", args->amqpUrl, "amqp://USER:PASS@HOST:PORT/VHOST")
-        ->envname("ORDER_EVENTS_AMQP_URL")
-        ->capture_default_str();
-  }
+  if (sharedConnection == nullptr)
+    addAmqpConnectionOptions(*dlq, args->connection, "ORDER_EVENTS_");
   const char* queueHelp = "The work queue (e.g. order-service.payment-events) or its .dlq";
 
   CLI::App* listCmd = dlq->add_subcommand("list", "How many messages, and a line about each");

@@ -14,20 +14,23 @@
 // app.exit(e); }` turns into that exit code without printing anything more.
 //
 // Hooking it up (one line in the CLI's main, after creating the app):
-//   orders::tools::addDlqCommands(app);                 // dlq gets its own --amqp-url
-//   orders::tools::addDlqCommands(app, &amqpUrl);       // or reuse the CLI's global --amqp-url
+//   orders::tools::addDlqCommands(app);                 // dlq gets its own --amqp-url etc.
+//   orders::tools::addDlqCommands(app, &settings);      // or reuse the CLI's connection flags
 
 #include <CLI/CLI.hpp>
 #include <iostream>
 #include <string>
 
+#include "broker/rabbitmq/amqp/connection_settings.hpp"
+
 namespace orders::tools {
 
-/// Adds the `dlq` subcommand and its four subcommands to `app`. Without `sharedAmqpUrl`, `dlq`
-/// takes --amqp-url (env ORDER_EVENTS_AMQP_URL, default amqp://guest:guest@127.0.0.1:5672/%2F);
-/// with it, the commands read that string when they run (it must outlive `app`). `out` and `err`
-/// must outlive `app` too.
-void addDlqCommands(CLI::App& app, const std::string* sharedAmqpUrl = nullptr,
+/// Adds the `dlq` subcommand and its four subcommands to `app`. Without `sharedConnection`,
+/// `dlq` takes the broker connection flags itself (--amqp-url, --amqp-ca-file, ... with their
+/// ORDER_EVENTS_* variables, amqp_cli_options.hpp; default amqp://127.0.0.1:5672/%2F as guest);
+/// with it, the commands resolve those settings when they run (they must outlive `app`). A bad
+/// setting is exit code 2, with the flag named. `out` and `err` must outlive `app` too.
+void addDlqCommands(CLI::App& app, const AmqpConnectionSettings* sharedConnection = nullptr,
                     std::ostream& out = std::cout, std::ostream& err = std::cerr);
 
 }  // namespace orders::tools

@@ -59,8 +59,12 @@ Result<AmqpUrl> AmqpUrl::parse(std::string_view url) {
     return bad("missing scheme, expected amqp://user:password@host:port/vhost");
   std::string scheme(url.substr(0, schemeEnd));
   for (auto& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (scheme == "amqps") return bad("scheme 'amqps' (TLS) is not supported, use amqp://");
-  if (scheme != "amqp") return bad("scheme '" + scheme + "' is not amqp");
+  if (scheme == "amqps") {
+    result.tls = true;
+    result.port = 5671;
+  } else if (scheme != "amqp") {
+    return bad("scheme '" + scheme + "' is not amqp or amqps");
+  }
   std::string_view rest = url.substr(schemeEnd + 3);
 
   if (rest.find_first_of("?#") != std::string_view::npos)
@@ -72,6 +76,7 @@ Result<AmqpUrl> AmqpUrl::parse(std::string_view url) {
       pathStart == std::string_view::npos ? std::string_view{} : rest.substr(pathStart + 1);
 
   const auto at = authority.rfind('@');
+  const bool hadUserInfo = at != std::string_view::npos;
   if (at != std::string_view::npos) {
     std::string_view userinfo = authority.substr(0, at);
     authority = authority.substr(at + 1);
@@ -115,6 +120,14 @@ Result<AmqpUrl> AmqpUrl::parse(std::string_view url) {
     int port = 0;
     const auto [end, ec] =
         std::from_chars(portText.data(), portText.data() + portText.size(), port);
+    const bool digits = portText.find_first_not_of("0123456789") == std::string_view::npos;
+    // Without '@', "amqp://user:secret/vhost" (the "@host" forgotten) puts the password where the
+    // port goes: then the text is never repeated.
+    if (!hadUserInfo && (!digits || ec != std::errc() || port < 1 || port > 65535))
+      return bad(
+          "the text after ':' in the host part is not a port number in 1-65535 (if it "
+          "is a password, the '@host' after it is missing)");
+    if (!digits) return bad("port '" + std::string(portText) + "' is not a number");
     if (ec != std::errc() || end != portText.data() + portText.size() || port < 1 || port > 65535)
       return bad("port '" + std::string(portText) + "' is not a number in 1-65535");
     result.port = port;
@@ -131,8 +144,13 @@ Result<AmqpUrl> AmqpUrl::parse(std::string_view url) {
 
 std::string AmqpUrl::redacted() const {
   const bool v6 = host.find(':') != std::string::npos;
-  return "amqp://" + encode(user) + (password.empty() ? "" : ":***") + "@" +
-         (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port) + "/" + encode(vhost);
+  return std::string(tls ? "amqps://" : "amqp://") + encode(user) +
+         (password.empty() ? "" : ":***") + "@" + (v6 ? "[" + host + "]" : host) + ":" +
+         std::to_string(port) + "/" + encode(vhost);
+}
+
+bool AmqpUrl::loopback() const {
+  return host == "localhost" || host == "::1" || host.starts_with("127.");
 }
 
 }  // namespace orders

@@ -33,6 +33,28 @@ TEST(AmqpUrl, Defaults) {
   EXPECT_EQ(w->vhost, "/");
 }
 
+TEST(AmqpUrl, AmqpsMeansTlsOnPort5671) {
+  auto u = AmqpUrl::parse("amqps://svc:pw@b-1234.mq.eu-west-1.amazonaws.com/prod");
+  ASSERT_TRUE(u.ok()) << u.error().message;
+  EXPECT_TRUE(u->tls);
+  EXPECT_EQ(u->port, 5671);
+  EXPECT_EQ(u->vhost, "prod");
+  EXPECT_EQ(u->redacted(), "amqps://svc:***@b-1234.mq.eu-west-1.amazonaws.com:5671/prod");
+  EXPECT_FALSE(u->loopback());
+  auto explicitPort = AmqpUrl::parse("AMQPS://localhost:5999");
+  ASSERT_TRUE(explicitPort.ok());
+  EXPECT_TRUE(explicitPort->tls);
+  EXPECT_EQ(explicitPort->port, 5999);
+  EXPECT_TRUE(explicitPort->loopback());
+  auto plain = AmqpUrl::parse("amqp://127.0.0.1");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->tls);
+  EXPECT_EQ(plain->port, 5672);
+  EXPECT_TRUE(plain->loopback());
+  EXPECT_TRUE(AmqpUrl::parse("amqp://[::1]")->loopback());
+  EXPECT_FALSE(AmqpUrl::parse("amqp://10.0.0.5")->loopback());
+}
+
 TEST(AmqpUrl, ErrorsNameTheBadPartAndHideThePassword) {
   struct Case {
     const char* url;
@@ -40,9 +62,12 @@ TEST(AmqpUrl, ErrorsNameTheBadPartAndHideThePassword) {
   };
   for (const Case& c :
        {Case{"localhost:5672", "missing scheme"}, Case{"http://secret@localhost", "scheme 'http'"},
-        Case{"amqps://localhost", "amqps"}, Case{"amqp://u:topsecret@:5672/", "missing host"},
+        Case{"amqpx://localhost", "not amqp or amqps"},
+        Case{"amqp://u:topsecret@:5672/", "missing host"},
         Case{"amqp://u:topsecret@host:99999/", "port '99999'"},
-        Case{"amqp://u:topsecret@host:abc/", "port 'abc'"},
+        Case{"amqp://u:topsecret@host:abc/", "port 'abc' is not a number"},
+        Case{"amqp://u:topsecret/vhost", "'@host' after it is missing"},
+        Case{"amqp://u:999999/vhost", "'@host' after it is missing"},
         Case{"amqp://u:topsecret@host:/", "empty port"},
         Case{"amqp://u:topsecret@host/a/b", "encode it as %2F"},
         Case{"amqp://u:topsecret@host/%zz", "percent-encoding in the vhost"},

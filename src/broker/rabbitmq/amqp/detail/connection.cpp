@@ -1,7 +1,12 @@
 #include "broker/rabbitmq/amqp/detail/connection.hpp"
 
+#include <amqp_ssl_socket.h>
 #include <amqp_tcp_socket.h>
+#include <arpa/inet.h>
 #include <netdb.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -73,6 +78,118 @@ std::string tcpFailureReason(const std::string& host, int port, std::chrono::mil
   return reason;
 }
 
+bool ipLiteral(const std::string& host) {
+  in6_addr address{};
+  return ::inet_pton(AF_INET, host.c_str(), &address) == 1 ||
+         ::inet_pton(AF_INET6, host.c_str(), &address) == 1;
+}
+
+/// "CN=..." of a certificate name, for messages.
+std::string nameText(const X509_NAME* name) {
+  if (name == nullptr) return "?";
+  char buffer[256];
+  X509_NAME_oneline(name, buffer, sizeof buffer);
+  return buffer;
+}
+
+/// The DNS and IP names a certificate is valid for (its subjectAltName), e.g. "DNS:localhost,
+/// IP:127.0.0.1"; its CN when it has none.
+std::string certificateNames(X509* cert) {
+  std::string names;
+  auto* sans =
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  if (sans != nullptr) {
+    for (int i = 0; i < sk_GENERAL_NAME_num(sans); ++i) {
+      const GENERAL_NAME* name = sk_GENERAL_NAME_value(sans, i);
+      std::string one;
+      if (name->type == GEN_DNS) {
+        one = "DNS:" +
+              std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(name->d.dNSName)),
+                          static_cast<std::size_t>(ASN1_STRING_length(name->d.dNSName)));
+      } else if (name->type == GEN_IPADD) {
+        const ASN1_OCTET_STRING* ip = name->d.iPAddress;
+        char text[INET6_ADDRSTRLEN] = "?";
+        const int family = ASN1_STRING_length(ip) == 4 ? AF_INET : AF_INET6;
+        ::inet_ntop(family, ASN1_STRING_get0_data(ip), text, sizeof text);
+        one = std::string("IP:") + text;
+      }
+      if (one.empty()) continue;
+      if (!names.empty()) names += ", ";
+      names += one;
+    }
+    GENERAL_NAMES_free(sans);
+  }
+  if (names.empty()) names = "no subjectAltName, subject " + nameText(X509_get_subject_name(cert));
+  return names;
+}
+
+/// OpenSSL's verify callback: keeps the first reason a certificate of the broker's chain was
+/// refused in the std::string the SSL_CTX's app data points to. Runs inside SSL_connect, on the
+/// thread that opens the connection.
+int recordVerifyFailure(int ok, X509_STORE_CTX* store) {
+  if (ok == 1) return ok;
+  auto* ssl =
+      static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  auto* failure = ssl == nullptr
+                      ? nullptr
+                      : static_cast<std::string*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+  if (failure == nullptr || !failure->empty()) return ok;
+  const int error = X509_STORE_CTX_get_error(store);
+  X509* cert = X509_STORE_CTX_get_current_cert(store);
+  *failure = X509_verify_cert_error_string(error);
+  if (cert == nullptr) return ok;
+  switch (error) {
+    case X509_V_ERR_HOSTNAME_MISMATCH:
+    case X509_V_ERR_IP_ADDRESS_MISMATCH:
+      *failure += " (the certificate is for " + certificateNames(cert) + ")";
+      break;
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+      *failure += ": '" + nameText(X509_get_subject_name(cert)) + "' is issued by '" +
+                  nameText(X509_get_issuer_name(cert)) +
+                  "', which is not a trusted CA (is --amqp-ca-file the CA that signed the "
+                  "broker's certificate?)";
+      break;
+    default:
+      *failure += " (certificate '" + nameText(X509_get_subject_name(cert)) + "')";
+  }
+  return ok;
+}
+
+/// Everything in this thread's OpenSSL error queue, oldest first ("" when empty); empties it.
+std::string openSslErrors() {
+  std::string text;
+  while (const unsigned long code = ERR_get_error()) {
+    char buffer[256];
+    ERR_error_string_n(code, buffer, sizeof buffer);
+    const char* reason = ERR_reason_error_string(code);
+    if (!text.empty()) text += "; ";
+    text += reason != nullptr ? reason : buffer;
+  }
+  return text;
+}
+
+/// A hint for what OpenSSL's reasons mean when the broker refused us.
+std::string tlsHint(const std::string& reasons) {
+  if (reasons.find("certificate required") != std::string::npos ||
+      reasons.find("handshake failure") != std::string::npos)
+    return " (the broker wants a client certificate: give --amqp-cert-file and --amqp-key-file)";
+  if (reasons.find("unknown ca") != std::string::npos ||
+      reasons.find("bad certificate") != std::string::npos ||
+      reasons.find("certificate unknown") != std::string::npos)
+    return " (the broker does not trust our client certificate: is it signed by a CA in the "
+           "broker's cacertfile?)";
+  if (reasons.find("wrong version number") != std::string::npos ||
+      reasons.find("packet length too long") != std::string::npos)
+    return " (is this a TLS port? plain AMQP listens on 5672, TLS on 5671)";
+  if (reasons.find("protocol version") != std::string::npos ||
+      reasons.find("unsupported protocol") != std::string::npos)
+    return " (the broker offers no TLS version we accept; we need TLS 1.2 or newer)";
+  return "";
+}
+
 }  // namespace
 
 Error statusError(int status, std::string_view what) {
@@ -101,16 +218,35 @@ Result<std::unique_ptr<Connection>> Connection::open(const AmqpUrl& url,
   std::unique_ptr<Connection> c(new Connection(conn, url, options));
   const std::string where = "cannot connect to " + url.redacted();
 
-  amqp_socket_t* socket = amqp_tcp_socket_new(conn);
+  const std::string endpoint = url.host + ":" + std::to_string(url.port);
+  amqp_socket_t* socket = nullptr;
+  if (url.tls) {
+    auto tls = c->prepareTls(options.tls, where);
+    if (!tls) return tls.error();
+    socket = *tls;
+  } else {
+    socket = amqp_tcp_socket_new(conn);
+  }
   if (socket == nullptr) return Error{ErrorCode::kInternal, where + ": cannot create a socket"};
   timeval connectTimeout = toTimeval(options.connectTimeout);
   errno = 0;
+  ERR_clear_error();
   int rc = amqp_socket_open_noblock(socket, url.host.c_str(), url.port, &connectTimeout);
   if (rc != AMQP_STATUS_OK) {
     c->dead_ = true;
     Error e = statusError(rc, where);
     if (rc == AMQP_STATUS_SOCKET_ERROR || rc == AMQP_STATUS_TCP_ERROR)
       e.message += " (" + tcpFailureReason(url.host, url.port, options.connectTimeout) + ")";
+    if (url.tls && !c->tlsVerifyFailure_.empty()) {
+      e.message = where + ": TLS: the broker's certificate at " + endpoint +
+                  " was refused: " + c->tlsVerifyFailure_;
+    } else if (url.tls && rc != AMQP_STATUS_SOCKET_ERROR && rc != AMQP_STATUS_TCP_ERROR &&
+               rc != AMQP_STATUS_TIMEOUT) {
+      const std::string reasons = openSslErrors();
+      e.message = where + ": TLS handshake with " + endpoint +
+                  " failed: " + (reasons.empty() ? std::string(amqp_error_string2(rc)) : reasons) +
+                  tlsHint(reasons);
+    }
     return e;
   }
   amqp_set_handshake_timeout(conn, &connectTimeout);
@@ -137,12 +273,31 @@ Result<std::unique_ptr<Connection>> Connection::open(const AmqpUrl& url,
   amqp_table_t clientProperties{2, properties};
 
   const int heartbeat = static_cast<int>(options.heartbeat.count());
+  const std::string& password = options.password ? *options.password : url.password;
+  ERR_clear_error();
   amqp_rpc_reply_t reply =
       amqp_login_with_properties(conn, url.vhost.c_str(), 0, 131072, heartbeat, &clientProperties,
-                                 AMQP_SASL_METHOD_PLAIN, url.user.c_str(), url.password.c_str());
+                                 AMQP_SASL_METHOD_PLAIN, url.user.c_str(), password.c_str());
   if (reply.reply_type != AMQP_RESPONSE_NORMAL) {
     Error e = c->replyError(reply, where, 0);
     c->dead_ = true;
+    // With TLS 1.3 the broker checks our certificate after the client considers the handshake
+    // done: its refusal arrives as an alert on the first read, i.e. here.
+    if (url.tls && reply.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION) {
+      const std::string reasons = openSslErrors();
+      if (!reasons.empty()) {
+        e.message = where + ": TLS: the broker at " + endpoint +
+                    " refused the connection: " + reasons + tlsHint(reasons);
+        return e;
+      }
+      if (reply.library_error == AMQP_STATUS_SSL_ERROR) {
+        // OpenSSL's reason did not survive rabbitmq-c's cleanup; what is left to say.
+        e.message = where + ": TLS: the broker at " + endpoint +
+                    " ended the TLS session before the AMQP login (does it accept our client "
+                    "certificate? it must be signed by a CA in the broker's cacertfile)";
+        return e;
+      }
+    }
     if (reply.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
         reply.library_error == AMQP_STATUS_CONNECTION_CLOSED) {
       e.message +=
@@ -151,6 +306,51 @@ Result<std::unique_ptr<Connection>> Connection::open(const AmqpUrl& url,
     return e;
   }
   return c;
+}
+
+Result<amqp_socket_t*> Connection::prepareTls(const AmqpTlsOptions& tls, const std::string& where) {
+  amqp_socket_t* socket = amqp_ssl_socket_new(conn_);
+  if (socket == nullptr)
+    return Error{ErrorCode::kInternal,
+                 where + ": TLS: cannot create an OpenSSL socket: " + openSslErrors()};
+  if (amqp_ssl_socket_set_ssl_versions(socket, AMQP_TLSv1_2, AMQP_TLSvLATEST) != AMQP_STATUS_OK)
+    return Error{ErrorCode::kInternal, where + ": TLS: this OpenSSL cannot do TLS 1.2"};
+  auto* context = static_cast<SSL_CTX*>(amqp_ssl_socket_get_context(socket));
+  ERR_clear_error();
+  if (!tls.caFile.empty()) {
+    if (amqp_ssl_socket_set_cacert(socket, tls.caFile.c_str()) != AMQP_STATUS_OK)
+      return Error{ErrorCode::kInvalidArgument, where + ": TLS: cannot load the CA file '" +
+                                                    tls.caFile + "': " + openSslErrors()};
+  } else if (SSL_CTX_set_default_verify_paths(context) != 1) {
+    return Error{ErrorCode::kInternal,
+                 where + ": TLS: cannot load the system CA store: " + openSslErrors()};
+  }
+  if (!tls.certFile.empty()) {
+    if (amqp_ssl_socket_set_key(socket, tls.certFile.c_str(), tls.keyFile.c_str()) !=
+        AMQP_STATUS_OK)
+      return Error{ErrorCode::kInvalidArgument,
+                   where + ": TLS: cannot load the client certificate '" + tls.certFile +
+                       "' with the key '" + tls.keyFile + "': " + openSslErrors()};
+  }
+  const bool ip = ipLiteral(url_.host);
+  amqp_ssl_socket_set_verify_peer(socket, tls.verify ? 1 : 0);
+  // rabbitmq-c 0.11 matches the host only against DNS names: for an IP literal the name check
+  // is OpenSSL's (set below), which knows IP address SANs.
+  amqp_ssl_socket_set_verify_hostname(socket, tls.verify && !ip ? 1 : 0);
+  if (tls.verify) {
+    // Verify during the handshake: a refused certificate stops it before a byte of AMQP (and
+    // of our password) is sent, and the callback says why.
+    X509_VERIFY_PARAM* param = SSL_CTX_get0_param(context);
+    const int named = ip ? X509_VERIFY_PARAM_set1_ip_asc(param, url_.host.c_str())
+                         : X509_VERIFY_PARAM_set1_host(param, url_.host.c_str(), 0);
+    if (named != 1)
+      return Error{ErrorCode::kInternal,
+                   where + ": TLS: cannot set the expected host name: " + openSslErrors()};
+    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    SSL_CTX_set_app_data(context, &tlsVerifyFailure_);
+    SSL_CTX_set_verify(context, SSL_VERIFY_PEER, recordVerifyFailure);
+  }
+  return socket;
 }
 
 int Connection::fd() const {

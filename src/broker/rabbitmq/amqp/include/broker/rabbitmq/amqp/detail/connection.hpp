@@ -28,9 +28,20 @@ Error statusError(int status, std::string_view what);
 
 class Connection {
  public:
-  /// TCP connect, AMQP handshake and login, announcing the connection.blocked, publisher_confirms
-  /// and basic.nack capabilities. kUnavailable when the broker cannot be reached; the broker's
-  /// reply (e.g. 403 ACCESS_REFUSED, 530 NOT_ALLOWED for a missing vhost) otherwise.
+  /// TCP connect (for amqps:// a TLS handshake, see below), AMQP handshake and login with
+  /// options.password when set (else the URL's), announcing the connection.blocked,
+  /// publisher_confirms and basic.nack capabilities. kUnavailable when the broker cannot be
+  /// reached; the broker's reply (e.g. 403 ACCESS_REFUSED, 530 NOT_ALLOWED for a missing vhost)
+  /// otherwise.
+  ///
+  /// TLS (url.tls): rabbitmq-c's OpenSSL socket, TLS 1.2 or newer, options.tls's CA file (else
+  /// the system store) and client certificate. With options.tls.verify, OpenSSL checks the chain
+  /// and the host name (or IP address) during the handshake, and rabbitmq-c checks them again
+  /// after it (amqp_ssl_socket_set_verify_peer/_hostname; its own name check only knows DNS
+  /// names, so for an IP literal the name is left to OpenSSL's, which knows IP SANs). A refused
+  /// certificate is kUnavailable "TLS: the broker's certificate at HOST:PORT was refused: <why>"
+  /// (unknown CA, name mismatch with the names it has, expired...); a broker that refuses us
+  /// (no or unknown client certificate) is reported with OpenSSL's reason and a hint.
   static Result<std::unique_ptr<Connection>> open(const AmqpUrl& url,
                                                   const RabbitConnectionOptions& options);
   ~Connection();
@@ -41,6 +52,8 @@ class Connection {
   /// The socket, for poll(2) and shutdown(2); -1 when closed.
   int fd() const;
   const AmqpUrl& url() const { return url_; }
+  /// amqps://: bytes must go through rabbitmq-c (amqp_send_frame), never straight to fd().
+  bool tls() const { return url_.tls; }
   /// False once the broker closed the connection or an I/O error happened.
   bool usable() const { return !dead_; }
   void markDead() { dead_ = true; }
@@ -65,10 +78,15 @@ class Connection {
 
  private:
   Connection(amqp_connection_state_t conn, AmqpUrl url, const RabbitConnectionOptions& options);
+  /// The TLS socket of an amqps:// connection, configured from `tls` (not yet opened).
+  Result<amqp_socket_t*> prepareTls(const AmqpTlsOptions& tls, const std::string& where);
 
   amqp_connection_state_t conn_;
   AmqpUrl url_;
   RabbitConnectionOptions options_;
+  /// Why OpenSSL refused the broker's certificate, written by the verify callback during the
+  /// handshake (the SSL_CTX's app data points here).
+  std::string tlsVerifyFailure_;
   amqp_channel_t nextChannel_ = 1;
   bool dead_ = false;
   bool closed_ = false;
