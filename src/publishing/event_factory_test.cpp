@@ -309,7 +309,7 @@ TEST(EventFactory, AVersionThatFailsItsSchemaFailsTheWholeChange) {
   FixedIds ids({kOrderId});
   testing::OrderStory story(ids);
   EventFactory factory(drifted, ids, bothCreatedMajors());
-  const auto result = factory.render(story.created, 1, kCorrelationId);
+  const auto result = factory.render(story.created, 1, kCorrelationId, TraceContext{});
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error().code, ErrorCode::kInternal);
   EXPECT_NE(result.error().message.find("OrderCreatedEvent 2.0 does not match its schema"),
