@@ -2,9 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
-#include "common/log_fields.hpp"
 #include <cstdio>
 
+#include "common/log_fields.hpp"
 #include "http/problem.hpp"
 
 namespace orders::http {

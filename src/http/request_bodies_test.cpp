@@ -73,8 +73,8 @@ TEST(RequestBodies, ShipmentItemsAreOptionalButNotEmpty) {
 TEST(RequestBodies, StatusChangeKeepsItsContextAndIgnoresAnActorInTheBody) {
   // initiatedBy is the authenticated principal's (http/api_security.hpp); a body field naming
   // someone else is ignored like any unknown field, even when it is not a string.
-  const auto doc =
-      parse(R"({"newStatus":"PROCESSING","changeContext":{"warehouse":[1,2]},"initiatedBy":["ops"]})");
+  const auto doc = parse(
+      R"({"newStatus":"PROCESSING","changeContext":{"warehouse":[1,2]},"initiatedBy":["ops"]})");
   auto change = readStatusChange(JsonReader(doc));
   ASSERT_TRUE(change.ok()) << change.error().message;
   ASSERT_TRUE(change->changeContext);

@@ -11,9 +11,9 @@
 // Every option can also come from an environment variable (ORDER_EVENTS_AMQP_URL and the other
 // broker connection settings of amqp_cli_options.hpp: ORDER_EVENTS_AMQP_PASSWORD,
 // ORDER_EVENTS_AMQP_PASSWORD_FILE, ORDER_EVENTS_AMQP_CA_FILE, ORDER_EVENTS_AMQP_CERT_FILE,
-// ORDER_EVENTS_AMQP_KEY_FILE, ORDER_EVENTS_AMQP_TLS_INSECURE; ORDER_EVENTS_TOPOLOGY, ORDER_EVENTS_DATABASE, ORDER_EVENTS_PARTITION_KEY,
-// ORDER_EVENTS_ROUTING_KEYS (comma-separated), ORDER_EVENTS_COUNT, ORDER_EVENTS_EXCHANGE,
-// ORDER_EVENTS_JSON); `--help` on any command lists
+// ORDER_EVENTS_AMQP_KEY_FILE, ORDER_EVENTS_AMQP_TLS_INSECURE; ORDER_EVENTS_TOPOLOGY,
+// ORDER_EVENTS_DATABASE, ORDER_EVENTS_PARTITION_KEY, ORDER_EVENTS_ROUTING_KEYS (comma-separated),
+// ORDER_EVENTS_COUNT, ORDER_EVENTS_EXCHANGE, ORDER_EVENTS_JSON); `--help` on any command lists
 // them. Exit codes: 0 success, 1 the broker or the database failed (unreachable, conflicting
 // topology...), 2 bad input (unknown option, malformed URL, invalid topology file, unknown
 // routing key, missing database file).
