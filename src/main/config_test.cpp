@@ -81,8 +81,8 @@ TEST(Config, BrokerTlsAndPasswordComeFromFlagsAndEnvironment) {
   setenv("ORDER_SERVICE_AMQP_URL", "amqps://svc@b-1.mq.eu-west-1.amazonaws.com/", 1);
   setenv("ORDER_SERVICE_AMQP_PASSWORD", "pw-from-env", 1);
   setenv("ORDER_SERVICE_AMQP_CA_FILE", ca.c_str(), 1);
-  auto config = parse({});
-  auto plain = parse({"--amqp-url", "amqp://127.0.0.1/"});
+  auto config = parseWithoutAuth({});
+  auto plain = parseWithoutAuth({"--amqp-url", "amqp://127.0.0.1/"});
   unsetenv("ORDER_SERVICE_AMQP_URL");
   unsetenv("ORDER_SERVICE_AMQP_PASSWORD");
   unsetenv("ORDER_SERVICE_AMQP_CA_FILE");
@@ -98,7 +98,7 @@ TEST(Config, BrokerTlsAndPasswordComeFromFlagsAndEnvironment) {
             std::string::npos)
       << plain.error().message;
 
-  auto insecure = parse({"--amqp-url", "amqps://localhost/", "--amqp-tls-insecure"});
+  auto insecure = parseWithoutAuth({"--amqp-url", "amqps://localhost/", "--amqp-tls-insecure"});
   ASSERT_TRUE(insecure.ok()) << insecure.error().message;
   EXPECT_FALSE(insecure->broker.tls.verify);
   ASSERT_EQ(insecure->brokerWarnings.size(), 1u);
@@ -106,13 +106,13 @@ TEST(Config, BrokerTlsAndPasswordComeFromFlagsAndEnvironment) {
 }
 
 TEST(Config, LogFormatLevelAndMetricsByFlagOrEnvironment) {
-  auto defaults = parse({});
+  auto defaults = parseWithoutAuth({});
   ASSERT_TRUE(defaults.ok()) << defaults.error().message;
   EXPECT_EQ(defaults->logFormat, "text");
   EXPECT_EQ(defaults->logLevel, "info");
   EXPECT_TRUE(defaults->metricsEnabled);
 
-  auto flags = parse({"--log-format", "json", "--log-level", "debug", "--no-metrics"});
+  auto flags = parseWithoutAuth({"--log-format", "json", "--log-level", "debug", "--no-metrics"});
   ASSERT_TRUE(flags.ok()) << flags.error().message;
   EXPECT_EQ(flags->logFormat, "json");
   EXPECT_EQ(flags->logLevel, "debug");
@@ -120,21 +120,21 @@ TEST(Config, LogFormatLevelAndMetricsByFlagOrEnvironment) {
 
   setenv("ORDER_SERVICE_LOG_FORMAT", "json", 1);
   setenv("ORDER_SERVICE_LOG_LEVEL", "warn", 1);
-  auto environment = parse({});
+  auto environment = parseWithoutAuth({});
   unsetenv("ORDER_SERVICE_LOG_FORMAT");
   unsetenv("ORDER_SERVICE_LOG_LEVEL");
   ASSERT_TRUE(environment.ok()) << environment.error().message;
   EXPECT_EQ(environment->logFormat, "json");
   EXPECT_EQ(environment->logLevel, "warn");
 
-  auto badFormat = parse({"--log-format", "xml"});
+  auto badFormat = parseWithoutAuth({"--log-format", "xml"});
   ASSERT_FALSE(badFormat.ok());
   EXPECT_NE(badFormat.error().message.find("--log-format"), std::string::npos)
       << badFormat.error().message;
 }
 
 TEST(Config, LimitsHaveSafeDefaultsFlagsAndVariables) {
-  auto defaults = parse({});
+  auto defaults = parseWithoutAuth({});
   ASSERT_TRUE(defaults.ok()) << defaults.error().message;
   EXPECT_EQ(defaults->connectionLimits.maxBodyBytes, 256u * 1024);
   EXPECT_EQ(defaults->connectionLimits.headerTimeout, std::chrono::seconds(10));
@@ -144,7 +144,7 @@ TEST(Config, LimitsHaveSafeDefaultsFlagsAndVariables) {
 
   setenv("ORDER_SERVICE_MAX_BODY_BYTES", "1000", 1);
   setenv("ORDER_SERVICE_RATE_LIMIT", "0", 1);
-  auto config = parse({"--header-timeout-ms", "1500", "--max-target-bytes", "512",
+  auto config = parseWithoutAuth({"--header-timeout-ms", "1500", "--max-target-bytes", "512",
                        "--change-context-keys", " warehouse ,carrier,", "--max-items", "10"});
   unsetenv("ORDER_SERVICE_MAX_BODY_BYTES");
   unsetenv("ORDER_SERVICE_RATE_LIMIT");
@@ -156,7 +156,7 @@ TEST(Config, LimitsHaveSafeDefaultsFlagsAndVariables) {
   EXPECT_EQ(config->requestLimits.body.maxItems, 10u);
   EXPECT_EQ(config->requestLimits.body.changeContextKeys,
             (std::vector<std::string>{"warehouse", "carrier"}));
-  EXPECT_TRUE(parse({"--change-context-keys", ""})->requestLimits.body.changeContextKeys.empty());
+  EXPECT_TRUE(parseWithoutAuth({"--change-context-keys", ""})->requestLimits.body.changeContextKeys.empty());
 
   // Body limits only tighten the domain's contract (500 bytes of text, 1000 items).
   for (const auto& [flag, value] :
@@ -165,30 +165,30 @@ TEST(Config, LimitsHaveSafeDefaultsFlagsAndVariables) {
                                                         {"--max-body-bytes", "0"},
                                                         {"--header-timeout-ms", "abc"},
                                                         {"--rate-limit", "-1"}}) {
-    auto refused = parse({flag, value});
+    auto refused = parseWithoutAuth({flag, value});
     ASSERT_FALSE(refused.ok()) << flag;
     EXPECT_NE(refused.error().message.find(flag), std::string::npos) << refused.error().message;
   }
 }
 
 TEST(Config, PublishVersionsPutsTwoMajorsSideBySide) {
-  auto defaults = parse({});
+  auto defaults = parseWithoutAuth({});
   ASSERT_TRUE(defaults.ok());
   EXPECT_EQ(defaults->publishedVersions.of("OrderCreatedEvent"), std::vector<std::string>{"1.0"});
 
-  auto both = parse({"--publish-versions", "OrderCreatedEvent=1.0,2.0"});
+  auto both = parseWithoutAuth({"--publish-versions", "OrderCreatedEvent=1.0,2.0"});
   ASSERT_TRUE(both.ok()) << both.error().message;
   EXPECT_EQ(both->publishedVersions.of("OrderCreatedEvent"),
             (std::vector<std::string>{"1.0", "2.0"}));
 
   setenv("ORDER_SERVICE_PUBLISH_VERSIONS", "OrderCreatedEvent=2.0;OrderShippedEvent=1.0", 1);
-  auto fromEnvironment = parse({});
+  auto fromEnvironment = parseWithoutAuth({});
   unsetenv("ORDER_SERVICE_PUBLISH_VERSIONS");
   ASSERT_TRUE(fromEnvironment.ok()) << fromEnvironment.error().message;
   EXPECT_EQ(fromEnvironment->publishedVersions.of("OrderCreatedEvent"),
             std::vector<std::string>{"2.0"});
 
-  auto bad = parse({"--publish-versions", "OrderCreatedEvent=9.0"});
+  auto bad = parseWithoutAuth({"--publish-versions", "OrderCreatedEvent=9.0"});
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().code, ErrorCode::kInvalidArgument);
   EXPECT_NE(bad.error().message.find("--publish-versions / ORDER_SERVICE_PUBLISH_VERSIONS "

@@ -407,7 +407,8 @@ TEST_F(BrokerSecurity, PasswordsNeverAppearInLogsErrorsReadinessOrHelp) {
     const ProcessRun refused =
         runBinary(ORDER_SERVICE_BINARY,
                   {"--listen", "127.0.0.1:0", "--database", "sqlite:" + dir.file("c.db"),
-                   "--amqp-url", plainUrl, "--amqp-password-file", file, "--log-level", "debug"});
+                   "--amqp-url", plainUrl, "--amqp-password-file", file, "--log-level", "debug",
+                   "--auth", "none"});
     EXPECT_EQ(refused.exitCode, 1) << refused.output;
     EXPECT_NE(refused.output.find("ACCESS_REFUSED"), std::string::npos) << refused.output;
     everything += refused.output;
