@@ -404,11 +404,10 @@ TEST_F(BrokerSecurity, PasswordsNeverAppearInLogsErrorsReadinessOrHelp) {
   {  // wrong password from a file: the broker refuses the login, the service does not start
     const std::string file = dir.file("password");
     std::ofstream(file) << wrongMarker << "\n";
-    const ProcessRun refused =
-        runBinary(ORDER_SERVICE_BINARY,
-                  {"--listen", "127.0.0.1:0", "--database", "sqlite:" + dir.file("c.db"),
-                   "--amqp-url", plainUrl, "--amqp-password-file", file, "--log-level", "debug",
-                   "--auth", "none"});
+    const ProcessRun refused = runBinary(
+        ORDER_SERVICE_BINARY,
+        {"--listen", "127.0.0.1:0", "--database", "sqlite:" + dir.file("c.db"), "--amqp-url",
+         plainUrl, "--amqp-password-file", file, "--log-level", "debug", "--auth", "none"});
     EXPECT_EQ(refused.exitCode, 1) << refused.output;
     EXPECT_NE(refused.output.find("ACCESS_REFUSED"), std::string::npos) << refused.output;
     everything += refused.output;
