@@ -19,7 +19,7 @@ namespace {
 using namespace orders;
 
 struct Harness {
-  Harness() : schemas(loadSchemas()), processor(options(), schemas, clock, nullptr) {
+  Harness() : schemas(loadSchemas()), processor(options(), schemas, clock, nullptr, ids) {
     for (const auto* types :
          {&inbound::paymentMessageTypes(), &inbound::fulfillmentMessageTypes()}) {
       for (const auto& type : *types) {
@@ -49,6 +49,7 @@ struct Harness {
   }
   orders::testing::ManualClock clock;
   SchemaRegistry schemas;
+  RandomIdGenerator ids;  // the span ids of the deliveries' trace context
   MessageProcessor processor;
 };
 
