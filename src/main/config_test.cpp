@@ -144,8 +144,9 @@ TEST(Config, LimitsHaveSafeDefaultsFlagsAndVariables) {
 
   setenv("ORDER_SERVICE_MAX_BODY_BYTES", "1000", 1);
   setenv("ORDER_SERVICE_RATE_LIMIT", "0", 1);
-  auto config = parseWithoutAuth({"--header-timeout-ms", "1500", "--max-target-bytes", "512",
-                       "--change-context-keys", " warehouse ,carrier,", "--max-items", "10"});
+  auto config =
+      parseWithoutAuth({"--header-timeout-ms", "1500", "--max-target-bytes", "512",
+                        "--change-context-keys", " warehouse ,carrier,", "--max-items", "10"});
   unsetenv("ORDER_SERVICE_MAX_BODY_BYTES");
   unsetenv("ORDER_SERVICE_RATE_LIMIT");
   ASSERT_TRUE(config.ok()) << config.error().message;
@@ -156,7 +157,8 @@ TEST(Config, LimitsHaveSafeDefaultsFlagsAndVariables) {
   EXPECT_EQ(config->requestLimits.body.maxItems, 10u);
   EXPECT_EQ(config->requestLimits.body.changeContextKeys,
             (std::vector<std::string>{"warehouse", "carrier"}));
-  EXPECT_TRUE(parseWithoutAuth({"--change-context-keys", ""})->requestLimits.body.changeContextKeys.empty());
+  EXPECT_TRUE(parseWithoutAuth({"--change-context-keys", ""})
+                  ->requestLimits.body.changeContextKeys.empty());
 
   // Body limits only tighten the domain's contract (500 bytes of text, 1000 items).
   for (const auto& [flag, value] :
