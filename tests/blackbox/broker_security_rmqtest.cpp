@@ -18,6 +18,7 @@
 
 #include "broker/rabbitmq/amqp/connection_settings.hpp"
 #include "broker/rabbitmq/amqp_client.hpp"
+#include "order_request.hpp"
 #include "support/http_client.hpp"
 #include "support/rabbitmq_server.hpp"
 #include "support/service_process.hpp"
@@ -36,10 +37,7 @@ using testing::ServiceProcess;
 using testing::TempDir;
 using testing::TlsIdentity;
 
-const std::string kOrder = R"({"userId":"3fa85f64-5717-4562-b3fc-2c963f66afa6","currency":"EUR",
-  "items":[{"productId":"p-1","quantity":2,"unitPrice":10.5}],
-  "customerDetails":{"name":"Ada","email":"ada@example.com"},
-  "shippingAddress":{"street":"1 Rue","city":"Paris","postalCode":"75001","country":"FR"}})";
+const std::string& kOrder = testing::kBrokerSuiteOrder;
 
 struct ProcessRun {
   int exitCode = -1;

@@ -2,6 +2,7 @@
 // The request body the black-box suites create orders with: the seed's example order, two items.
 
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace orders::testing {
 
@@ -17,5 +18,12 @@ inline nlohmann::json orderRequest() {
     "shippingAddress": {"street": "123 Main St", "city": "Anytown", "postalCode": "12345", "country": "US"}
   })");
 }
+
+/// The smaller body the broker suites post (one item, EUR): its events are what they inspect.
+inline const std::string kBrokerSuiteOrder =
+    R"({"userId":"3fa85f64-5717-4562-b3fc-2c963f66afa6","currency":"EUR",
+  "items":[{"productId":"p-1","quantity":2,"unitPrice":10.5}],
+  "customerDetails":{"name":"Ada","email":"ada@example.com"},
+  "shippingAddress":{"street":"1 Rue","city":"Paris","postalCode":"75001","country":"FR"}})";
 
 }  // namespace orders::testing

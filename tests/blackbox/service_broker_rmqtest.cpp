@@ -12,6 +12,7 @@
 
 #include "blackbox/outbox_events.hpp"
 #include "broker/rabbitmq/amqp_client.hpp"
+#include "order_request.hpp"
 #include "publishing/event_factory.hpp"
 #include "support/http_client.hpp"
 #include "support/rabbitmq_server.hpp"
@@ -26,10 +27,7 @@ using testing::HttpClient;
 using testing::RabbitMqServer;
 using testing::ServiceProcess;
 
-const std::string kOrder = R"({"userId":"3fa85f64-5717-4562-b3fc-2c963f66afa6","currency":"EUR",
-  "items":[{"productId":"p-1","quantity":2,"unitPrice":10.5}],
-  "customerDetails":{"name":"Ada","email":"ada@example.com"},
-  "shippingAddress":{"street":"1 Rue","city":"Paris","postalCode":"75001","country":"FR"}})";
+const std::string& kOrder = testing::kBrokerSuiteOrder;
 
 using testing::TempDir;
 

@@ -11,6 +11,7 @@
 
 #include "broker/rabbitmq/amqp_client.hpp"
 #include "common/trace_context.hpp"
+#include "order_request.hpp"
 #include "support/http_client.hpp"
 #include "support/rabbitmq_server.hpp"
 #include "support/service_process.hpp"
@@ -26,10 +27,7 @@ using testing::RabbitMqServer;
 using testing::ServiceProcess;
 using testing::TempDir;
 
-const std::string kOrder = R"({"userId":"3fa85f64-5717-4562-b3fc-2c963f66afa6","currency":"EUR",
-  "items":[{"productId":"p-1","quantity":2,"unitPrice":10.5}],
-  "customerDetails":{"name":"Ada","email":"ada@example.com"},
-  "shippingAddress":{"street":"1 Rue","city":"Paris","postalCode":"75001","country":"FR"}})";
+const std::string& kOrder = testing::kBrokerSuiteOrder;
 
 constexpr const char* kTraceId = "4bf92f3577b34da6a3ce929d0e0e4736";
 constexpr const char* kClientSpan = "00f067aa0ba902b7";
