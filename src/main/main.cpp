@@ -62,6 +62,7 @@ nlohmann::json relayJson(const orders::RelayStatus& status) {
   if (status.oldestPendingAt)
     json["oldestPendingAt"] = orders::formatIso8601(*status.oldestPendingAt);
   if (!status.lastError.empty()) json["lastError"] = status.lastError;
+  if (!status.broker.empty()) json["broker"] = status.broker;
   return json;
 }
 

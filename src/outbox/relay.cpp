@@ -395,6 +395,7 @@ void Relay::run() {
     s.status.lastError = reason;
     s.status.lastErrorAt = now;
     s.status.inFlight = 0;
+    s.status.broker.clear();
     s.status.republishedCount += unconfirmed;
     if (timedOut) ++s.status.timeoutCount;  // with lastError, so snapshots are consistent
   };
@@ -487,6 +488,7 @@ void Relay::run() {
       std::lock_guard lock(s.mutex);
       s.status.state = RelayStatus::State::kConnected;
       s.status.reason.clear();
+      s.status.broker = publisher->broker();
       ++s.status.connectCount;
     }
 

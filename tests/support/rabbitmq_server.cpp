@@ -158,9 +158,43 @@ void reapOrphans() {
 RabbitMqServer::RabbitMqServer(RabbitMqServerOptions options) : options_(std::move(options)) {}
 
 std::unique_ptr<RabbitMqServer> RabbitMqServer::start(RabbitMqServerOptions options) {
+  auto server = create(std::move(options));
+  server->startAgain();
+  return server;
+}
+
+std::unique_ptr<RabbitMqServer> RabbitMqServer::create(RabbitMqServerOptions options) {
   std::unique_ptr<RabbitMqServer> server(new RabbitMqServer(std::move(options)));
   server->prepareDirectory();
-  server->startAgain();
+  return server;
+}
+
+std::unique_ptr<RabbitMqServer> RabbitMqServer::attach(const std::string& directory) {
+  std::istringstream description(readFile(fs::path(directory) / "node.txt"));
+  RabbitMqServerOptions options;
+  options.outliveProcess = true;
+  std::unique_ptr<RabbitMqServer> server(new RabbitMqServer(options));
+  server->dir_ = directory;
+  std::string line;
+  while (std::getline(description, line)) {
+    const auto eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    const std::string key = line.substr(0, eq);
+    const std::string value = line.substr(eq + 1);
+    if (key == "node") server->nodeName_ = value;
+    if (key == "port") server->port_ = std::atoi(value.c_str());
+    if (key == "dist_port") server->distPort_ = std::atoi(value.c_str());
+    if (key == "erl_args") server->options_.erlArgs = value;
+  }
+  if (server->nodeName_.empty() || server->port_ == 0)
+    fail("no broker described in " + directory + "/node.txt");
+  const pid_t beam = beamPid(directory);
+  server->child_ = false;
+  // Only a VM whose command line names this directory: a recycled pid is never taken for it.
+  const bool alive =
+      processExists(beam) &&
+      readFile("/proc/" + std::to_string(beam) + "/cmdline").find(directory) != std::string::npos;
+  server->pid_ = alive ? beam : -1;
   return server;
 }
 
@@ -171,6 +205,7 @@ RabbitMqServer& RabbitMqServer::shared() {
 }
 
 RabbitMqServer::~RabbitMqServer() {
+  if (options_.outliveProcess) return;  // the fixture's cleanup stops it
   try {
     if (paused_) resume();
     if (running()) kill();
@@ -186,7 +221,8 @@ RabbitMqServer::~RabbitMqServer() {
 
 void RabbitMqServer::prepareDirectory() {
   reapOrphans();
-  std::string pattern = tempRoot() + "/rmqtest-XXXXXX";
+  std::string pattern =
+      tempRoot() + (options_.outliveProcess ? "/rmqfixture-XXXXXX" : "/rmqtest-XXXXXX");
   std::vector<char> buf(pattern.begin(), pattern.end());
   buf.push_back('\0');
   if (::mkdtemp(buf.data()) == nullptr)
@@ -196,10 +232,11 @@ void RabbitMqServer::prepareDirectory() {
   fs::create_directories(dir / "home");
   fs::create_directories(dir / "mnesia");
   fs::create_directories(dir / "log");
-  writeFile(dir / "owner.pid", std::to_string(::getpid()));
+  if (!options_.outliveProcess) writeFile(dir / "owner.pid", std::to_string(::getpid()));
 
-  nodeName_ = "rmqtest-" + std::to_string(::getpid()) + "-" + std::to_string(serverCounter++) +
-              "@localhost";
+  nodeName_ = !options_.nodeName.empty() ? options_.nodeName
+                                         : "rmqtest-" + std::to_string(::getpid()) + "-" +
+                                               std::to_string(serverCounter++) + "@localhost";
   port_ = freePort();
   do {
     distPort_ = freePort();
@@ -217,7 +254,12 @@ void RabbitMqServer::prepareDirectory() {
   }
 
   // The Erlang cookie lives in HOME; Erlang refuses a cookie file others can read.
-  writeFile(dir / "home" / ".erlang.cookie", randomCookie(), 0400);
+  writeFile(dir / "home" / ".erlang.cookie",
+            options_.cookie.empty() ? randomCookie() : options_.cookie, 0400);
+  // What attach() needs to drive this broker from another process.
+  writeFile(dir / "node.txt", "node=" + nodeName_ + "\nport=" + std::to_string(port_) +
+                                  "\ndist_port=" + std::to_string(distPort_) +
+                                  "\nerl_args=" + options_.erlArgs + "\n");
 
   std::string conf =
       "loopback_users = none\n"
@@ -274,6 +316,8 @@ std::vector<std::string> RabbitMqServer::environment() const {
   env.push_back("RABBITMQ_CONF_ENV_FILE=" + (dir / "rabbitmq-env.conf").string());
   env.push_back("RABBITMQ_ENABLED_PLUGINS_FILE=" + (dir / "enabled_plugins").string());
   env.push_back("RABBITMQ_PID_FILE=" + (dir / "rabbitmq.pid").string());
+  if (!options_.erlArgs.empty())
+    env.push_back("RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS=" + options_.erlArgs);
   return env;
 }
 
@@ -329,21 +373,37 @@ void RabbitMqServer::launch() {
   fs::remove(fs::path(dir_) / "rabbitmq.pid", ignored);
   pid_ = spawnWithEnv({kServerScript}, environment(), (fs::path(dir_) / "stdout.log").string(),
                       /*newGroup=*/true);
+  child_ = true;
+}
+
+pid_t RabbitMqServer::processGroup() const {
+  if (child_) return pid_;
+  const pid_t group = ::getpgid(pid_);
+  // Never our own group (a broker always runs in a group of its own).
+  return group > 0 && group != ::getpgrp() ? group : -1;
 }
 
 void RabbitMqServer::startAgain() {
-  if (running()) fail("startAgain() while the broker is running");
-  const auto started = Clock::now();
+  launchInBackground();
+  waitUntilStarted();
+}
+
+void RabbitMqServer::launchInBackground() {
+  if (running()) fail("starting " + nodeName_ + " while it is running");
+  launchedAt_ = Clock::now();
   launch();
+}
+
+void RabbitMqServer::waitUntilStarted() {
   waitUntilReady();
-  bootTime_ = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+  bootTime_ = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - launchedAt_);
 }
 
 void RabbitMqServer::waitUntilReady() {
   const auto deadline = Clock::now() + options_.startTimeout;
   while (true) {
     int status = 0;
-    pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    pid_t r = child_ ? ::waitpid(pid_, &status, WNOHANG) : 0;
     if (r == pid_) {
       pid_ = -1;
       fail("broker " + nodeName_ + " exited during boot (status " + std::to_string(status) +
@@ -364,6 +424,14 @@ void RabbitMqServer::waitUntilReady() {
 void RabbitMqServer::waitForExit(std::chrono::milliseconds timeout) {
   const pid_t beam = beamPid(dir_);
   const auto deadline = Clock::now() + timeout;
+  while (pid_ > 0 && !child_) {
+    if (!processExists(pid_)) {
+      pid_ = -1;
+      break;
+    }
+    if (Clock::now() > deadline) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   while (pid_ > 0) {
     int status = 0;
     pid_t r = ::waitpid(pid_, &status, WNOHANG);
@@ -383,7 +451,8 @@ void RabbitMqServer::waitForExit(std::chrono::milliseconds timeout) {
 void RabbitMqServer::stop() {
   if (!running()) return;
   if (paused_) resume();
-  ::kill(-pid_, SIGTERM);
+  if (const pid_t group = processGroup(); group > 0) ::kill(-group, SIGTERM);
+  if (!child_) ::kill(pid_, SIGTERM);
   waitForExit(std::chrono::seconds(30));
   if (running() || processExists(beamPid(dir_))) kill();
 }
@@ -391,7 +460,7 @@ void RabbitMqServer::stop() {
 void RabbitMqServer::kill() {
   if (!running()) return;
   const pid_t beam = beamPid(dir_);
-  ::kill(-pid_, SIGKILL);
+  if (const pid_t group = processGroup(); group > 0) ::kill(-group, SIGKILL);
   if (beam > 0) ::kill(beam, SIGKILL);  // in case it left the group
   paused_ = false;
   waitForExit(std::chrono::seconds(30));
@@ -405,13 +474,13 @@ void RabbitMqServer::restart() {
 
 void RabbitMqServer::pause() {
   if (!running() || paused_) return;
-  ::kill(-pid_, SIGSTOP);
+  if (const pid_t group = processGroup(); group > 0) ::kill(-group, SIGSTOP);
   paused_ = true;
 }
 
 void RabbitMqServer::resume() {
   if (!paused_) return;
-  if (pid_ > 0) ::kill(-pid_, SIGCONT);
+  if (const pid_t group = pid_ > 0 ? processGroup() : -1; group > 0) ::kill(-group, SIGCONT);
   paused_ = false;
 }
 

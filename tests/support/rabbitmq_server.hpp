@@ -46,6 +46,20 @@ struct RabbitMqServerOptions {
   std::optional<RabbitMqTlsOptions> tls;
   /// Keep the temporary directory after destruction (also: env ORDER_TEST_KEEP_BROKER_DIR=1).
   bool keepDirectory = false;
+
+  // --- for the nodes of a cluster (rabbitmq_cluster.hpp) ---
+  /// The Erlang node name, e.g. "rabbit-a-<pid>@localhost"; empty: a unique generated one.
+  std::string nodeName;
+  /// The Erlang cookie; nodes of one cluster share it. Empty: a random one.
+  std::string cookie;
+  /// RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS, e.g. "+S 1:1" (one scheduler: on a small machine
+  /// several nodes boot faster when they do not each start one per core).
+  std::string erlArgs;
+  /// The broker outlives this object and this process (a CTest fixture's server, stopped by its
+  /// cleanup test, see attach()): no owner.pid, so orphan reaping leaves it alone, and the
+  /// destructor neither kills it nor removes its directory. The directory is named
+  /// rmqfixture-XXXXXX.
+  bool outliveProcess = false;
 };
 
 class RabbitMqServer {
@@ -58,6 +72,12 @@ class RabbitMqServer {
   /// at exit. Tests sharing it isolate themselves with their own queue/exchange names, and must
   /// leave it running (a test that stops or pauses it restores it before returning).
   static RabbitMqServer& shared();
+
+  /// A broker started (with outliveProcess) by another process, from its directory: stop, kill,
+  /// startAgain and rabbitmqctl work on it as on one of ours; destroying the object leaves the
+  /// broker as it is (running or not). Throws std::runtime_error when `directory` holds no
+  /// broker description (node.txt).
+  static std::unique_ptr<RabbitMqServer> attach(const std::string& directory);
 
   /// Kills the broker if it still runs (fast: tests do not need a clean shutdown) and removes
   /// the temporary directory.
@@ -77,6 +97,14 @@ class RabbitMqServer {
   const std::string& nodeName() const { return nodeName_; }
   const std::string& directory() const { return dir_; }
   bool running() const { return pid_ > 0; }
+
+  /// Spawns the broker without waiting for it (after stop() or kill(), or for a server created
+  /// by create()); waitUntilStarted() then waits for the login. Lets a cluster boot its nodes
+  /// in parallel from one thread.
+  void launchInBackground();
+  void waitUntilStarted();
+  /// Creates the directory and picks the ports, without starting the broker.
+  static std::unique_ptr<RabbitMqServer> create(RabbitMqServerOptions options = {});
 
   /// Graceful stop: SIGTERM to the broker's process group, waits (SIGKILL after 30 s).
   void stop();
@@ -108,6 +136,8 @@ class RabbitMqServer {
   void waitUntilReady();
   void waitForExit(std::chrono::milliseconds timeout);
   std::vector<std::string> environment() const;
+  /// The group to signal: the rabbitmq-server script's when we spawned it, else the VM's.
+  pid_t processGroup() const;
 
   RabbitMqServerOptions options_;
   std::string dir_;
@@ -117,6 +147,10 @@ class RabbitMqServer {
   int managementPort_ = 0;
   int tlsPort_ = 0;
   pid_t pid_ = -1;  // the rabbitmq-server script, leader of the broker's process group
+  /// pid_ is our child (waitpid works). False for a broker found by attach(): pid_ is then the
+  /// Erlang VM's pid, another process's grandchild.
+  bool child_ = true;
+  std::chrono::steady_clock::time_point launchedAt_{};
   bool paused_ = false;
   std::chrono::milliseconds bootTime_{0};
 };

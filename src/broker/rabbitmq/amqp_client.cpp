@@ -59,9 +59,7 @@ AmqpClient::~AmqpClient() {
 }
 
 Result<std::unique_ptr<AmqpClient>> AmqpClient::connect(const RabbitConnectionOptions& options) {
-  auto url = AmqpUrl::parse(options.url);
-  if (!url) return url.error();
-  auto connection = rabbitmq::Connection::open(*url, options);
+  auto connection = rabbitmq::openFirstBroker(options);
   if (!connection) return connection.error();
   auto impl = std::make_unique<Impl>();
   impl->connection = std::move(*connection);

@@ -31,6 +31,8 @@ class RabbitPublisher final : public ConfirmedPublisher {
         frameMax_(static_cast<std::size_t>(amqp_get_frame_max(conn_))),
         where_("connection to " + connection_->url().redacted()) {}
 
+  std::string broker() const override { return connection_->url().redacted(); }
+
   ~RabbitPublisher() override {
     {
       std::lock_guard lock(fdMutex_);
@@ -181,13 +183,10 @@ class RabbitPublisher final : public ConfirmedPublisher {
   rabbitmq::PublishProperties properties_;  // reused: no allocation per publish
 };
 
-}  // namespace
-
-Result<std::unique_ptr<ConfirmedPublisher>> openRabbitPublisher(
-    const RabbitConnectionOptions& options) {
-  auto url = AmqpUrl::parse(options.url);
-  if (!url) return url.error();
-  auto connection = rabbitmq::Connection::open(*url, options);
+/// A connection + confirm-mode channel to the next broker of `brokers` that answers.
+Result<std::unique_ptr<ConfirmedPublisher>> openPublisher(rabbitmq::BrokerRotation& brokers,
+                                                          const RabbitConnectionOptions& options) {
+  auto connection = brokers.open(options);
   if (!connection) return connection.error();
   auto& conn = **connection;
   auto channel = conn.openChannel();
@@ -202,10 +201,23 @@ Result<std::unique_ptr<ConfirmedPublisher>> openRabbitPublisher(
       std::make_unique<RabbitPublisher>(std::move(*connection), *channel, wakeFd));
 }
 
+}  // namespace
+
+Result<std::unique_ptr<ConfirmedPublisher>> openRabbitPublisher(
+    const RabbitConnectionOptions& options) {
+  auto brokers = rabbitmq::parseBrokerUrls(options);
+  if (!brokers) return brokers.error();
+  rabbitmq::BrokerRotation rotation(std::move(brokers).value());
+  return openPublisher(rotation, options);
+}
+
 Result<PublisherFactory> makeRabbitPublisherFactory(RabbitConnectionOptions options) {
-  auto url = AmqpUrl::parse(options.url);
-  if (!url) return url.error();
-  return PublisherFactory([options = std::move(options)] { return openRabbitPublisher(options); });
+  auto brokers = rabbitmq::parseBrokerUrls(options);
+  if (!brokers) return brokers.error();
+  // Shared by every copy of the factory: each new publisher goes to the next broker in turn.
+  auto rotation = std::make_shared<rabbitmq::BrokerRotation>(std::move(brokers).value());
+  return PublisherFactory(
+      [options = std::move(options), rotation] { return openPublisher(*rotation, options); });
 }
 
 }  // namespace orders

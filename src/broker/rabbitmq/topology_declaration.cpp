@@ -10,9 +10,7 @@ using rabbitmq::ArgumentTable;
 using rabbitmq::Declarer;
 
 Status declareTopology(const RabbitConnectionOptions& options, const TopologyConfig& topology) {
-  auto url = AmqpUrl::parse(options.url);
-  if (!url) return url.error();
-  auto connection = rabbitmq::Connection::open(*url, options);
+  auto connection = rabbitmq::openFirstBroker(options);
   if (!connection) return connection.error();
   rabbitmq::Connection& c = **connection;
   auto channel = c.openChannel();
@@ -60,7 +58,7 @@ Status declareTopology(const RabbitConnectionOptions& options, const TopologyCon
   c.close();
   if (!status) return status;
   if (!d.conflicts().empty()) {
-    std::string message = "the broker at " + url->redacted() +
+    std::string message = "the broker at " + c.url().redacted() +
                           " has a topology that conflicts with ours (nothing was changed; delete "
                           "or migrate these, or fix the topology file): ";
     for (std::size_t i = 0; i < d.conflicts().size(); ++i)

@@ -6,9 +6,11 @@ namespace orders::tools {
 
 void addAmqpConnectionOptions(CLI::App& app, AmqpConnectionSettings& settings,
                               const std::string& envPrefix) {
-  app.add_option("--amqp-url", settings.url,
+  app.add_option("--amqp-url", settings.urls,
                  "RabbitMQ, amqp://USER:PASS@HOST:PORT/VHOST or amqps:// for TLS (default port "
-                 "5671); no user: guest. Prefer the password from " +
+                 "5671); no user: guest. The nodes of a cluster: repeat the flag or separate "
+                 "them with commas; connections fail over between them in turn. Prefer the "
+                 "password from " +
                      envPrefix + "AMQP_PASSWORD or --amqp-password-file")
       ->envname(envPrefix + "AMQP_URL")
       ->capture_default_str();

@@ -93,7 +93,7 @@ int topologyDeclare(const Options& o, std::ostream& out, std::ostream& err) {
   auto resolved = connectionOptions(o, "order-events topology declare", err);
   if (const int* code = std::get_if<int>(&resolved)) return *code;
   const auto& connection = std::get<RabbitConnectionOptions>(resolved);
-  auto url = AmqpUrl::parse(connection.url);
+  auto url = AmqpUrl::parse(connection.url);  // the first broker, checked by connectionOptions
   auto topology = loadTopologyFile(o.topologyFile);
   if (!topology) return fail(err, kBadInput, topology.error().message);
   if (auto s = declareTopology(connection, *topology); !s) {
@@ -251,7 +251,7 @@ int tail(const Options& o, std::ostream& out, std::ostream& err, const RunContro
   auto resolved = connectionOptions(o, "order-events tail", err);
   if (const int* code = std::get_if<int>(&resolved)) return *code;
   const auto& connection = std::get<RabbitConnectionOptions>(resolved);
-  auto url = AmqpUrl::parse(connection.url);
+  auto url = AmqpUrl::parse(connection.url);  // the first broker, checked by connectionOptions
   std::vector<std::string> keys = o.routingKeys;
   const auto& known = knownMessageTypes();
   if (o.allKeys) keys = known;

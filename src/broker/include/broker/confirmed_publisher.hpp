@@ -78,6 +78,11 @@ class ConfirmedPublisher {
 
   /// Closes the channel and connection politely, waiting at most `timeout` for the broker.
   virtual void close(std::chrono::milliseconds timeout) = 0;
+
+  /// Which broker this publisher is connected to, for status pages and logs (for RabbitMQ the
+  /// URL with the password replaced by "***"); empty when the implementation cannot say. Fixed
+  /// for the publisher's lifetime; any thread.
+  virtual std::string broker() const { return {}; }
 };
 
 /// Opens a new connection + confirm-mode channel. Called by the relay at start and after every

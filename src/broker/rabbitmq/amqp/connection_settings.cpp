@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "broker/rabbitmq/amqp/amqp_url.hpp"
@@ -27,11 +28,41 @@ Status readable(const std::string& path, const std::string& what) {
 Result<RabbitConnectionOptions> resolveConnectionSettings(const AmqpConnectionSettings& settings,
                                                           const std::string& envPrefix) {
   const std::string urlName = flagAndEnv("amqp-url", envPrefix, "AMQP_URL");
-  auto url = AmqpUrl::parse(settings.url);
-  if (!url) return invalid(urlName, urlName + ": " + url.error().message);
+  // Each value may itself be a comma-separated list (the environment variable has one value).
+  std::vector<std::string> entries;
+  for (const auto& value : settings.urls) {
+    std::size_t start = 0;
+    while (true) {
+      const std::size_t comma = value.find(',', start);
+      entries.push_back(value.substr(start, comma == std::string::npos ? comma : comma - start));
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  }
+  if (entries.empty()) return invalid(urlName, urlName + ": no broker given");
+  std::optional<AmqpUrl> url;  // the first broker: the TLS checks below look at it
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    // Spaces after commas ("a, b") are a list's natural spelling; a URL never holds one.
+    std::string& entry = entries[i];
+    entry.erase(0, entry.find_first_not_of(" \t"));
+    entry.erase(entry.find_last_not_of(" \t") + 1);
+    const std::string which = entries.size() == 1 ? urlName
+                                                  : urlName + " entry " + std::to_string(i + 1) +
+                                                        " of " + std::to_string(entries.size());
+    if (entry.empty()) return invalid(urlName, which + " is empty (a stray comma?)");
+    auto parsed = AmqpUrl::parse(entry);
+    if (!parsed) return invalid(urlName, which + ": " + parsed.error().message);
+    if (url && parsed->tls != url->tls)
+      return invalid(urlName, which + " (" + parsed->redacted() + ") is " +
+                                  (parsed->tls ? "amqps://" : "amqp://") + " but entry 1 (" +
+                                  url->redacted() + ") is " + (url->tls ? "amqps://" : "amqp://") +
+                                  "; the nodes of one cluster share their TLS settings");
+    if (!url) url = std::move(parsed).value();
+  }
 
   RabbitConnectionOptions options;
-  options.url = settings.url;
+  options.url = entries.front();
+  options.failoverUrls.assign(entries.begin() + 1, entries.end());
   options.password = settings.password;
   if (!settings.passwordFile.empty()) {
     const std::string name = flagAndEnv("amqp-password-file", envPrefix, "AMQP_PASSWORD_FILE");
@@ -88,13 +119,18 @@ Result<RabbitConnectionOptions> resolveConnectionSettings(const AmqpConnectionSe
 
 std::vector<std::string> connectionWarnings(const RabbitConnectionOptions& options) {
   std::vector<std::string> warnings;
+  std::vector<std::string> texts{options.url};
+  texts.insert(texts.end(), options.failoverUrls.begin(), options.failoverUrls.end());
+  for (const auto& text : texts) {
+    auto broker = AmqpUrl::parse(text);
+    if (broker && !broker->tls && !broker->loopback()) {
+      warnings.push_back("the broker at " + broker->redacted() +
+                         " is reached over plain amqp:// (no TLS): the password and every event "
+                         "cross the network unencrypted; use amqps:// (port 5671)");
+    }
+  }
   auto url = AmqpUrl::parse(options.url);
   if (!url) return warnings;  // resolveConnectionSettings reports it
-  if (!url->tls && !url->loopback()) {
-    warnings.push_back("the broker at " + url->redacted() +
-                       " is reached over plain amqp:// (no TLS): the password and every event "
-                       "cross the network unencrypted; use amqps:// (port 5671)");
-  }
   if (url->tls && !options.tls.verify) {
     warnings.push_back(
         "TLS VERIFICATION IS OFF (--amqp-tls-insecure): the broker's certificate at " +

@@ -20,7 +20,7 @@ std::string write(const std::filesystem::path& path, const std::string& content)
 TEST(ConnectionSettings, PasswordFromAFileReplacesTheUrlsAndDropsOneNewline) {
   testing::TempDir dir;
   AmqpConnectionSettings s;
-  s.url = "amqps://svc:ignored@broker.example:5671/prod";
+  s.urls = {"amqps://svc:ignored@broker.example:5671/prod"};
   s.passwordFile = write(dir.path() / "password", std::string(kSecret) + "\n");
   auto options = resolveConnectionSettings(s, "ORDER_SERVICE_");
   ASSERT_TRUE(options.ok()) << options.error().message;
@@ -39,48 +39,83 @@ TEST(ConnectionSettings, ErrorsNameTheFlagAndTheVariableAndNeverThePassword) {
   std::vector<Case> cases;
   {
     AmqpConnectionSettings s;
-    s.url = std::string("amqp://svc:") + kSecret + "@broker:99999/";
+    s.urls = {std::string("amqp://svc:") + kSecret + "@broker:99999/"};
     cases.push_back({s, "--amqp-url / ORDER_SERVICE_AMQP_URL"});
   }
   {
     AmqpConnectionSettings s;
-    s.url = std::string("amqp://svc:") + kSecret + "@broker/";
+    s.urls = {std::string("amqp://svc:") + kSecret + "@broker/"};
     s.caFile = ca;
     cases.push_back({s, "--amqp-ca-file / ORDER_SERVICE_AMQP_CA_FILE is a TLS setting"});
   }
   {
     AmqpConnectionSettings s;
-    s.url = std::string("amqps://svc:") + kSecret + "@broker/";
+    s.urls = {std::string("amqps://svc:") + kSecret + "@broker/"};
     s.caFile = (dir.path() / "missing.pem").string();
     cases.push_back({s, "--amqp-ca-file / ORDER_SERVICE_AMQP_CA_FILE: cannot read"});
   }
   {
     AmqpConnectionSettings s;
-    s.url = std::string("amqps://svc:") + kSecret + "@broker/";
+    s.urls = {std::string("amqps://svc:") + kSecret + "@broker/"};
     s.certFile = ca;
     cases.push_back({s, "needs its key"});
   }
   {
     AmqpConnectionSettings s;
-    s.url = "amqps://svc@broker/";
+    s.urls = {"amqps://svc@broker/"};
     s.password = kSecret;
     s.passwordFile = ca;
     cases.push_back({s, "are both set"});
   }
   {
     AmqpConnectionSettings s;
-    s.url = "amqps://svc@broker/";
+    s.urls = {"amqps://svc@broker/"};
     s.passwordFile = (dir.path() / "nope").string();
     cases.push_back({s, "--amqp-password-file / ORDER_SERVICE_AMQP_PASSWORD_FILE: cannot read"});
   }
   {
     AmqpConnectionSettings s;
-    s.url = "amqps://svc@broker/";
+    s.urls = {"amqps://svc@broker/"};
     s.passwordFile = write(dir.path() / "empty", "\n");
     cases.push_back({s, "is empty"});
   }
   for (const auto& c : cases) {
     auto options = resolveConnectionSettings(c.settings, "ORDER_SERVICE_");
+    ASSERT_FALSE(options.ok()) << c.expected;
+    EXPECT_EQ(options.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_NE(options.error().message.find(c.expected), std::string::npos)
+        << options.error().message;
+    EXPECT_EQ(options.error().message.find(kSecret), std::string::npos) << options.error().message;
+  }
+}
+
+TEST(ConnectionSettings, SeveralBrokersFromRepeatedFlagsAndCommaListsKeepTheirOrder) {
+  AmqpConnectionSettings s;
+  s.urls = {"amqp://svc@node-a:5672/", "amqp://svc@node-b:5672/, amqp://svc@node-c:5673/"};
+  auto options = resolveConnectionSettings(s, "ORDER_SERVICE_");
+  ASSERT_TRUE(options.ok()) << options.error().message;
+  EXPECT_EQ(options->url, "amqp://svc@node-a:5672/");
+  EXPECT_EQ(options->failoverUrls,
+            (std::vector<std::string>{"amqp://svc@node-b:5672/", "amqp://svc@node-c:5673/"}));
+}
+
+TEST(ConnectionSettings, ABadEntryOfTheBrokerListIsNamedByItsPositionWithoutThePassword) {
+  struct Case {
+    std::vector<std::string> urls;
+    std::string expected;
+  };
+  const std::string good = std::string("amqp://svc:") + kSecret + "@node-a/";
+  const std::vector<Case> cases = {
+      {{good + "," + "amqp://svc:" + kSecret + "@node-b:0/"},
+       "--amqp-url / ORDER_SERVICE_AMQP_URL entry 2 of 2: "},
+      {{good, good, "http://node-c/"}, "entry 3 of 3: "},
+      {{good + ",,"}, "entry 2 of 3 is empty (a stray comma?)"},
+      {{good, "amqps://svc@node-b/"}, "is amqps:// but entry 1"},
+  };
+  for (const auto& c : cases) {
+    AmqpConnectionSettings s;
+    s.urls = c.urls;
+    auto options = resolveConnectionSettings(s, "ORDER_SERVICE_");
     ASSERT_FALSE(options.ok()) << c.expected;
     EXPECT_EQ(options.error().code, ErrorCode::kInvalidArgument);
     EXPECT_NE(options.error().message.find(c.expected), std::string::npos)

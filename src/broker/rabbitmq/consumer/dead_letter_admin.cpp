@@ -207,9 +207,7 @@ DeadLetterAdmin::~DeadLetterAdmin() {
 
 Result<std::unique_ptr<DeadLetterAdmin>> DeadLetterAdmin::connect(
     const RabbitConnectionOptions& options, const Clock* clock) {
-  auto url = AmqpUrl::parse(options.url);
-  if (!url) return url.error();
-  auto connection = rabbitmq::Connection::open(*url, options);
+  auto connection = rabbitmq::openFirstBroker(options);
   if (!connection) return connection.error();
   auto impl = std::make_unique<Impl>(clock);
   impl->connection = std::move(connection).value();

@@ -87,9 +87,10 @@ class RabbitConsumerTransport final : public ConsumerTransport {
   }
 
   Status start(Callbacks callbacks) override {
-    auto url = AmqpUrl::parse(connectionOptions_.url);
-    if (!url) return url.error();
-    url_ = std::move(url).value();
+    auto brokers = rabbitmq::parseBrokerUrls(connectionOptions_);
+    if (!brokers) return brokers.error();
+    url_ = brokers->front();
+    brokers_ = std::make_unique<rabbitmq::BrokerRotation>(std::move(brokers).value());
     if (auto valid = validateConsumerOptions(options_); !valid) return valid;
     wakeFd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (wakeFd_ < 0) return Error{ErrorCode::kInternal, std::string("eventfd: ") + strerror(errno)};
@@ -177,9 +178,10 @@ class RabbitConsumerTransport final : public ConsumerTransport {
 
   /// A connection with the topology declared, confirms enabled and the consumer started.
   Status connect() {
-    auto opened = rabbitmq::Connection::open(url_, connectionOptions_);
+    auto opened = brokers_->open(connectionOptions_);
     if (!opened) return opened.error();
     std::unique_ptr<rabbitmq::Connection> c = std::move(opened).value();
+    url_ = c->url();
     auto consumeChannel = c->openChannel();
     if (!consumeChannel) return consumeChannel.error();
     if (auto declared = declareTopology(*c, *consumeChannel, options_); !declared) return declared;
@@ -269,8 +271,11 @@ class RabbitConsumerTransport final : public ConsumerTransport {
           const auto wait = backoff_.next();
           nextAttempt_ = clock_.steadyNow() + wait;
           spdlog::warn("consumer {}: cannot connect to {} (attempt {}): {}; next attempt in {} ms",
-                       options_.name(), url_.redacted(), failedAttempts_, connected.error().message,
-                       wait.count());
+                       options_.name(),
+                       brokers_->brokers().size() == 1
+                           ? url_.redacted()
+                           : "any of " + std::to_string(brokers_->brokers().size()) + " brokers",
+                       failedAttempts_, connected.error().message, wait.count());
           setState(TransportState::kReconnecting, connected.error().message);
         } else {
           failedAttempts_ = 0;
@@ -546,7 +551,9 @@ class RabbitConsumerTransport final : public ConsumerTransport {
   const ConsumerOptions options_;
   SystemClock systemClock_;
   const Clock& clock_;
-  AmqpUrl url_;
+  /// The brokers of connectionOptions_, tried in turn at every (re)connect.
+  std::unique_ptr<rabbitmq::BrokerRotation> brokers_;
+  AmqpUrl url_;  // the broker of the current (or last) connection, for messages
   Callbacks callbacks_;
   int wakeFd_ = -1;
   std::thread thread_;

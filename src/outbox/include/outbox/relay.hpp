@@ -151,6 +151,9 @@ struct RelayStatus {
   std::string lastError;
   std::optional<Timestamp> lastErrorAt;
   std::optional<Timestamp> lastConfirmAt;
+  /// The broker of the current connection (ConfirmedPublisher::broker(), no password); empty
+  /// while not connected. With several brokers (a cluster), the node publishing goes to.
+  std::string broker;
 
   /// For /readyz: true only when connected and publishing.
   bool ready() const { return state == State::kConnected; }

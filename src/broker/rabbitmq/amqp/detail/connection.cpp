@@ -14,6 +14,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 namespace orders::rabbitmq {
 namespace {
@@ -430,6 +431,67 @@ Status Connection::checkRpc(std::string_view what, amqp_channel_t channel) {
   amqp_rpc_reply_t reply = amqp_get_rpc_reply(conn_);
   if (reply.reply_type == AMQP_RESPONSE_NORMAL) return okStatus();
   return replyError(reply, what, channel);
+}
+
+Result<std::vector<AmqpUrl>> parseBrokerUrls(const RabbitConnectionOptions& options) {
+  std::vector<std::string> texts{options.url};
+  texts.insert(texts.end(), options.failoverUrls.begin(), options.failoverUrls.end());
+  std::vector<AmqpUrl> brokers;
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    auto url = AmqpUrl::parse(texts[i]);
+    if (!url) {
+      if (texts.size() == 1) return url.error();
+      return Error{url.error().code,
+                   "broker " + std::to_string(i + 1) + " of " + std::to_string(texts.size()) +
+                       ": " + url.error().message,
+                   url.error().field};
+    }
+    brokers.push_back(std::move(url).value());
+  }
+  return brokers;
+}
+
+BrokerRotation::BrokerRotation(std::vector<AmqpUrl> brokers) : brokers_(std::move(brokers)) {}
+
+Result<std::unique_ptr<Connection>> BrokerRotation::open(const RabbitConnectionOptions& options) {
+  std::size_t first = 0;
+  {
+    std::lock_guard lock(mutex_);
+    first = next_;
+  }
+  const std::size_t n = brokers_.size();
+  std::string failures;
+  std::optional<ErrorCode> code;
+  bool anyUnreachable = false;
+  for (std::size_t k = 0; k < n; ++k) {
+    const std::size_t i = (first + k) % n;
+    auto connection = Connection::open(brokers_[i], options);
+    if (connection) {
+      std::lock_guard lock(mutex_);
+      next_ = (i + 1) % n;
+      return connection;
+    }
+    if (n == 1) return connection.error();
+    if (!code) code = connection.error().code;
+    anyUnreachable = anyUnreachable || connection.error().code == ErrorCode::kUnavailable;
+    if (!failures.empty()) failures += "; ";
+    failures += connection.error().message;
+  }
+  {
+    // The next round starts one further on, so that a node that hangs (connect timeout) is not
+    // always the first one waited for.
+    std::lock_guard lock(mutex_);
+    next_ = (first + 1) % n;
+  }
+  return Error{anyUnreachable ? ErrorCode::kUnavailable : *code,
+               "no broker of " + std::to_string(n) + " answered: " + failures};
+}
+
+Result<std::unique_ptr<Connection>> openFirstBroker(const RabbitConnectionOptions& options) {
+  auto brokers = parseBrokerUrls(options);
+  if (!brokers) return brokers.error();
+  BrokerRotation rotation(std::move(brokers).value());
+  return rotation.open(options);
 }
 
 }  // namespace orders::rabbitmq

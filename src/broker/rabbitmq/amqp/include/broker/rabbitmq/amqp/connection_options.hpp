@@ -7,6 +7,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace orders {
 
@@ -30,6 +31,11 @@ struct AmqpTlsOptions {
 struct RabbitConnectionOptions {
   /// amqp[s]://user:password@host:port/vhost (see amqp_url.hpp). The password is never logged.
   std::string url = "amqp://guest:guest@127.0.0.1:5672/%2F";
+  /// The other nodes of the same cluster (same user, password, vhost and TLS settings as `url`),
+  /// for failover. Every connection goes to the first broker that answers, in turn from the one
+  /// after the broker of the previous connection (round robin, detail/connection.hpp's
+  /// BrokerRotation); empty: `url` is the only broker.
+  std::vector<std::string> failoverUrls{};
   /// Replaces the URL's password when set (from an environment variable or a file, so it does
   /// not have to be in the URL, where process listings and shell histories see it).
   std::optional<std::string> password{};

@@ -18,7 +18,10 @@
 namespace orders {
 
 struct AmqpConnectionSettings {
-  std::string url = "amqp://127.0.0.1:5672/%2F";  // no user info: guest/guest
+  /// The broker, or the nodes of one cluster: --amqp-url given several times, and/or entries
+  /// separated by commas (also in <PREFIX>AMQP_URL). Connections fail over between them in turn
+  /// (RabbitConnectionOptions::failoverUrls). All share the password and TLS settings below.
+  std::vector<std::string> urls = {"amqp://127.0.0.1:5672/%2F"};  // no user info: guest/guest
   /// The password in the environment (<PREFIX>AMQP_PASSWORD); replaces the URL's.
   std::optional<std::string> password;
   /// A file holding the password (<PREFIX>AMQP_PASSWORD_FILE, e.g. a mounted secret); one
@@ -31,7 +34,8 @@ struct AmqpConnectionSettings {
   bool tlsInsecure = false;
 };
 
-/// Checks and resolves `settings`: a parsable URL; the password file read; TLS files readable,
+/// Checks and resolves `settings`: parsable URLs (an error names the bad entry: "entry 2 of 3"),
+/// all amqp:// or all amqps://; the password file read; TLS files readable,
 /// a certificate only with its key; TLS options only with amqps://. kInvalidArgument with a
 /// message that names the flag and the variable (from `envPrefix`) and never contains the
 /// password.

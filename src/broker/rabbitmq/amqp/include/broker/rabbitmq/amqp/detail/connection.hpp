@@ -6,9 +6,12 @@
 #include <amqp.h>
 #include <amqp_framing.h>
 
+#include <cstddef>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "broker/rabbitmq/amqp/amqp_url.hpp"
 #include "broker/rabbitmq/amqp/connection_options.hpp"
@@ -91,5 +94,37 @@ class Connection {
   bool dead_ = false;
   bool closed_ = false;
 };
+
+/// The brokers of `options`: url, then failoverUrls, parsed. kInvalidArgument naming the entry
+/// ("broker 2 of 3 (amqp://...)") when one does not parse; the password never appears.
+Result<std::vector<AmqpUrl>> parseBrokerUrls(const RabbitConnectionOptions& options);
+
+/// Round robin over the brokers of a cluster for a connection that is opened again after every
+/// failure (publisher, consumer). open() tries each broker once, starting with the one after the
+/// broker of the previous successful open, so a reconnect after a lost connection goes to
+/// another node first; waiting between rounds is the caller's backoff (common/backoff.hpp).
+/// Thread-safe.
+class BrokerRotation {
+ public:
+  /// `brokers` must not be empty.
+  explicit BrokerRotation(std::vector<AmqpUrl> brokers);
+
+  /// The first connection that opens. With one broker its error unchanged; with several,
+  /// "no broker of N answered: <url>: <why>; ..." with kUnavailable if any of them was
+  /// unreachable (a node may come back), else the first broker's error code (e.g. credentials
+  /// refused everywhere).
+  Result<std::unique_ptr<Connection>> open(const RabbitConnectionOptions& options);
+
+  const std::vector<AmqpUrl>& brokers() const { return brokers_; }
+
+ private:
+  const std::vector<AmqpUrl> brokers_;
+  std::mutex mutex_;
+  std::size_t next_ = 0;  // guarded by mutex_
+};
+
+/// One connection to the first broker of `options` that answers, in list order (one-shot
+/// clients: topology declaration, tools). Errors as for parseBrokerUrls and BrokerRotation::open.
+Result<std::unique_ptr<Connection>> openFirstBroker(const RabbitConnectionOptions& options);
 
 }  // namespace orders::rabbitmq
