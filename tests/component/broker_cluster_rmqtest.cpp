@@ -310,10 +310,11 @@ TEST_F(BrokerClusterTest, RelayFailsOverWhenItsNodeIsKilledAndLosesNoEvent) {
   ASSERT_TRUE(testing::waitFor([&] { return pending() == 0; }, 60s)) << pending() << " pending";
   relay->stop();
 
-  victim.startAgain();  // back before reading: the queue's log has all three members again
-  cluster.waitForRunningNodes(cluster.size());
+  victim.launchInBackground();  // boots while we read: two nodes are a majority
   const auto got = drain(t.queues[0].name, writer.written().size());
   const std::size_t duplicates = expectEveryEventOnceInOrder(got, writer.written());
+  victim.waitUntilStarted();
+  cluster.waitForRunningNodes(cluster.size());
   std::printf("[ figures ] %zu events committed, %zu deliveries, %zu duplicates\n",
               writer.written().size(), got.size(), duplicates);
 }
@@ -348,10 +349,11 @@ TEST_F(BrokerClusterTest, WithTwoOfThreeNodesDownNothingIsMarkedPublishedUntilOn
   std::printf("[ figures ] a node returned: all %d events confirmed %.2f s after it was started\n",
               kEvents, secondsSince(returnedAt));
   relay->stop();
-  cluster.node(2).startAgain();
-  cluster.waitForRunningNodes(cluster.size());
+  cluster.node(2).launchInBackground();
   const auto got = drain(t.queues[0].name, writer.written().size());
   expectEveryEventOnceInOrder(got, writer.written());
+  cluster.node(2).waitUntilStarted();
+  cluster.waitForRunningNodes(cluster.size());
 }
 
 }  // namespace
