@@ -158,7 +158,8 @@ Rows Connection::exec(const std::string& sql, const Params& params) {
   PGresult* result = PQexecParams(conn, sql.c_str(), static_cast<int>(values.size()), nullptr,
                                   values.data(), nullptr, nullptr, 0);
   const auto status = result != nullptr ? PQresultStatus(result) : PGRES_FATAL_ERROR;
-  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) throwError(result, "statement failed");
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
+    throwError(result, "statement failed");
   return Rows(result);
 }
 
@@ -166,7 +167,8 @@ void Connection::execScript(const std::string& sql) {
   auto* conn = static_cast<PGconn*>(conn_);
   PGresult* result = PQexec(conn, sql.c_str());
   const auto status = result != nullptr ? PQresultStatus(result) : PGRES_FATAL_ERROR;
-  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) throwError(result, "statement failed");
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
+    throwError(result, "statement failed");
   PQclear(result);
 }
 
@@ -230,15 +232,15 @@ int Connection::socket() const {
   return PQsocket(static_cast<PGconn*>(conn_));
 }
 
-std::vector<std::string> Connection::takeNotifications() {
+std::vector<Connection::Notification> Connection::takeNotifications() {
   auto* conn = static_cast<PGconn*>(conn_);
   if (PQconsumeInput(conn) != 1) throwError(nullptr, "the connection broke");
-  std::vector<std::string> channels;
+  std::vector<Notification> notifications;
   while (PGnotify* notify = PQnotifies(conn)) {
-    channels.emplace_back(notify->relname);
+    notifications.push_back({notify->relname, notify->be_pid});
     PQfreemem(notify);
   }
-  return channels;
+  return notifications;
 }
 
 }  // namespace orders::postgres

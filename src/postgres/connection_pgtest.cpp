@@ -2,10 +2,9 @@
 // caller should do, a killed connection is reported as lost, a wrong password is refused without
 // being shown, and a pipeline skips what follows a failed statement.
 
-#include "postgres/connection.hpp"
-
 #include <gtest/gtest.h>
 
+#include "postgres/connection.hpp"
 #include "support/postgres_server.hpp"
 
 namespace orders::postgres {

@@ -68,8 +68,8 @@ bool runningAsRoot() {
 /// Runs a PostgreSQL program as the server's user (runuser when we are root), output appended
 /// to `log`. Paths come from mkdtemp and our own constants: no shell quoting issues.
 int runAsServerUser(const std::string& command, const std::string& log) {
-  const std::string full = (runningAsRoot() ? "runuser -u postgres -- " : "") + command +
-                           " >>" + log + " 2>&1 </dev/null";
+  const std::string full = (runningAsRoot() ? "runuser -u postgres -- " : "") + command + " >>" +
+                           log + " 2>&1 </dev/null";
   return std::system(full.c_str());
 }
 
@@ -159,8 +159,8 @@ std::unique_ptr<PostgresServer> PostgresServer::start() {
          << "log_min_messages = warning\n";
   }
   server->startServer();
-  server->adminQuery("postgres", "CREATE ROLE " + info.appUser + " LOGIN PASSWORD '" +
-                                     info.appPassword + "'");
+  server->adminQuery("postgres",
+                     "CREATE ROLE " + info.appUser + " LOGIN PASSWORD '" + info.appPassword + "'");
   return server;
 }
 
@@ -214,8 +214,8 @@ void PostgresServer::stopServer() {
 }
 
 std::string PostgresServer::logTail(std::size_t lines) const {
-  return tailOf(readFile(info_.directory + "/setup.log") + readFile(info_.directory + "/server.log"),
-                lines);
+  return tailOf(
+      readFile(info_.directory + "/setup.log") + readFile(info_.directory + "/server.log"), lines);
 }
 
 void PostgresServer::createDatabase(const std::string& name) {

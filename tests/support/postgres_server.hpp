@@ -23,10 +23,10 @@
 namespace orders::testing {
 
 struct PostgresConnectionInfo {
-  std::string directory;   // the server's temporary directory (data/, log, socket)
-  std::string socketDir;   // where the unix socket .s.PGSQL.<port> is
-  int port = 0;            // TCP on 127.0.0.1 and the socket's number
-  std::string appUser;     // a role with a password
+  std::string directory;  // the server's temporary directory (data/, log, socket)
+  std::string socketDir;  // where the unix socket .s.PGSQL.<port> is
+  int port = 0;           // TCP on 127.0.0.1 and the socket's number
+  std::string appUser;    // a role with a password
   std::string appPassword;
 
   /// Key=value lines, one per field (the fixture's file format).
@@ -78,8 +78,7 @@ class PostgresServer {
   void keepRunning() { owned_ = false; }
 
  private:
-  PostgresServer(PostgresConnectionInfo info, bool owned)
-      : info_(std::move(info)), owned_(owned) {}
+  PostgresServer(PostgresConnectionInfo info, bool owned) : info_(std::move(info)), owned_(owned) {}
   PostgresConnectionInfo info_;
   bool owned_;
 };

@@ -119,9 +119,14 @@ class Connection {
   int backendPid() const;
   /// The socket, to wait for notifications with poll().
   int socket() const;
-  /// Reads what arrived on the socket and returns the channels of the NOTIFYs received since
+  /// One NOTIFY received: its channel and the server process that sent it.
+  struct Notification {
+    std::string channel;
+    int senderPid = 0;
+  };
+  /// Reads what arrived on the socket (without blocking) and returns the NOTIFYs received since
   /// the last call. Throws PgError(kConnectionLost) when the connection broke.
-  std::vector<std::string> takeNotifications();
+  std::vector<Notification> takeNotifications();
 
  private:
   [[noreturn]] void throwError(void* result, const std::string& what);
