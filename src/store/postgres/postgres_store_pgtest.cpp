@@ -7,6 +7,7 @@
 // URL's options), so the cases are independent without a CREATE DATABASE each.
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <future>
@@ -43,8 +44,13 @@ PostgresServer& server() {
   return shared;
 }
 
-/// A new empty schema owned by the application role; the URL that works in it.
-std::string freshSchemaUrl(const std::string& role = "", const std::string& password = "") {
+struct Schema {
+  std::string name;
+  std::string url;  // with search_path set to it
+};
+
+/// A new empty schema owned by the application role (or `role`); the URL that works in it.
+Schema freshSchema(const std::string& role = "", const std::string& password = "") {
   static std::atomic<int> counter{0};
   const std::string schema = "s" + std::to_string(++counter);
   auto& pg = server();
@@ -55,7 +61,11 @@ std::string freshSchemaUrl(const std::string& role = "", const std::string& pass
                                         : "postgresql://" + role + ":" + password + "@/" +
                                               kDatabase + "?host=" + pg.info().socketDir +
                                               "&port=" + std::to_string(pg.info().port);
-  return base + "&options=-csearch_path%3D" + schema;
+  return Schema{schema, base + "&options=-csearch_path%3D" + schema};
+}
+
+std::string freshSchemaUrl() {
+  return freshSchema().url;
 }
 
 std::unique_ptr<PostgresStore> openStore(const std::string& url, const Clock* clock = nullptr,
@@ -167,6 +177,92 @@ TEST(PostgresStore, ACommitOfAnotherInstanceWakesTheListener) {
       },
       10s);
   EXPECT_TRUE(wokenByOther) << "no NOTIFY of the other instance's commits arrived";
+}
+
+/// Which sessions of `role` (or of any role, in `query`) the server still has.
+std::size_t sessions(const std::string& condition) {
+  return std::stoul(
+      server()
+          .adminQuery(kDatabase, "SELECT count(*) FROM pg_stat_activity WHERE " + condition)
+          .front());
+}
+
+TEST(PostgresStore, AConnectionLostDuringCommitIsInDoubtAndTheStoreReconnects) {
+  const Schema schema = freshSchema();
+  PostgresOptions options;
+  options.writers = 1;
+  auto store = openStore(schema.url, nullptr, options);
+  // A deferred constraint trigger runs at COMMIT: this one makes the COMMIT of an order insert
+  // last until the test has killed the session that runs it.
+  server().adminQuery(kDatabase, "CREATE FUNCTION " + schema.name +
+                                     ".slow_commit() RETURNS trigger LANGUAGE plpgsql AS "
+                                     "$$ BEGIN PERFORM pg_sleep(60); RETURN NULL; END $$; "
+                                     "CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT ON " +
+                                     schema.name +
+                                     ".orders DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
+                                     "EXECUTE FUNCTION " +
+                                     schema.name + ".slow_commit()");
+  auto pending = std::async(std::launch::async, [&] {
+    return writeAndWait(*store,
+                        newOrderWrite(sampleOrder(kOrderA), {sampleEvent(kOrderA, 1, "m1")}));
+  });
+  const std::string committing = "datname = '" + std::string(kDatabase) +
+                                 "' AND state = 'active' AND query = 'COMMIT' AND wait_event = "
+                                 "'PgSleep'";
+  ASSERT_TRUE(testing::waitFor([&] { return sessions(committing) == 1; }, 20s));
+  server().adminQuery(kDatabase,
+                      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE " + committing);
+  const auto outcome = pending.get();
+  ASSERT_FALSE(outcome.ok());
+  EXPECT_EQ(outcome.error().code, ErrorCode::kInDoubt) << outcome.error().message;
+  // What re-reading tells: this COMMIT did not happen.
+  EXPECT_FALSE(store->findOrder(OrderId(kOrderA)).value().has_value());
+
+  server().adminQuery(kDatabase, "DROP TRIGGER slow_commit ON " + schema.name + ".orders");
+  EXPECT_EQ(writeAndWait(*store, newOrderWrite(sampleOrder(kOrderA), {})).value(),
+            WriteOutcome::kCommitted)
+      << "the writer reconnects after the lost connection";
+}
+
+TEST(PostgresStore, ADatabaseThatRefusesConnectionsIsUnavailableUntilItIsBack) {
+  const std::string role = "flaky_" + std::to_string(::getpid());
+  const std::string password = "flaky-MARKER-pw";
+  server().adminQuery(kDatabase, "DROP ROLE IF EXISTS " + role + "; CREATE ROLE " + role +
+                                     " LOGIN PASSWORD '" + password + "'");
+  const Schema schema = freshSchema(role, password);
+  PostgresOptions options;
+  options.reconnectInitial = 20ms;
+  options.reconnectMax = 200ms;
+  auto store = openStore(schema.url, nullptr, options);
+  ASSERT_EQ(writeAndWait(*store, newOrderWrite(sampleOrder(kOrderA), {})).value(),
+            WriteOutcome::kCommitted);
+
+  // The outage: the role may no longer log in, and its sessions are gone.
+  server().adminQuery(kDatabase, "ALTER ROLE " + role +
+                                     " NOLOGIN; SELECT pg_terminate_backend(pid) "
+                                     "FROM pg_stat_activity WHERE usename = '" +
+                                     role + "'");
+  ASSERT_TRUE(testing::waitFor([&] { return sessions("usename = '" + role + "'") == 0; }, 20s));
+  auto refused = writeAndWait(*store, newOrderWrite(sampleOrder(testing::kSampleUser), {}));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::kUnavailable) << refused.error().message;
+  EXPECT_TRUE(testing::waitFor([&] { return !store->available(); }, 10s));
+  auto stats = store->outboxStats();
+  ASSERT_FALSE(stats.ok());
+  EXPECT_NE(stats.error().message.find("database unavailable"), std::string::npos)
+      << stats.error().message;
+  EXPECT_EQ(stats.error().message.find(password), std::string::npos) << stats.error().message;
+  EXPECT_EQ(refused.error().message.find(password), std::string::npos) << refused.error().message;
+
+  server().adminQuery(kDatabase, "ALTER ROLE " + role + " LOGIN");
+  EXPECT_TRUE(testing::waitFor(
+      [&] {
+        return writeAndWait(*store, newOrderWrite(sampleOrder(testing::kSampleUser), {})).ok();
+      },
+      20s));
+  EXPECT_TRUE(testing::waitFor([&] { return store->available(); }, 10s));
+  store->close();
+  server().adminQuery(kDatabase, "DROP SCHEMA " + schema.name + " CASCADE; DROP ROLE " + role);
 }
 
 }  // namespace
