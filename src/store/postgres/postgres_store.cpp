@@ -34,7 +34,7 @@ constexpr int kMaxAttempts = 5;
 // Times are epoch milliseconds (bigint), as in the SQLite store: the clock the store is given
 // stamps them, and tests drive it. Identifiers compare with the C collation, so the list order
 // and the cursor's comparison agree whatever the database's default collation is.
-constexpr std::array<const char*, 1> kMigrations{
+constexpr std::array<const char*, 2> kMigrations{
     R"sql(
 CREATE TABLE orders (
   order_id text COLLATE "C" PRIMARY KEY,
@@ -164,12 +164,40 @@ BEGIN
 END
 $fn$;
 )sql",
+    // The relay lease (outbox/relay_lease.hpp): one row per lease, only 'relay' so far (the name
+    // leaves room for one lease per partition). No row: never granted; holder NULL: released.
+    // The epoch only grows; expires_at is the database server's time, the one clock every
+    // instance shares.
+    R"sql(
+CREATE TABLE relay_lease (
+  name text PRIMARY KEY,
+  holder text,
+  epoch bigint NOT NULL CHECK (epoch >= 1),
+  expires_at timestamptz NOT NULL
+);
+)sql",
 };
 
 const std::string kWrite =
     "SELECT order_service_write($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
     "$15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)";
 const std::string kNotify = std::string("SELECT pg_notify('") + kOutboxChannel + "', '')";
+// Takes a free, released or expired lease (epoch + 1) or renews the holder's own unexpired one
+// (same epoch), in one statement: no row returned means another holder's lease stands.
+const std::string kAcquireLease =
+    "INSERT INTO relay_lease AS l (name, holder, epoch, expires_at) VALUES ('relay', $1, 1, "
+    "clock_timestamp() + $2::bigint * interval '1 millisecond') "
+    "ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, "
+    "epoch = CASE WHEN l.holder = EXCLUDED.holder AND l.expires_at > clock_timestamp() "
+    "THEN l.epoch ELSE l.epoch + 1 END, expires_at = EXCLUDED.expires_at "
+    "WHERE l.holder IS NULL OR l.expires_at <= clock_timestamp() OR l.holder = EXCLUDED.holder "
+    "RETURNING epoch";
+const std::string kReleaseLease =
+    "UPDATE relay_lease SET holder = NULL WHERE name = 'relay' AND holder = $1 AND epoch = $2";
+// In the marks' transaction: the lease row stays locked until they commit, so an acquisition
+// (which updates it) waits for them.
+const std::string kLockLease =
+    "SELECT holder IS NOT NULL, epoch FROM relay_lease WHERE name = 'relay' FOR SHARE";
 const std::string kMarkPublished =
     "UPDATE outbox_publication SET published_at = $2 WHERE id = ANY($1::bigint[]) AND "
     "published_at IS NULL";
@@ -944,16 +972,62 @@ Result<std::vector<OutboxEvent>> PostgresStore::listEvents(const OutboxEventQuer
   });
 }
 
-void PostgresStore::markPublished(std::vector<std::int64_t> ids, Timestamp at,
+void PostgresStore::markPublished(std::vector<std::int64_t> ids, Timestamp at, std::int64_t epoch,
                                   std::function<void(Status)> done) {
   std::vector<std::optional<std::string>> texts;
   texts.reserve(ids.size());
   for (auto id : ids) texts.emplace_back(std::to_string(id));
-  auto apply = [array = arrayLiteral(texts), at](Connection& db) {
+  // The lease epoch that refused the marks, if one did.
+  auto fenced = std::make_shared<std::optional<std::int64_t>>();
+  auto apply = [array = arrayLiteral(texts), at, epoch, fenced](Connection& db) {
+    fenced->reset();
+    const Rows lease = db.exec(kLockLease);
+    const bool current = lease.size() == 0
+                             ? epoch == kNoLeaseEpoch
+                             : lease.text(0, 0) == "t" && lease.integer(0, 1) == epoch;
+    if (!current) {
+      *fenced = lease.size() == 0 ? kNoLeaseEpoch : lease.integer(0, 1);
+      return;
+    }
     db.exec(kMarkPublished, Params().add(array).add(millis(at)));
   };
+  auto report = [done = std::move(done), fenced, epoch](Status status) {
+    if (status.ok() && fenced->has_value()) {
+      done(Error{ErrorCode::kFenced,
+                 "marks of lease epoch " + std::to_string(epoch) +
+                     " refused: the relay lease is at epoch " + std::to_string(**fenced) +
+                     (**fenced == epoch ? " (released)" : "") + "; nothing was marked"});
+      return;
+    }
+    done(std::move(status));
+  };
   // Not durable: a mark lost in a crash of the server only means a duplicate publish.
-  enqueue(Job{Job::Task{std::move(apply), std::move(done), false}});
+  enqueue(Job{Job::Task{std::move(apply), std::move(report), false}});
+}
+
+Result<std::optional<LeaseGrant>> PostgresStore::acquireOrRenew(const std::string& holder,
+                                                                std::chrono::milliseconds ttl) {
+  if (holder.empty()) return invalid("holder", "a lease holder needs a non-empty id");
+  if (ttl <= std::chrono::milliseconds::zero()) {
+    return invalid("ttl",
+                   "a lease must last a positive time, got " + std::to_string(ttl.count()) + " ms");
+  }
+  return read<std::optional<LeaseGrant>>(
+      "cannot acquire the relay lease", [&](Connection& db) -> std::optional<LeaseGrant> {
+        const Rows rows = db.exec(kAcquireLease,
+                                  Params().add(holder).add(static_cast<std::int64_t>(ttl.count())));
+        if (rows.size() == 0) return std::nullopt;
+        return LeaseGrant{rows.integer(0, 0)};
+      });
+}
+
+Status PostgresStore::release(const std::string& holder, std::int64_t epoch) {
+  auto released = read<bool>("cannot release the relay lease", [&](Connection& db) {
+    db.exec(kReleaseLease, Params().add(holder).add(epoch));
+    return true;
+  });
+  if (!released) return released.error();
+  return okStatus();
 }
 
 Result<OutboxStats> PostgresStore::outboxStats() {

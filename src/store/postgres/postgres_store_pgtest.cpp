@@ -82,6 +82,15 @@ class PostgresStoreUnderTest final : public StoreUnderTest {
       : url_(std::move(url)), clock_(clock), store_(openStore(url_, &clock_)) {}
   OrderStore& orders() override { return *store_; }
   OutboxStore& outbox() override { return *store_; }
+  RelayLease& lease() override { return *store_; }
+  /// The store judges leases by the server's clock: wait until it has moved on by `elapsed`.
+  void letLeaseTimePass(std::chrono::milliseconds elapsed) override {
+    postgres::Connection db(postgres::ConnectionSettings::fromUrl(url_).value());
+    const std::string query = "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint";
+    const std::int64_t start = db.exec(query).integer(0, 0);
+    ASSERT_TRUE(testing::waitFor(
+        [&] { return db.exec(query).integer(0, 0) >= start + elapsed.count(); }, elapsed + 10s));
+  }
   void close() override { store_->close(); }
   std::unique_ptr<StoreUnderTest> reopen() override {
     store_->close();
@@ -120,9 +129,9 @@ TEST(PostgresStore, MigratesOnceWhenSeveralInstancesOpenTogether) {
   }
   postgres::Connection db(postgres::ConnectionSettings::fromUrl(url).value());
   const auto rows = db.exec("SELECT version, count(*) FROM schema_migrations GROUP BY version");
-  ASSERT_EQ(rows.size(), 1);
-  EXPECT_EQ(rows.integer(0, 0), 1);
-  EXPECT_EQ(rows.integer(0, 1), 1);
+  ASSERT_EQ(rows.size(), 2) << "two migrations";
+  for (int i = 0; i < rows.size(); ++i)
+    EXPECT_EQ(rows.integer(i, 1), 1) << "applied more than once";
   // The lock was transaction-scoped: nothing of it is left in any session.
   EXPECT_EQ(server().adminQuery(kDatabase,
                                 "SELECT count(*) FROM pg_locks WHERE locktype = "

@@ -16,6 +16,12 @@
 // (pendingIds) finds it. The outbox listener runs after this store's own commits and, through
 // LISTEN/NOTIFY, after commits of other instances that added outbox rows.
 //
+// The relay lease (outbox/relay_lease.hpp) is a row (relay_lease), not a session advisory lock:
+// its expiry is judged by the database server's clock (one clock for every instance), each new
+// acquisition increments its epoch, and markPublished commits marks only while the given epoch
+// is current, checked in the marks' own transaction with the lease row locked (FOR SHARE), so
+// no acquisition can come between the check and the marks.
+//
 // Schema migrations are applied at open, inside one transaction under a transaction-scoped
 // advisory lock (pg_advisory_xact_lock): instances starting together migrate once, and the
 // lock cannot outlive the transaction or stack.
@@ -33,6 +39,7 @@
 
 #include "common/clock.hpp"
 #include "outbox/outbox_store.hpp"
+#include "outbox/relay_lease.hpp"
 #include "postgres/connection_settings.hpp"
 #include "store/order_store.hpp"
 #include "store/store_observer.hpp"
@@ -56,7 +63,7 @@ struct PostgresOptions {
   StoreObserver* observer = nullptr;
 };
 
-class PostgresStore final : public OrderStore, public OutboxStore {
+class PostgresStore final : public OrderStore, public OutboxStore, public RelayLease {
  public:
   /// Connects, migrates, starts the writers and the listener. kUnavailable naming the redacted
   /// URL and the server's reason when the database cannot be reached or migrated. `clock` (the
@@ -93,11 +100,16 @@ class PostgresStore final : public OrderStore, public OutboxStore {
   Result<std::vector<std::int64_t>> pendingIds(std::int64_t afterId, std::int64_t upToId,
                                                std::size_t limit) override;
   Result<std::vector<OutboxEvent>> listEvents(const OutboxEventQuery& query) override;
-  void markPublished(std::vector<std::int64_t> ids, Timestamp at,
+  void markPublished(std::vector<std::int64_t> ids, Timestamp at, std::int64_t epoch,
                      std::function<void(Status)> done) override;
   Result<OutboxStats> outboxStats() override;
   Result<std::int64_t> deletePublishedBefore(Timestamp cutoff) override;
   void setOutboxListener(std::function<void()> listener) override;
+
+  // RelayLease: one statement each, on a reader connection (autocommit, durable).
+  Result<std::optional<LeaseGrant>> acquireOrRenew(const std::string& holder,
+                                                   std::chrono::milliseconds ttl) override;
+  Status release(const std::string& holder, std::int64_t epoch) override;
 
  private:
   struct Job;
