@@ -207,8 +207,9 @@ void PostgresServer::startServer() {
 
 void PostgresServer::stopServer() {
   const std::string log = info_.directory + "/setup.log";
-  if (runAsServerUser(std::string(kBin) + "pg_ctl -D " + info_.directory + "/data -m immediate -w stop",
-                      log) != 0) {
+  if (runAsServerUser(
+          std::string(kBin) + "pg_ctl -D " + info_.directory + "/data -m immediate -w stop", log) !=
+      0) {
     fail("pg_ctl stop failed:\n" + logTail());
   }
 }

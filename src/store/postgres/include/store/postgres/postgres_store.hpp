@@ -53,8 +53,10 @@ class Connection;
 struct PostgresOptions {
   /// Writer connections, each committing one batch at a time.
   std::size_t writers = 4;
-  /// Most writes committed in one transaction; more wait for the next commit.
-  std::size_t maxBatch = 256;
+  /// Most writes committed in one transaction; more wait for the next commit. Each write is a
+  /// subtransaction: up to 64 fit PostgreSQL's per-backend subtransaction cache
+  /// (PGPROC_MAX_CACHED_SUBXIDS), beyond which every other session's snapshot checks get slower.
+  std::size_t maxBatch = 64;
   /// Reconnection backoff of the writers and the notification listener.
   std::chrono::milliseconds reconnectInitial{100};
   std::chrono::milliseconds reconnectMax{5000};
