@@ -28,6 +28,17 @@ PGBENCH=/usr/lib/postgresql/15/bin/pgbench
 pgbench_tps=$($PGBENCH -h "$SOCKET" -p "$PORT" -U "$APPUSER" -n -c 64 -j 2 -T "$SECONDS_EACH" \
   -f "$WORK/insert.sql" bench 2>/dev/null | sed -n 's/^tps = \([0-9.]*\) .*/\1/p' | head -1)
 echo "pgbench one-row insert, 64 clients: $pgbench_tps commits/s" >&2
+# The store's own write (order_service_write, the function a batch calls per write) as one
+# transaction per write at 64 connections: what the same work costs without group commit.
+psql -q -h "$SOCKET" -p "$PORT" -U "$APPUSER" -d bench -c "CREATE SCHEMA single" >/dev/null
+"$BUILD/bench/postgres/postgres_store_bench" --clients 1 --seconds 1 --store-writers 1 \
+  --url "postgresql://$APPUSER@/bench?host=$SOCKET&port=$PORT&options=-csearch_path%3Dsingle" >/dev/null
+cat >"$WORK/write.sql" <<'SQL'
+SELECT order_service_write(md5(random()::text || clock_timestamp()::text), '3fa85f64-5717-4562-b3fc-2c963f66afa6', 'PENDING_PAYMENT', 1, 1, 1700000000000, 1700000000000, repeat('d', 400), 0, ARRAY[md5(random()::text)], ARRAY['OrderCreatedEvent'], ARRAY['1.0'], ARRAY['p'], ARRAY[1::bigint], ARRAY[NULL::text], ARRAY['OrderService'], ARRAY[1700000000000::bigint], ARRAY[repeat('x', 1000)], ARRAY[NULL::text], ARRAY[NULL::text], NULL, NULL, NULL, NULL, NULL, 1700000000000);
+SQL
+single_tps=$(PGOPTIONS="-csearch_path=single" $PGBENCH -h "$SOCKET" -p "$PORT" -U "$APPUSER" -n -c 64 -j 2 \
+  -T "$SECONDS_EACH" -f "$WORK/write.sql" bench 2>/dev/null | sed -n 's/^tps = \([0-9.]*\) .*/\1/p' | head -1)
+echo "pgbench of the store's write, one commit each, 64 clients: $single_tps writes/s" >&2
 rows=()
 for writers in 1 2 4 8; do
   schema="store_w$writers"
@@ -51,6 +62,7 @@ SECTION=$WORK/section.md
   echo "| what | writer connections | writes/s | commits/s | writes per commit |"
   echo "| --- | --- | --- | --- | --- |"
   printf "| pgbench (limit of one commit per request) | 64 | %.0f | %.0f | 1 |\n" "$pgbench_tps" "$pgbench_tps"
+  printf "| pgbench running the store's write, one commit each | 64 | %.0f | %.0f | 1 |\n" "$single_tps" "$single_tps"
   for line in "${rows[@]}"; do
     echo "| PostgresStore | $(field "$line" store_writers) | $(field "$line" writes_per_s) | $(field "$line" commits_per_s) | $(field "$line" mean_batch) |"
   done
