@@ -13,6 +13,9 @@ PACKAGES=(
   ca-certificates openssl
   # tests and benchmarks; clang + libclang-rt for the libFuzzer targets (tests/fuzz)
   libgtest-dev libgmock-dev libbenchmark-dev rabbitmq-server wrk sqlite3 curl procps
+  # the PostgreSQL store: libpq (its client library), and PostgreSQL 15 itself, which the tests
+  # and benchmarks start privately (tests/support/postgres_server.hpp; pgbench is in it)
+  libpq-dev postgresql
   clang libclang-rt-14-dev
   # metrics (src/observability: prometheus-cpp core) and promtool, which checks the exposition
   # and the alert rules (deploy/prometheus); the Prometheus server itself is never run
@@ -38,8 +41,8 @@ if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
 echo "install-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-# Neither a system rabbitmq-server (tests and the run script start private brokers) nor a system
-# prometheus (only its promtool is used) may run: Debian's post-install scripts start a package's
+# No system rabbitmq-server or postgresql (tests and the run script start private servers) nor a
+# system prometheus (only its promtool is used) may run: Debian's post-install scripts start a package's
 # service through invoke-rc.d / deb-systemd-invoke, which obey /usr/sbin/policy-rc.d; exit code 101
 # means "not allowed". Ours is in place only during this install, unless one was there already.
 POLICY=/usr/sbin/policy-rc.d
@@ -52,7 +55,7 @@ fi
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # On a booted systemd machine the units are still enabled for the next boot: disable them.
 if [[ -d /run/systemd/system ]]; then
-  for unit in prometheus rabbitmq-server; do
+  for unit in prometheus rabbitmq-server postgresql; do
     if systemctl cat "$unit" >/dev/null 2>&1; then $SUDO systemctl disable --now "$unit" >/dev/null; fi
   done
 fi

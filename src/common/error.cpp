@@ -22,6 +22,8 @@ const char* toString(ErrorCode code) {
       return "in-doubt";
     case ErrorCode::kInternal:
       return "internal";
+    case ErrorCode::kFenced:
+      return "fenced";
   }
   return "internal";
 }

@@ -91,6 +91,7 @@ FailureClass classify(ErrorCode code) {
     case ErrorCode::kInDoubt:  // the redelivery finds the inbox mark, or applies it for the 1st
                                // time
     case ErrorCode::kInternal:
+    case ErrorCode::kFenced:  // not a handler's outcome; if it ever were, a retry is the safe side
       return FailureClass::kTransient;
     case ErrorCode::kInvalidArgument:
     case ErrorCode::kNotFound:

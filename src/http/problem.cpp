@@ -56,6 +56,7 @@ Response problemFromError(const Error& error) {
       return response;
     }
     case ErrorCode::kInternal:
+    case ErrorCode::kFenced:  // only the relay's marks are fenced; no request gets here
       break;
   }
   return problemResponse(500, "internal", "Internal error", error.message, "");

@@ -37,7 +37,9 @@ Result<std::string> parseDatabaseUrl(const std::string& url) {
     return url.substr(kSqlite.size());
   }
   return invalid("--database",
-                 "must be sqlite:PATH (e.g. sqlite:./data/orders.db); got '" + url + "'");
+                 "must be sqlite:PATH (e.g. sqlite:./data/orders.db) or postgresql://USER@HOST/DB; "
+                 "got '" +
+                     postgres::redactDatabaseUrl(url) + "'");
 }
 
 Result<ServiceConfig> parseServiceConfig(int argc, char** argv, const std::string& defaultSchemas,
@@ -47,6 +49,7 @@ Result<ServiceConfig> parseServiceConfig(int argc, char** argv, const std::strin
   config.topologyFile = defaultTopology;
   std::string listen = "127.0.0.1:8080";
   std::string database = "sqlite:./data/orders.db";
+  std::string databasePasswordFile;
   bool noRelay = false;
   bool noConsumers = false;
   bool noMetrics = false;
@@ -62,9 +65,14 @@ Result<ServiceConfig> parseServiceConfig(int argc, char** argv, const std::strin
   app.add_option("--listen", listen, "HTTP address to listen on, HOST:PORT")
       ->envname("ORDER_SERVICE_LISTEN")
       ->capture_default_str();
-  app.add_option("--database", database, "Order database; sqlite:PATH is the embedded default")
+  app.add_option("--database", database,
+                 "Order database: sqlite:PATH (the embedded default) or postgresql://USER@HOST/DB "
+                 "(password from --database-password-file or PGPASSWORD)")
       ->envname("ORDER_SERVICE_DATABASE")
       ->capture_default_str();
+  app.add_option("--database-password-file", databasePasswordFile,
+                 "File whose first line is the PostgreSQL password")
+      ->envname("ORDER_SERVICE_DATABASE_PASSWORD_FILE");
   // --amqp-url, the password file and the TLS files (tools/order_events/amqp_cli_options.hpp).
   tools::addAmqpConnectionOptions(app, amqp, "ORDER_SERVICE_");
   app.add_option("--schemas", config.schemaDirectory, "Directory of the event JSON Schemas")
@@ -203,12 +211,21 @@ Result<ServiceConfig> parseServiceConfig(int argc, char** argv, const std::strin
     return Error{ErrorCode::kInvalidArgument,
                  "order-service: --listen / ORDER_SERVICE_LISTEN " + s.error().message};
   }
-  auto path = parseDatabaseUrl(database);
-  if (!path) {
-    return Error{ErrorCode::kInvalidArgument,
-                 "order-service: --database / ORDER_SERVICE_DATABASE " + path.error().message};
+  if (postgres::isPostgresUrl(database)) {
+    auto settings = postgres::ConnectionSettings::fromUrl(database, databasePasswordFile);
+    if (!settings) {
+      return Error{ErrorCode::kInvalidArgument,
+                   "order-service: " + settings.error().field + " " + settings.error().message};
+    }
+    config.postgres = std::move(settings).value();
+  } else {
+    auto path = parseDatabaseUrl(database);
+    if (!path) {
+      return Error{ErrorCode::kInvalidArgument,
+                   "order-service: --database / ORDER_SERVICE_DATABASE " + path.error().message};
+    }
+    config.databasePath = std::move(path).value();
   }
-  config.databasePath = std::move(path).value();
   auto broker = resolveConnectionSettings(amqp, "ORDER_SERVICE_");
   if (!broker)
     return Error{ErrorCode::kInvalidArgument, "order-service: " + broker.error().message};

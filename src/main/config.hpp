@@ -13,6 +13,7 @@
 #include "http/middlewares.hpp"
 #include "http/rate_limiter.hpp"
 #include "http/server.hpp"
+#include "postgres/connection_settings.hpp"
 #include "publishing/published_versions.hpp"
 
 namespace orders {
@@ -21,6 +22,9 @@ struct ServiceConfig {
   std::string listenHost = "127.0.0.1";
   std::uint16_t listenPort = 8080;
   std::string databasePath = "./data/orders.db";  // from --database sqlite:PATH
+  /// From --database postgresql://... (with --database-password-file): the PostgreSQL store
+  /// instead of SQLite. Its redacted() form is what logs show.
+  std::optional<postgres::ConnectionSettings> postgres;
   /// Every connection to the broker (topology, relay, inbound consumers) uses exactly these:
   /// URL, password (ORDER_SERVICE_AMQP_PASSWORD / --amqp-password-file), TLS.
   RabbitConnectionOptions broker;
@@ -63,7 +67,8 @@ Result<ServiceConfig> parseServiceConfig(int argc, char** argv, const std::strin
 Status parseListenAddress(const std::string& text, const std::string& field, std::string& host,
                           std::uint16_t& port);
 
-/// "sqlite:PATH" -> PATH. Other schemes are refused with the list of supported ones.
+/// "sqlite:PATH" -> PATH. Other schemes are refused with the list of supported ones
+/// (postgresql:// URLs are parsed by postgres::ConnectionSettings).
 Result<std::string> parseDatabaseUrl(const std::string& url);
 
 }  // namespace orders

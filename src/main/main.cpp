@@ -33,6 +33,7 @@
 #include "outbox/relay.hpp"
 #include "publishing/event_factory.hpp"
 #include "publishing/schema_catalogue.hpp"
+#include "store/postgres/postgres_store.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 namespace {
@@ -156,6 +157,47 @@ orders::Result<std::unique_ptr<ApiAuthentication>> makeAuthentication(
   return auth;
 }
 
+/// The store --database selects (SQLite by default, or PostgreSQL), seen through the interfaces
+/// the rest of the service uses.
+struct ConfiguredStore {
+  std::unique_ptr<orders::SqliteStore> sqlite;
+  std::unique_ptr<orders::PostgresStore> postgres;
+  std::string description;  // for the log: the file, or the URL without its password
+
+  orders::OrderStore& orders() {
+    return postgres ? static_cast<orders::OrderStore&>(*postgres) : *sqlite;
+  }
+  orders::OutboxStore& outbox() {
+    return postgres ? static_cast<orders::OutboxStore&>(*postgres) : *sqlite;
+  }
+  void close() {
+    if (postgres) postgres->close();
+    if (sqlite) sqlite->close();
+  }
+};
+
+orders::Result<ConfiguredStore> openStore(const orders::ServiceConfig& config,
+                                          orders::StoreObserver* observer,
+                                          const orders::Clock& clock) {
+  ConfiguredStore store;
+  if (config.postgres) {
+    orders::PostgresOptions options;
+    options.observer = observer;
+    auto opened = orders::PostgresStore::open(*config.postgres, options, &clock);
+    if (!opened) return opened.error();
+    store.postgres = std::move(opened).value();
+    store.description = config.postgres->redacted();
+    return store;
+  }
+  orders::SqliteOptions options;
+  options.observer = observer;
+  auto opened = orders::SqliteStore::open(config.databasePath, options, &clock);
+  if (!opened) return opened.error();
+  store.sqlite = std::move(opened).value();
+  store.description = config.databasePath;
+  return store;
+}
+
 int run(const orders::ServiceConfig& config) {
   using namespace orders;
   // Block the termination signals and SIGHUP before the first thread starts, so that every
@@ -175,7 +217,8 @@ int run(const orders::ServiceConfig& config) {
       connectionsTheDescriptorsAllow(config.connectionLimits.maxConnections);
   for (const auto& warning : config.brokerWarnings) spdlog::warn("{}", warning);
 
-  const auto directory = std::filesystem::path(config.databasePath).parent_path();
+  const auto directory = config.postgres ? std::filesystem::path()
+                                         : std::filesystem::path(config.databasePath).parent_path();
   if (!directory.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(directory, ec);
@@ -196,13 +239,12 @@ int run(const orders::ServiceConfig& config) {
   // --no-metrics leaves them all null.
   std::unique_ptr<ServiceMetrics> metrics;
   if (config.metricsEnabled) metrics = std::make_unique<ServiceMetrics>(clock);
-  SqliteOptions storeOptions;
-  if (metrics) storeOptions.observer = &metrics->store();
-  auto store = SqliteStore::open(config.databasePath, storeOptions, &clock);
-  if (!store) {
-    spdlog::error("{}", store.error().message);
+  auto opened = openStore(config, metrics ? &metrics->store() : nullptr, clock);
+  if (!opened) {
+    spdlog::error("{}", opened.error().message);
     return 1;
   }
+  ConfiguredStore& store = *opened;
   auto schemas = SchemaRegistry::load(config.schemaDirectory);
   if (!schemas) {
     spdlog::error("cannot load the event schemas from {}: {}", config.schemaDirectory,
@@ -234,19 +276,19 @@ int run(const orders::ServiceConfig& config) {
   EventFactory events(schemas.value(), ids, eventOptions);
   // Answers, conflict retries and replays run here, not on the store's writer thread.
   ThreadPool continuations(2, "continuations");
-  OrderService service(**store, events, clock, ids, continuations);
+  OrderService service(store.orders(), events, clock, ids, continuations);
 
   // Retention of published outbox rows and expiry of idempotency records: maintenance jobs,
   // whether or not this process relays (--no-relay). One instance per database today, so this
   // process owns every job; several instances would each ask a JobOwnership backed by a lease.
   AlwaysOwner jobOwner;
-  MaintenanceScheduler maintenance(clock, jobOwner,
-                                   {outboxRetentionJob(**store), idempotencyExpiryJob(**store)});
+  MaintenanceScheduler maintenance(
+      clock, jobOwner, {outboxRetentionJob(store.outbox()), idempotencyExpiryJob(store.orders())});
   maintenance.start();
 
   // The outbox counts of /readyz and of the relay's status, recounted at most once a second
   // however often the probe asks (counting reads the whole pending index).
-  OutboxStatsSampler outboxCounts(**store, clock, std::chrono::seconds(1));
+  OutboxStatsSampler outboxCounts(store.outbox(), clock, std::chrono::seconds(1));
 
   // The broker side: topology, the outbox relay and the inbound consumers. A broker that does not
   // answer is not a startup error: orders are accepted and wait in the outbox (the relay reports
@@ -302,8 +344,8 @@ int run(const orders::ServiceConfig& config) {
     if (config.relayEnabled) {
       RelayOptions relayOptions;
       if (metrics) relayOptions.observer = &metrics->relay();
-      relay = std::make_unique<Relay>(**store, std::move(declaringFactory), clock, relayOptions,
-                                      &outboxCounts);
+      relay = std::make_unique<Relay>(store.outbox(), std::move(declaringFactory), clock,
+                                      relayOptions, &outboxCounts);
       relay->start();
     }
   }
@@ -423,7 +465,7 @@ int run(const orders::ServiceConfig& config) {
   }
   server->start();
   spdlog::info("order-service listening on http://{}:{} (database {})", config.listenHost,
-               server->port(), config.databasePath);
+               server->port(), store.description);
   // Machine-readable line for scripts and tests that start us on port 0.
   std::printf("LISTENING %s:%u\n", config.listenHost.c_str(), server->port());
   std::fflush(stdout);
@@ -442,7 +484,7 @@ int run(const orders::ServiceConfig& config) {
   if (inbound) inbound->stop();
   if (relay) relay->stop();
   maintenance.stop();
-  (*store)->close();
+  store.close();
   spdlog::info("stopped cleanly");
   return 0;
 }

@@ -37,7 +37,7 @@ class CountingStore final : public OutboxStore {
   Result<std::vector<OutboxEvent>> listEvents(const OutboxEventQuery&) override {
     return std::vector<OutboxEvent>{};
   }
-  void markPublished(std::vector<std::int64_t>, Timestamp,
+  void markPublished(std::vector<std::int64_t>, Timestamp, std::int64_t,
                      std::function<void(Status)> done) override {
     done(okStatus());
   }

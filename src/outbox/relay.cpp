@@ -319,7 +319,8 @@ void Relay::run() {
     std::weak_ptr<Shared> weak = shared_;
     const Timestamp at = clock_.now();
     store_.markPublished(
-        std::move(toMark), at, [weak, lowest, count, at, call](const Status& status) {
+        std::move(toMark), at, kNoLeaseEpoch,
+        [weak, lowest, count, at, call](const Status& status) {
           auto shared = weak.lock();
           if (!shared) return;  // the relay is gone; a lost mark only means a republish later
           std::lock_guard lock(shared->mutex);

@@ -130,7 +130,7 @@ class FakeStore final : public OutboxStore {
     return Error{ErrorCode::kInternal, "not used by the relay"};
   }
 
-  void markPublished(std::vector<std::int64_t> ids, Timestamp at,
+  void markPublished(std::vector<std::int64_t> ids, Timestamp at, std::int64_t /*epoch*/,
                      std::function<void(Status)> done) override {
     std::lock_guard lock(mutex_);
     jobs_.push_back([this, ids = std::move(ids), at, done = std::move(done)] {

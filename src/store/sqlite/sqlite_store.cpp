@@ -19,7 +19,7 @@ using sqlite::Connection;
 using sqlite::SqliteError;
 
 // Each entry migrates the schema from version i to i+1. Never edit an applied entry; append.
-constexpr std::array<const char*, 4> kMigrations{
+constexpr std::array<const char*, 5> kMigrations{
     R"sql(
 CREATE TABLE orders (
   order_id TEXT PRIMARY KEY,
@@ -100,6 +100,17 @@ CREATE INDEX inbox_by_processed_at ON inbox(processed_at);
 ALTER TABLE outbox ADD COLUMN traceparent TEXT;
 ALTER TABLE outbox ADD COLUMN tracestate TEXT;
 )sql",
+    // The relay lease (outbox/relay_lease.hpp): one row per lease, only 'relay' so far (the name
+    // leaves room for one lease per partition). No row: never granted. holder NULL: released.
+    // The epoch only grows; expires_at is in milliseconds of the store's clock.
+    R"sql(
+CREATE TABLE relay_lease (
+  name TEXT PRIMARY KEY,
+  holder TEXT,
+  epoch INTEGER NOT NULL CHECK (epoch >= 1),
+  expires_at INTEGER NOT NULL
+);
+)sql",
 };
 
 // Prepared once: a batch runs these for every write.
@@ -122,6 +133,15 @@ const std::string kInsertPublication =
     "INSERT INTO outbox_publication (id) VALUES (last_insert_rowid())";
 const std::string kMarkPublished =
     "UPDATE outbox_publication SET published_at = ?2 WHERE id = ?1 AND published_at IS NULL";
+const std::string kRelayLeaseName = "relay";
+const std::string kSelectLease =
+    "SELECT holder, epoch, expires_at FROM relay_lease WHERE name = ?1";
+const std::string kInsertLease =
+    "INSERT INTO relay_lease (name, holder, epoch, expires_at) VALUES (?1, ?2, 1, ?3)";
+const std::string kUpdateLease =
+    "UPDATE relay_lease SET holder = ?2, epoch = ?3, expires_at = ?4 WHERE name = ?1";
+const std::string kReleaseLease =
+    "UPDATE relay_lease SET holder = NULL WHERE name = ?1 AND holder = ?2 AND epoch = ?3";
 const std::string kSelectOrder =
     "SELECT document, last_event_sequence FROM orders WHERE order_id = ?1";
 const std::string kSelectIdempotency =
@@ -745,13 +765,100 @@ Result<std::vector<OutboxEvent>> SqliteStore::listEvents(const OutboxEventQuery&
   }
 }
 
-void SqliteStore::markPublished(std::vector<std::int64_t> ids, Timestamp at,
+namespace {
+
+struct LeaseRow {
+  std::optional<std::string> holder;  // nullopt: released
+  std::int64_t epoch = 0;
+  std::int64_t expiresAt = 0;
+};
+
+std::optional<LeaseRow> readLease(Connection& db) {
+  auto& select = db.prepare(kSelectLease).bind(1, kRelayLeaseName);
+  if (!select.step()) return std::nullopt;
+  LeaseRow row;
+  if (!select.columnIsNull(0)) row.holder = select.columnText(0);
+  row.epoch = select.columnInt(1);
+  row.expiresAt = select.columnInt(2);
+  select.reset();
+  return row;
+}
+
+/// Whether marks made under `epoch` may be committed (OutboxStore::markPublished).
+bool epochIsCurrent(Connection& db, std::int64_t epoch) {
+  const auto lease = readLease(db);
+  if (!lease) return epoch == kNoLeaseEpoch;
+  return lease->holder.has_value() && lease->epoch == epoch;
+}
+
+}  // namespace
+
+void SqliteStore::markPublished(std::vector<std::int64_t> ids, Timestamp at, std::int64_t epoch,
                                 std::function<void(Status)> done) {
-  auto apply = [ids = std::move(ids), at](Connection& db) {
+  // The epoch is checked in the transaction that writes the marks: no lease change can come
+  // between the check and the marks (the single writer serializes both).
+  auto fenced = std::make_shared<std::optional<std::int64_t>>();
+  auto apply = [ids = std::move(ids), at, epoch, fenced](Connection& db) {
+    if (!epochIsCurrent(db, epoch)) {
+      const auto lease = readLease(db);
+      *fenced = lease ? lease->epoch : kNoLeaseEpoch;
+      return;
+    }
     for (auto id : ids) db.prepare(kMarkPublished).bind(1, id).bind(2, millis(at)).run();
   };
+  auto report = [done = std::move(done), fenced, epoch](Status status) {
+    if (status.ok() && fenced->has_value()) {
+      done(Error{ErrorCode::kFenced,
+                 "marks of lease epoch " + std::to_string(epoch) +
+                     " refused: the relay lease is at epoch " + std::to_string(**fenced) +
+                     (**fenced == epoch ? " (released)" : "") + "; nothing was marked"});
+      return;
+    }
+    done(std::move(status));
+  };
   // Not durable: a mark lost in a power failure only means a duplicate publish.
-  enqueue(Job{Job::Task{std::move(apply), std::move(done), false}});
+  enqueue(Job{Job::Task{std::move(apply), std::move(report), false}});
+}
+
+Result<std::optional<LeaseGrant>> SqliteStore::acquireOrRenew(const std::string& holder,
+                                                              std::chrono::milliseconds ttl) {
+  if (holder.empty()) return invalid("holder", "a lease holder needs a non-empty id");
+  if (ttl <= std::chrono::milliseconds::zero()) {
+    return invalid("ttl",
+                   "a lease must last a positive time, got " + std::to_string(ttl.count()) + " ms");
+  }
+  std::optional<LeaseGrant> grant;
+  const Status status = runOnWriter([&](Connection& db) {
+    grant.reset();
+    const std::int64_t now = millis(clock_.now());
+    const std::int64_t expiresAt = now + ttl.count();
+    const auto lease = readLease(db);
+    if (!lease) {
+      db.prepare(kInsertLease).bind(1, kRelayLeaseName).bind(2, holder).bind(3, expiresAt).run();
+      grant = LeaseGrant{1};
+      return;
+    }
+    const bool expired = lease->expiresAt <= now;
+    if (lease->holder && !expired && *lease->holder != holder) return;  // another's lease stands
+    // Renewal only while it still holds it unexpired; anything else is a new acquisition.
+    const bool renewal = lease->holder && !expired;
+    const std::int64_t epoch = renewal ? lease->epoch : lease->epoch + 1;
+    db.prepare(kUpdateLease)
+        .bind(1, kRelayLeaseName)
+        .bind(2, holder)
+        .bind(3, epoch)
+        .bind(4, expiresAt)
+        .run();
+    grant = LeaseGrant{epoch};
+  });
+  if (!status) return status.error();
+  return grant;
+}
+
+Status SqliteStore::release(const std::string& holder, std::int64_t epoch) {
+  return runOnWriter([&](Connection& db) {
+    db.prepare(kReleaseLease).bind(1, kRelayLeaseName).bind(2, holder).bind(3, epoch).run();
+  });
 }
 
 Result<OutboxStats> SqliteStore::outboxStats() {

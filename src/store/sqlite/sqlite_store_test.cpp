@@ -39,6 +39,7 @@ class SqliteStoreUnderTest final : public StoreUnderTest {
   }
   OrderStore& orders() override { return *store_; }
   OutboxStore& outbox() override { return *store_; }
+  RelayLease& lease() override { return *store_; }
   void close() override { store_->close(); }
   std::unique_ptr<StoreUnderTest> reopen() override {
     store_->close();
@@ -92,8 +93,11 @@ TEST(SqliteStore, ReopeningMigratesOnceAndKeepsData) {
   EXPECT_TRUE((*store)->findOrder(OrderId(kOrderA))->has_value());
   (*store)->close();
   EXPECT_EQ(query(dir.file("orders.db"), "SELECT version FROM schema_migrations ORDER BY version"),
-            (std::vector<SqlRow>{
-                {std::int64_t{1}}, {std::int64_t{2}}, {std::int64_t{3}}, {std::int64_t{4}}}));
+            (std::vector<SqlRow>{{std::int64_t{1}},
+                                 {std::int64_t{2}},
+                                 {std::int64_t{3}},
+                                 {std::int64_t{4}},
+                                 {std::int64_t{5}}}));
 }
 
 TEST(SqliteStore, MigratesAVersion1OutboxKeepingWhatWasPublished) {

@@ -59,9 +59,11 @@ Result<WriteOutcome> writeAndWait(OrderStore& store, WriteSet writes) {
   return promise.get_future().get();
 }
 
-Status markAndWait(OutboxStore& store, std::vector<std::int64_t> ids, Timestamp at) {
+Status markAndWait(OutboxStore& store, std::vector<std::int64_t> ids, Timestamp at,
+                   std::int64_t epoch) {
   std::promise<Status> promise;
-  store.markPublished(std::move(ids), at, [&](Status s) { promise.set_value(std::move(s)); });
+  store.markPublished(std::move(ids), at, epoch,
+                      [&](Status s) { promise.set_value(std::move(s)); });
   return promise.get_future().get();
 }
 
@@ -496,6 +498,130 @@ TEST_P(StoreConformance, IdempotencyRecordsExpireByTheTimeTheStoreRecordedThem) 
   EXPECT_TRUE(orders().findIdempotencyRecord("key-new")->has_value());
 }
 
+// Lease cases. kLeaseTtl is short because a store that judges lease time by its server's clock
+// really waits it out (letLeaseTimePass); it is long enough that the calls between an
+// acquisition and the check that it still stands take far less.
+constexpr auto kLeaseTtl = 1000ms;
+constexpr const char* kHolderA = "host-a/1/aaaa";
+constexpr const char* kHolderB = "host-b/2/bbbb";
+constexpr const char* kHolderC = "host-c/3/cccc";
+
+std::optional<LeaseGrant> acquire(RelayLease& lease, const std::string& holder) {
+  auto grant = lease.acquireOrRenew(holder, kLeaseTtl);
+  EXPECT_TRUE(grant.ok()) << (grant.ok() ? "" : grant.error().message);
+  return grant.ok() ? *grant : std::nullopt;
+}
+
+TEST_P(StoreConformance, ALeaseIsRenewedByItsHolderWithTheSameEpochAndRefusedToOthers) {
+  const auto first = acquire(lease(), kHolderA);
+  ASSERT_TRUE(first.has_value()) << "a lease never granted is free";
+  EXPECT_GE(first->epoch, 1);
+  EXPECT_NE(first->epoch, kNoLeaseEpoch);
+  for (int i = 0; i < 3; ++i) {
+    const auto renewed = acquire(lease(), kHolderA);
+    ASSERT_TRUE(renewed.has_value());
+    EXPECT_EQ(renewed->epoch, first->epoch) << "a renewal keeps the epoch";
+  }
+  EXPECT_FALSE(acquire(lease(), kHolderB).has_value()) << "another holder's lease stands";
+
+  // The lease is stored, not kept in memory: it stands across a reopen.
+  store_ = store_->reopen();
+  EXPECT_FALSE(acquire(lease(), kHolderB).has_value());
+  const auto afterReopen = acquire(lease(), kHolderA);
+  ASSERT_TRUE(afterReopen.has_value());
+  EXPECT_EQ(afterReopen->epoch, first->epoch);
+}
+
+TEST_P(StoreConformance, AnExpiredLeaseGoesToTheNextHolderWithTheNextEpoch) {
+  const auto first = acquire(lease(), kHolderA);
+  ASSERT_TRUE(first.has_value());
+  letLeaseTimePass(kLeaseTtl / 4);
+  EXPECT_FALSE(acquire(lease(), kHolderB).has_value()) << "refused until the lease expires";
+
+  letLeaseTimePass(kLeaseTtl);
+  const auto second = acquire(lease(), kHolderB);
+  ASSERT_TRUE(second.has_value()) << "an expired lease is free";
+  EXPECT_EQ(second->epoch, first->epoch + 1);
+  EXPECT_FALSE(acquire(lease(), kHolderA).has_value())
+      << "the former holder cannot renew a lease another holder took";
+
+  // The former holder expiring without anyone taking over is a new acquisition too: whatever it
+  // did under the old epoch is fenced from then on.
+  letLeaseTimePass(kLeaseTtl + kLeaseTtl / 4);
+  const auto third = acquire(lease(), kHolderB);
+  ASSERT_TRUE(third.has_value());
+  EXPECT_EQ(third->epoch, second->epoch + 1) << "re-taking one's own expired lease";
+}
+
+TEST_P(StoreConformance, ReleaseFreesTheLeaseAtOnceButOnlyForItsHolderAndEpoch) {
+  const auto first = acquire(lease(), kHolderA);
+  ASSERT_TRUE(first.has_value());
+  ASSERT_TRUE(lease().release(kHolderB, first->epoch).ok()) << "not B's lease: no effect";
+  ASSERT_TRUE(lease().release(kHolderA, first->epoch + 1).ok()) << "not that epoch: no effect";
+  EXPECT_FALSE(acquire(lease(), kHolderB).has_value());
+
+  ASSERT_TRUE(lease().release(kHolderA, first->epoch).ok());
+  const auto second = acquire(lease(), kHolderB);
+  ASSERT_TRUE(second.has_value()) << "released: free at once, without waiting for the expiry";
+  EXPECT_EQ(second->epoch, first->epoch + 1);
+
+  ASSERT_TRUE(lease().release(kHolderA, first->epoch).ok()) << "a late release changes nothing";
+  EXPECT_FALSE(acquire(lease(), kHolderC).has_value()) << "B still holds it";
+
+  ASSERT_TRUE(lease().release(kHolderB, second->epoch).ok());
+  const auto third = acquire(lease(), kHolderB);
+  ASSERT_TRUE(third.has_value());
+  EXPECT_EQ(third->epoch, second->epoch + 1) << "re-taking a released lease is a new epoch";
+}
+
+TEST_P(StoreConformance, RejectsALeaseWithoutHolderOrDuration) {
+  auto noHolder = lease().acquireOrRenew("", kLeaseTtl);
+  ASSERT_FALSE(noHolder.ok());
+  EXPECT_EQ(noHolder.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(noHolder.error().field, "holder");
+  auto noDuration = lease().acquireOrRenew(kHolderA, 0ms);
+  ASSERT_FALSE(noDuration.ok());
+  EXPECT_EQ(noDuration.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(noDuration.error().field, "ttl");
+  EXPECT_TRUE(acquire(lease(), kHolderA).has_value()) << "a refused call took nothing";
+}
+
+TEST_P(StoreConformance, MarksOfAnEpochThatIsNotCurrentAreFencedAndMarkNothing) {
+  std::vector<EncodedMessage> events;
+  for (int i = 1; i <= 4; ++i) events.push_back(sampleEvent(kOrderA, i, "f" + std::to_string(i)));
+  ASSERT_TRUE(writeAndWait(orders(), newOrderWrite(sampleOrder(kOrderA), events)).ok());
+  const auto rows = outbox().fetchUnpublished(0, 10).value();
+  ASSERT_EQ(rows.size(), 4u);
+  auto pendingCount = [&] { return outbox().outboxStats().value().pending; };
+
+  ASSERT_TRUE(markAndWait(outbox(), {rows[0].id}, at(5000), kNoLeaseEpoch).ok())
+      << "no lease was ever granted: epoch 0 (single instance without a lease) marks";
+  ASSERT_EQ(pendingCount(), 3);
+
+  const auto first = acquire(lease(), kHolderA);
+  ASSERT_TRUE(first.has_value());
+  auto expectFenced = [&](std::vector<std::int64_t> ids, std::int64_t epoch, const char* why) {
+    const Status marked = markAndWait(outbox(), std::move(ids), at(5000), epoch);
+    ASSERT_FALSE(marked.ok()) << why;
+    EXPECT_EQ(marked.error().code, ErrorCode::kFenced) << why << ": " << marked.error().message;
+  };
+  expectFenced({rows[1].id, rows[2].id}, kNoLeaseEpoch, "epoch 0 once a lease exists");
+  expectFenced({rows[1].id, rows[2].id}, first->epoch + 1, "an epoch not granted yet");
+  EXPECT_EQ(pendingCount(), 3) << "a fenced batch marks none of its rows";
+
+  ASSERT_TRUE(markAndWait(outbox(), {rows[1].id}, at(5000), first->epoch).ok());
+  EXPECT_EQ(pendingCount(), 2);
+
+  ASSERT_TRUE(lease().release(kHolderA, first->epoch).ok());
+  expectFenced({rows[2].id}, first->epoch, "the epoch of a released lease");
+  const auto second = acquire(lease(), kHolderB);
+  ASSERT_TRUE(second.has_value());
+  expectFenced({rows[2].id, rows[3].id}, first->epoch, "a stale epoch: another holder leads");
+  EXPECT_EQ(pendingCount(), 2);
+  ASSERT_TRUE(markAndWait(outbox(), {rows[2].id, rows[3].id}, at(5000), second->epoch).ok());
+  EXPECT_EQ(pendingCount(), 0);
+}
+
 TEST_P(StoreConformance, CallsAfterCloseFailCleanly) {
   store_->close();
   auto result = writeAndWait(orders(), newOrderWrite(sampleOrder(kOrderA), {}));
@@ -507,6 +633,9 @@ TEST_P(StoreConformance, CallsAfterCloseFailCleanly) {
   auto deleted = orders().deleteIdempotencyRecordsBefore(at(5000));
   ASSERT_FALSE(deleted.ok());
   EXPECT_EQ(deleted.error().code, ErrorCode::kUnavailable);
+  auto leased = lease().acquireOrRenew(kHolderA, kLeaseTtl);
+  ASSERT_FALSE(leased.ok());
+  EXPECT_EQ(leased.error().code, ErrorCode::kUnavailable);
 }
 
 }  // namespace

@@ -154,7 +154,7 @@ void writeOrderWithThreeEvents(const std::string& path) {
   auto pending = (*store)->fetchUnpublished(0, 10);
   ASSERT_TRUE(pending.ok() && pending->size() == 3u);
   std::promise<Status> marked;
-  (*store)->markPublished({(*pending)[0].id}, SystemClock().now(),
+  (*store)->markPublished({(*pending)[0].id}, SystemClock().now(), kNoLeaseEpoch,
                           [&](Status s) { marked.set_value(std::move(s)); });
   ASSERT_TRUE(marked.get_future().get().ok());
   (*store)->close();

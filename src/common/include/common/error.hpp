@@ -20,6 +20,10 @@ enum class ErrorCode {
                           // COMMIT): it may or may not have been stored. Re-read before answering;
                           // a blind retry may apply twice unless it is deduplicated: 503
   kInternal,              // a bug or an invariant broken: 500
+  kFenced,                // the caller acted on a relay lease epoch that is no longer current
+                          // (another instance took the lease, or it was released): nothing was
+                          // done, and the caller must stop acting as leader
+                          // (outbox/relay_lease.hpp). Never reaches an HTTP client: 500
 };
 
 struct Error {

@@ -10,6 +10,7 @@
 
 #include "common/result.hpp"
 #include "outbox/outbox_message.hpp"
+#include "outbox/relay_lease.hpp"
 
 namespace orders {
 
@@ -52,7 +53,12 @@ class OutboxStore {
   /// Records that the broker confirmed these rows. Asynchronous: `done` runs on a store thread
   /// once the marks are committed (or failed). Losing a mark only causes a re-publish (a duplicate
   /// the consumers drop by messageId), never a loss.
-  virtual void markPublished(std::vector<std::int64_t> ids, Timestamp at,
+  ///
+  /// Fenced: `epoch` is the relay lease epoch (relay_lease.hpp) the caller held when it published
+  /// these rows. The store checks, in the transaction that writes the marks, that it is still the
+  /// lease's current epoch (granted and not released); otherwise nothing is marked and `done`
+  /// gets kFenced. kNoLeaseEpoch (0) passes only while no lease was ever granted on this database.
+  virtual void markPublished(std::vector<std::int64_t> ids, Timestamp at, std::int64_t epoch,
                              std::function<void(Status)> done) = 0;
 
   virtual Result<OutboxStats> outboxStats() = 0;

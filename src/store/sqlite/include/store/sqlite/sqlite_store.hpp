@@ -22,6 +22,7 @@
 
 #include "common/clock.hpp"
 #include "outbox/outbox_store.hpp"
+#include "outbox/relay_lease.hpp"
 #include "store/order_store.hpp"
 #include "store/store_observer.hpp"
 
@@ -41,12 +42,14 @@ struct SqliteOptions {
   StoreObserver* observer = nullptr;
 };
 
-class SqliteStore final : public OrderStore, public OutboxStore {
+class SqliteStore final : public OrderStore, public OutboxStore, public RelayLease {
  public:
   /// Opens or creates the database at `path` (its directory must exist) and migrates it.
   /// kUnavailable naming the file and SQLite's reason when that fails. `clock` (the system clock
   /// when null; it must outlive the store) stamps what the store records: idempotency records'
-  /// and inbox keys' creation times, which their expiry compares against.
+  /// and inbox keys' creation times, which their expiry compares against, and the relay lease's
+  /// expiry (RelayLease: on SQLite every instance is on this machine, so this clock is the
+  /// store's clock).
   static Result<std::unique_ptr<SqliteStore>> open(const std::string& path,
                                                    SqliteOptions options = {},
                                                    const Clock* clock = nullptr);
@@ -73,11 +76,16 @@ class SqliteStore final : public OrderStore, public OutboxStore {
   Result<std::vector<std::int64_t>> pendingIds(std::int64_t afterId, std::int64_t upToId,
                                                std::size_t limit) override;
   Result<std::vector<OutboxEvent>> listEvents(const OutboxEventQuery& query) override;
-  void markPublished(std::vector<std::int64_t> ids, Timestamp at,
+  void markPublished(std::vector<std::int64_t> ids, Timestamp at, std::int64_t epoch,
                      std::function<void(Status)> done) override;
   Result<OutboxStats> outboxStats() override;
   Result<std::int64_t> deletePublishedBefore(Timestamp cutoff) override;
   void setOutboxListener(std::function<void()> listener) override;
+
+  // RelayLease (the `relay_lease` table), through the writer: serialized with the marks it fences.
+  Result<std::optional<LeaseGrant>> acquireOrRenew(const std::string& holder,
+                                                   std::chrono::milliseconds ttl) override;
+  Status release(const std::string& holder, std::int64_t epoch) override;
 
  private:
   struct Job;

@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -21,6 +22,7 @@
 
 #include "consumer/testing/inbox_conformance.hpp"
 #include "outbox/outbox_store.hpp"
+#include "outbox/relay_lease.hpp"
 #include "store/order_store.hpp"
 #include "support/manual_clock.hpp"
 
@@ -32,6 +34,14 @@ class StoreUnderTest {
   virtual ~StoreUnderTest() = default;
   virtual OrderStore& orders() = 0;
   virtual OutboxStore& outbox() = 0;
+  /// The store's relay lease, on the same storage as outbox() (its epochs fence outbox() marks).
+  virtual RelayLease& lease() = 0;
+  /// Returns once the clock the store judges lease expiry by has moved on by at least `elapsed`.
+  /// The suite has already advanced the store's injected clock (the factory's ManualClock) by
+  /// `elapsed`, which is all a store that judges leases by that clock (SQLite) needs: the default
+  /// does nothing. A store that judges by its server's time (PostgreSQL) waits until the server's
+  /// clock has moved that far (the suite keeps lease ttls short for it).
+  virtual void letLeaseTimePass(std::chrono::milliseconds elapsed) { (void)elapsed; }
   /// Finishes what is queued and stops the store: later calls fail with kUnavailable.
   virtual void close() = 0;
   /// Closes this store and opens the same storage again, with the same clock.
@@ -56,6 +66,13 @@ class StoreConformance : public ::testing::TestWithParam<StoreFactory> {
   void SetUp() override { store_ = GetParam().open(clock_); }
   OrderStore& orders() { return store_->orders(); }
   OutboxStore& outbox() { return store_->outbox(); }
+  RelayLease& lease() { return store_->lease(); }
+  /// Lets `elapsed` of lease time pass: the injected clock and, for a store that judges by its
+  /// server's time, that time too (StoreUnderTest::letLeaseTimePass).
+  void letLeaseTimePass(std::chrono::milliseconds elapsed) {
+    clock_.advance(elapsed);
+    store_->letLeaseTimePass(elapsed);
+  }
 
   ManualClock clock_;
   std::unique_ptr<StoreUnderTest> store_;
@@ -73,7 +90,8 @@ EncodedMessage sampleEvent(const std::string& orderId, std::int64_t sequence,
 WriteSet newOrderWrite(const Order& order, std::vector<EncodedMessage> events);
 /// OrderStore::write, waiting for `done`.
 Result<WriteOutcome> writeAndWait(OrderStore& store, WriteSet writes);
-/// OutboxStore::markPublished, waiting for `done`.
-Status markAndWait(OutboxStore& store, std::vector<std::int64_t> ids, Timestamp at);
+/// OutboxStore::markPublished under lease `epoch`, waiting for `done`.
+Status markAndWait(OutboxStore& store, std::vector<std::int64_t> ids, Timestamp at,
+                   std::int64_t epoch = kNoLeaseEpoch);
 
 }  // namespace orders::testing
