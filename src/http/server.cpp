@@ -1,5 +1,6 @@
 #include "http/server.hpp"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <array>
@@ -433,7 +434,12 @@ std::uint16_t Server::port() const {
 void Server::start() {
   impl_->accept();
   for (int i = 0; i < impl_->options.threads; ++i) {
-    impl_->threads.emplace_back([this] { impl_->io.run(); });
+    impl_->threads.emplace_back([this] {
+      // Linux limits a thread name to 15 characters; a longer one would make the call fail.
+      const std::string name = impl_->options.threadName.substr(0, 15);
+      pthread_setname_np(pthread_self(), name.c_str());
+      impl_->io.run();
+    });
   }
 }
 

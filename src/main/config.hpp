@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "broker/rabbitmq/amqp/connection_options.hpp"
@@ -34,6 +35,9 @@ struct ServiceConfig {
   std::string logLevel = "info";
   std::string logFormat = "text";  // --log-format text|json
   bool metricsEnabled = true;      // --no-metrics: no observers, no /metrics route
+  /// --metrics-listen HOST:PORT: GET /metrics on a listener and thread of its own instead of the
+  /// API listener (docs/operations.md, "Scraping"). Empty: /metrics is served on --listen.
+  std::optional<std::pair<std::string, std::uint16_t>> metricsListen;
   // Limits (docs/security.md, "Limits"): of a connection, of a request, of a client's rate.
   http::ConnectionLimits connectionLimits;
   http::RequestLimits requestLimits;

@@ -43,6 +43,9 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;  // 0 = any free port (see Server::port())
   int threads = 2;
+  /// The I/O threads' name (pthread, at most 15 characters; longer is cut): what top -H, perf and
+  /// /proc/PID/task/TID/comm show, so each listener's threads can be told apart and measured.
+  std::string threadName = "http";
   ConnectionLimits limits;
 };
 

@@ -1,0 +1,100 @@
+// The --metrics-listen listener: what it answers to which request, over a real socket on its own
+// thread, and that an address it cannot listen on is an error naming it.
+
+#include "observability/metrics_listener.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+
+#include "support/http_client.hpp"
+#include "support/manual_clock.hpp"
+
+namespace orders {
+namespace {
+
+TEST(MetricsListener, AnswersOnlyGetMetrics) {
+  int scrapes = 0;
+  const auto scrape = [&scrapes] {
+    ++scrapes;
+    return std::string("# TYPE x counter\nx 1\n");
+  };
+  http::Request get;
+  get.method = "GET";
+  get.path = "/metrics";
+  const http::Response ok = answerMetricsRequest(get, scrape);
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_EQ(ok.contentType, ServiceMetrics::kContentType);
+  EXPECT_EQ(ok.body, "# TYPE x counter\nx 1\n");
+  EXPECT_EQ(scrapes, 1);
+
+  http::Request post = get;
+  post.method = "POST";
+  const http::Response notAllowed = answerMetricsRequest(post, scrape);
+  EXPECT_EQ(notAllowed.status, 405);
+  ASSERT_EQ(notAllowed.headers.size(), 1u);
+  EXPECT_EQ(notAllowed.headers[0], (std::pair<std::string, std::string>{"Allow", "GET"}));
+
+  http::Request other = get;
+  other.path = "/v1/orders";
+  const http::Response notFound = answerMetricsRequest(other, scrape);
+  EXPECT_EQ(notFound.status, 404);
+  EXPECT_NE(notFound.body.find("/v1/orders"), std::string::npos) << notFound.body;
+  EXPECT_EQ(scrapes, 1) << "only GET /metrics scrapes";
+}
+
+/// The names of this process's threads (/proc/self/task/TID/comm).
+std::vector<std::string> threadNames() {
+  std::vector<std::string> names;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::string name;
+    std::getline(std::ifstream(task.path() / "comm"), name);
+    names.push_back(name);
+  }
+  return names;
+}
+
+TEST(MetricsListener, ServesTheExpositionOnItsOwnNamedThread) {
+  testing::ManualClock clock;
+  ServiceMetrics metrics(clock);
+  auto listener = MetricsListener::listen(metrics, {});
+  ASSERT_TRUE(listener.ok()) << listener.error().message;
+  (*listener)->start();
+
+  metrics.store().eventWritten("OrderCreatedEvent");
+  auto http = std::make_unique<orders::testing::HttpClient>("127.0.0.1", (*listener)->port());
+  const auto scraped = http->get("/metrics");
+  // Named by the thread itself when it starts; it has run once it answered.
+  const auto names = threadNames();
+  EXPECT_EQ(std::count(names.begin(), names.end(), "http-metrics"), 1)
+      << "the bench (bench/metrics/run_scrape_latency.sh) finds the thread by this name";
+  EXPECT_EQ(scraped.status, 200);
+  EXPECT_EQ(scraped.header("content-type"), ServiceMetrics::kContentType);
+  EXPECT_NE(
+      scraped.body.find("order_outbox_events_written_total{message_type=\"OrderCreatedEvent\"} 1"),
+      std::string::npos)
+      << scraped.body;
+  EXPECT_EQ(http->get("/healthz").status, 404);
+  http.reset();  // an open keep-alive connection would make stop() wait for it
+  (*listener)->stop();
+}
+
+TEST(MetricsListener, AnAddressItCannotListenOnIsAnErrorNamingIt) {
+  testing::ManualClock clock;
+  ServiceMetrics metrics(clock);
+  MetricsListenerOptions options;
+  options.host = "not-an-address";
+  auto listener = MetricsListener::listen(metrics, options);
+  ASSERT_FALSE(listener.ok());
+  EXPECT_EQ(listener.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(listener.error().message.find("--metrics-listen"), std::string::npos)
+      << listener.error().message;
+  EXPECT_NE(listener.error().message.find("not-an-address"), std::string::npos)
+      << listener.error().message;
+}
+
+}  // namespace
+}  // namespace orders
