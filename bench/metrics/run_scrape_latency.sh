@@ -2,23 +2,31 @@
 # Where a GET /metrics scrape's time goes while 64 clients create orders (issue 12's bar: a scrape
 # under 64-client load answers in < 50 ms), for each way of serving it, in one run on one private
 # broker (relay and consumers on, a fresh database per mode):
-#   main      /metrics on the API listener (no --metrics-listen): the scrape waits for an HTTP
-#             I/O thread that the 64 clients keep busy, then serializes on it;
-#   separate  --metrics-listen 127.0.0.1:0: its own listener and thread (docs/operations.md).
+#   main               /metrics on the API listener (no --metrics-listen): the scrape waits for an
+#                      HTTP I/O thread that the 64 clients keep busy, then serializes on it;
+#   listener           --metrics-listen 127.0.0.1:0 --metrics-slice-us 0 --metrics-refresh-ms 0:
+#                      its own listener and thread, the kernel's time slice, a serialization per
+#                      scrape;
+#   listener-slice     the same with the default 0.5 ms slice (--metrics-slice-us 500);
+#   listener-snapshot  the defaults of --metrics-listen: 0.5 ms slice and the exposition
+#                      serialized once a second ahead of the scrapes (--metrics-refresh-ms 1000),
+#                      so a scrape only copies ready bytes (docs/operations.md, "Scraping").
 # Per mode:
 #   - idle: scrapes with no load (what serialization + HTTP cost alone);
 #   - under load (wrk -t2 -c64 POST /v1/orders for --duration s): one scrape every --interval s,
 #     and right after it one GET /healthz on the API port (a request that costs nothing to answer:
 #     its time is the API listener's queueing and the OS scheduler, no serialization);
-#   - for `separate`, the metrics thread's /proc/PID/task/TID/schedstat over the loaded window:
-#     on-CPU time per scrape (the work) and runnable-but-waiting time per scrape (the scheduler on
-#     2 saturated cores); the rest of a scrape's time is blocking (locks, the outbox count) or
-#     the client's own side (curl is scheduled on the same cores);
+#   - for the listener modes, the metrics thread's /proc/PID/task/TID/schedstat and sched over the
+#     loaded window, per scrape: on-CPU time (the work), runnable-but-waiting time (the scheduler
+#     on 2 saturated cores), voluntary switches (waits for the next request, and for any lock or
+#     I/O it blocks on: a scrape that never blocks has one per wakeup, i.e. accept + read = 2 for
+#     curl's new connection) and involuntary ones (preempted in the middle of the work); the rest
+#     of a scrape's time is the client's own side (curl is scheduled on the same cores);
 #   - `promtool check metrics` on a scrape taken under load.
 # Writes the "scrape" section of docs/benchmarks.md (unless --no-doc) through
 # bench/update_benchmarks_doc.py, with the machine, the command, the date and the load average.
 #
-#   bench/metrics/run_scrape_latency.sh [--duration 15] [--interval 0.25] [--modes "main separate"]
+#   bench/metrics/run_scrape_latency.sh [--duration 15] [--interval 0.25] [--modes "main listener listener-slice listener-snapshot"]
 #                                       [--no-doc]
 #
 # Uses the release build (build/release). Stops everything it started (by PID) on exit.
@@ -28,7 +36,7 @@ REPO=$(pwd)
 COMMAND="bench/metrics/run_scrape_latency.sh${*:+ $*}"
 DURATION=15
 INTERVAL=0.25
-MODES="main separate"
+MODES="main listener listener-slice listener-snapshot"
 DOC=1
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -42,7 +50,7 @@ done
 [[ $DURATION =~ ^[0-9]+$ ]] || { echo "run_scrape_latency: --duration '$DURATION' is not a whole number of seconds" >&2; exit 2; }
 [[ $INTERVAL =~ ^[0-9]*\.?[0-9]+$ ]] || { echo "run_scrape_latency: --interval '$INTERVAL' is not a number of seconds" >&2; exit 2; }
 for mode in $MODES; do
-  [[ $mode == main || $mode == separate ]] || { echo "run_scrape_latency: unknown mode '$mode' (main, separate)" >&2; exit 2; }
+  [[ $mode =~ ^(main|listener|listener-slice|listener-snapshot)$ ]] || { echo "run_scrape_latency: unknown mode '$mode' (main, listener, listener-slice, listener-snapshot)" >&2; exit 2; }
 done
 SERVICE_BIN=$REPO/build/release/src/main/order-service
 LUA=$REPO/bench/e2e/create_order.lua
@@ -93,8 +101,9 @@ start_service() {
   local db=$1 logf=$2 port="" metrics="" i
   shift 2
   : >"$logf"
+  # The load comes from one address and one (anonymous) caller: no rate limit, no tokens.
   "$SERVICE_BIN" --listen 127.0.0.1:0 --database "sqlite:$db" --amqp-url "$AMQP_URL" \
-    --log-level warn "$@" >"$logf" 2>&1 &
+    --log-level warn --auth none --rate-limit 0 "$@" >"$logf" 2>&1 &
   SVC_PID=$!
   for ((i = 0; i < 1200; i++)); do
     port=$(sed -nE 's/^LISTENING [0-9.]+:([0-9]+)$/\1/p' "$logf")
@@ -133,7 +142,12 @@ thread_of() {
 
 declare -A R
 for mode in $MODES; do
-  extra=(); [[ $mode == separate ]] && extra=(--metrics-listen 127.0.0.1:0)
+  case $mode in
+    main) extra=() ;;
+    listener) extra=(--metrics-listen 127.0.0.1:0 --metrics-slice-us 0 --metrics-refresh-ms 0) ;;
+    listener-slice) extra=(--metrics-listen 127.0.0.1:0 --metrics-slice-us 500 --metrics-refresh-ms 0) ;;
+    listener-snapshot) extra=(--metrics-listen 127.0.0.1:0) ;;
+  esac
   db=$WORK/$mode.db
   start_service "$db" "$WORK/$mode.log" "${extra[@]}"
   [[ $mode == main || $METRICS_URL != "$SVC_URL" ]] || die "--metrics-listen given but no METRICS_ON line"
@@ -145,12 +159,13 @@ for mode in $MODES; do
     sleep 0.1
   done
   tid=""
-  [[ $mode == separate ]] && { tid=$(thread_of http-metrics) || die "no thread named http-metrics"; }
+  [[ $mode == listener* ]] && { tid=$(thread_of http-metrics) || die "no thread named http-metrics"; }
   R[$mode.load_before]=$(loadavg)
   wrk -t2 -c64 -d"${DURATION}s" --timeout 10s -s "$LUA" "$SVC_URL" >"$WORK/$mode.wrk" 2>&1 &
   WRK_PID=$!
   sleep 1 # wrk's connections are open and busy
-  [[ -n $tid ]] && read -r run0 wait0 _ <"/proc/$SVC_PID/task/$tid/schedstat"
+  switches() { awk '/^nr_voluntary_switches/ { v = $3 } /^nr_involuntary_switches/ { i = $3 } END { print v, i }' "/proc/$SVC_PID/task/$tid/sched"; }
+  [[ -n $tid ]] && { read -r run0 wait0 _ <"/proc/$SVC_PID/task/$tid/schedstat"; read -r vol0 invol0 < <(switches); }
   : >"$WORK/$mode.scrape"
   : >"$WORK/$mode.healthz"
   while alive "$WRK_PID"; do
@@ -158,14 +173,15 @@ for mode in $MODES; do
     curl -s -o /dev/null -w '%{time_total}\n' "$SVC_URL/healthz" >>"$WORK/$mode.healthz"
     sleep "$INTERVAL"
   done
-  [[ -n $tid ]] && read -r run1 wait1 _ <"/proc/$SVC_PID/task/$tid/schedstat"
+  [[ -n $tid ]] && { read -r run1 wait1 _ <"/proc/$SVC_PID/task/$tid/schedstat"; read -r vol1 invol1 < <(switches); }
   wait "$WRK_PID" || die "wrk failed: $(cat "$WORK/$mode.wrk")"
   WRK_PID=""
   R[$mode.load_after]=$(loadavg)
   scrapes=$(wc -l <"$WORK/$mode.scrape")
   if [[ -n $tid ]]; then
     R[$mode.sched]=$(awk -v r="$((run1 - run0))" -v w="$((wait1 - wait0))" -v n="$scrapes" \
-      'BEGIN { printf "on CPU %.2f ms, runnable but waiting for a core %.2f ms", r / n / 1e6, w / n / 1e6 }')
+      -v v="$((vol1 - vol0))" -v i="$((invol1 - invol0))" \
+      'BEGIN { printf "on CPU %.2f ms, runnable but waiting for a core %.2f ms, %.1f voluntary + %.1f involuntary switches", r / n / 1e6, w / n / 1e6, v / n, i / n }')
   fi
   R[$mode.promtool]=$(promtool check metrics <"$WORK/$mode.under-load.txt" 2>&1 && echo ok) || R[$mode.promtool]="FAILED: ${R[$mode.promtool]}"
   R[$mode.bytes]=$(wc -c <"$WORK/$mode.under-load.txt")
@@ -173,6 +189,8 @@ for mode in $MODES; do
   R[$mode.scrape]=$(stats "$WORK/$mode.scrape")
   R[$mode.healthz]=$(stats "$WORK/$mode.healthz")
   R[$mode.rps]=$(sed -nE 's/^SUMMARY .*rps=([0-9.]+).*/\1/p' "$WORK/$mode.wrk")
+  R[$mode.non2xx]=$(sed -nE 's/^SUMMARY .*non2xx=([0-9]+).*/\1/p' "$WORK/$mode.wrk")
+  [[ ${R[$mode.non2xx]:-0} == 0 ]] || die "$mode: ${R[$mode.non2xx]} order requests did not succeed"
   R[$mode.orders]=$(sed -nE 's/^SUMMARY .*p50_ms=([0-9.]+) .*p99_ms=([0-9.]+) .*/p50 \1 ms, p99 \2 ms/p' "$WORK/$mode.wrk")
   drain "$db"
   stop_pid "$SVC_PID"; SVC_PID=""
@@ -191,7 +209,12 @@ SECTION=$WORK/section.md
   echo "| Mode | Idle scrape | Scrape under load | /healthz (API port) under load | Metrics thread per scrape | Orders/s (latency) | Load average before → after | promtool |"
   echo "|---|---|---|---|---|---|---|---|"
   for mode in $MODES; do
-    name="/metrics on the API listener"; [[ $mode == separate ]] && name="\`--metrics-listen\` (own thread)"
+    case $mode in
+      main) name="/metrics on the API listener" ;;
+      listener) name="\`--metrics-listen --metrics-slice-us 0 --metrics-refresh-ms 0\`: own thread, the kernel's slice, serialized per scrape" ;;
+      listener-slice) name="\`--metrics-listen --metrics-refresh-ms 0\`: own thread, 0.5 ms slice, serialized per scrape" ;;
+      listener-snapshot) name="\`--metrics-listen\` (defaults): own thread, 0.5 ms slice, snapshot serialized every 1 s" ;;
+    esac
     echo "| $name | $(ms "${R[$mode.idle]}" | sed 's/\*\*//g') | $(ms "${R[$mode.scrape]}") | $(ms "${R[$mode.healthz]}" | sed 's/\*\*//g') | ${R[$mode.sched]:-n/a (shared I/O threads)} | ${R[$mode.rps]} (${R[$mode.orders]}) | ${R[$mode.load_before]} → ${R[$mode.load_after]} | ${R[$mode.promtool]} (${R[$mode.bytes]} bytes) |"
   done
 } >"$SECTION"

@@ -38,6 +38,12 @@ struct ServiceConfig {
   /// --metrics-listen HOST:PORT: GET /metrics on a listener and thread of its own instead of the
   /// API listener (docs/operations.md, "Scraping"). Empty: /metrics is served on --listen.
   std::optional<std::pair<std::string, std::uint16_t>> metricsListen;
+  /// --metrics-slice-us: the time slice the --metrics-listen thread asks the kernel for (Linux
+  /// >= 6.12; http::ServerOptions::threadSlice). 0: the kernel's default.
+  std::chrono::microseconds metricsThreadSlice{500};
+  /// --metrics-refresh-ms: how often the --metrics-listen exposition is serialized ahead of the
+  /// scrapes (the most its values lag); 0: serialized on each scrape.
+  std::chrono::milliseconds metricsRefresh{1000};
   // Limits (docs/security.md, "Limits"): of a connection, of a request, of a client's rate.
   http::ConnectionLimits connectionLimits;
   http::RequestLimits requestLimits;

@@ -267,6 +267,24 @@ TEST(Config, MetricsListenIsAnAddressOfItsOwn) {
       << badPort.error().message;
   EXPECT_NE(badPort.error().message.find("70000"), std::string::npos) << badPort.error().message;
 
+  EXPECT_EQ(flag->metricsThreadSlice, std::chrono::microseconds(500));
+  EXPECT_EQ(flag->metricsRefresh, std::chrono::milliseconds(1000));
+  auto perScrape = parseWithoutAuth({"--metrics-refresh-ms", "0"});
+  ASSERT_TRUE(perScrape.ok()) << perScrape.error().message;
+  EXPECT_EQ(perScrape->metricsRefresh, std::chrono::milliseconds(0));
+  auto negative = parseWithoutAuth({"--metrics-refresh-ms", "-5"});
+  ASSERT_FALSE(negative.ok());
+  EXPECT_NE(negative.error().message.find("--metrics-refresh-ms"), std::string::npos)
+      << negative.error().message;
+  auto slice = parseWithoutAuth({"--metrics-slice-us", "0"});
+  ASSERT_TRUE(slice.ok()) << slice.error().message;
+  EXPECT_EQ(slice->metricsThreadSlice, std::chrono::microseconds(0));
+  auto tooShort = parseWithoutAuth({"--metrics-slice-us", "50"});
+  ASSERT_FALSE(tooShort.ok());
+  EXPECT_NE(tooShort.error().message.find("--metrics-slice-us"), std::string::npos)
+      << tooShort.error().message;
+  EXPECT_NE(tooShort.error().message.find("50"), std::string::npos) << tooShort.error().message;
+
   auto contradiction = parseWithoutAuth({"--metrics-listen", "127.0.0.1:9464", "--no-metrics"});
   ASSERT_FALSE(contradiction.ok());
   EXPECT_NE(contradiction.error().message.find("--no-metrics"), std::string::npos)

@@ -412,6 +412,8 @@ int run(const orders::ServiceConfig& config) {
     listenerOptions.host = config.metricsListen->first;
     listenerOptions.port = config.metricsListen->second;
     listenerOptions.limits = config.connectionLimits;
+    listenerOptions.threadSlice = config.metricsThreadSlice;
+    listenerOptions.refreshInterval = config.metricsRefresh;
     auto listening = MetricsListener::listen(*metrics, listenerOptions);
     if (!listening) {
       spdlog::error("{}", listening.error().message);

@@ -12,6 +12,7 @@
 
 #include "support/http_client.hpp"
 #include "support/manual_clock.hpp"
+#include "support/wait_for.hpp"
 
 namespace orders {
 namespace {
@@ -60,7 +61,9 @@ std::vector<std::string> threadNames() {
 TEST(MetricsListener, ServesTheExpositionOnItsOwnNamedThread) {
   testing::ManualClock clock;
   ServiceMetrics metrics(clock);
-  auto listener = MetricsListener::listen(metrics, {});
+  MetricsListenerOptions options;
+  options.refreshInterval = std::chrono::milliseconds(0);  // a scrape() per request
+  auto listener = MetricsListener::listen(metrics, options);
   ASSERT_TRUE(listener.ok()) << listener.error().message;
   (*listener)->start();
 
@@ -80,6 +83,56 @@ TEST(MetricsListener, ServesTheExpositionOnItsOwnNamedThread) {
   EXPECT_EQ(http->get("/healthz").status, 404);
   http.reset();  // an open keep-alive connection would make stop() wait for it
   (*listener)->stop();
+}
+
+TEST(MetricsListener, WithARefreshIntervalServesTheLastSerializationWithinTheInterval) {
+  testing::ManualClock clock;
+  ServiceMetrics metrics(clock);
+  MetricsListenerOptions options;
+  options.refreshInterval = std::chrono::milliseconds(50);
+  auto listener = MetricsListener::listen(metrics, options);
+  ASSERT_TRUE(listener.ok()) << listener.error().message;
+  (*listener)->start();
+  auto http = std::make_unique<orders::testing::HttpClient>("127.0.0.1", (*listener)->port());
+  const std::string moved =
+      "order_outbox_events_written_total{message_type=\"OrderCreatedEvent\"} 1";
+  const auto first = http->get("/metrics");  // waits for the first serialization at most
+  EXPECT_EQ(first.status, 200);
+  EXPECT_NE(first.body.find("# TYPE order_outbox_events_written_total counter"), std::string::npos);
+
+  metrics.store().eventWritten("OrderCreatedEvent");
+  // A later serialization has it (the bound is the interval; the wait is generous for ASan).
+  EXPECT_TRUE(orders::testing::waitFor(
+      [&] { return http->get("/metrics").body.find(moved) != std::string::npos; },
+      std::chrono::seconds(10)));
+  const auto names = threadNames();
+  EXPECT_EQ(std::count(names.begin(), names.end(), "metrics-refresh"), 1);
+  http.reset();
+  (*listener)->stop();
+  const auto after = threadNames();
+  EXPECT_EQ(std::count(after.begin(), after.end(), "metrics-refresh"), 0) << "stop() joins it";
+}
+
+TEST(MetricsListener, AScrapeGetsTheSnapshotNotAFreshSerialization) {
+  testing::ManualClock clock;
+  ServiceMetrics metrics(clock);
+  MetricsListenerOptions options;
+  options.refreshInterval = std::chrono::hours(1);  // no second serialization in this test
+  auto listener = MetricsListener::listen(metrics, options);
+  ASSERT_TRUE(listener.ok()) << listener.error().message;
+  (*listener)->start();
+  auto http = std::make_unique<orders::testing::HttpClient>("127.0.0.1", (*listener)->port());
+  const std::string series =
+      "order_outbox_events_written_total{message_type=\"OrderCreatedEvent\"} ";
+  EXPECT_NE(http->get("/metrics").body.find(series + "0"), std::string::npos);
+  metrics.store().eventWritten("OrderCreatedEvent");
+  const auto snapshot = http->get("/metrics").body;
+  EXPECT_NE(snapshot.find(series + "0"), std::string::npos) << "served from the snapshot";
+  EXPECT_EQ(snapshot.find(series + "1"), std::string::npos);
+  http.reset();
+  const auto stopping = std::chrono::steady_clock::now();
+  (*listener)->stop();  // cuts the refresher's hour short
+  EXPECT_LT(std::chrono::steady_clock::now() - stopping, std::chrono::seconds(30));
 }
 
 TEST(MetricsListener, AnAddressItCannotListenOnIsAnErrorNamingIt) {

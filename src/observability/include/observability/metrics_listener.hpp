@@ -2,15 +2,24 @@
 // GET /metrics on a listener of its own (--metrics-listen HOST:PORT, docs/operations.md,
 // "Scraping"): its own socket and its own I/O thread, so a scrape never waits for an API I/O
 // thread that 64 clients keep busy, and the API's connection slots, rate limits and access log
-// see no scrapes. It serves nothing but the exposition: GET /metrics answers 200 with
-// ServiceMetrics::scrape(), another method on /metrics 405, any other path 404 (problem+json).
-// It carries no authentication: bind it to an address only the scraper reaches.
+// see no scrapes. It serves nothing but the exposition: GET /metrics answers 200, another method
+// on /metrics 405, any other path 404 (problem+json). It carries no authentication: bind it to an
+// address only the scraper reaches.
 //
-// Threads: requests are answered on the listener's one thread ("http-metrics"), one at a time;
-// scrape() runs there, concurrently with the observations of the other threads (it is
-// thread-safe). Freshness: every counter and histogram is read at the scrape; the outbox gauges
-// come from the shared OutboxStatsSampler (at most its interval old, one second in the service).
+// What a scrape gets: with a refresh interval (the default, one second), the text a refresher
+// thread ("metrics-refresh") serialized last, so the answer is a copy of ready bytes (~0.3 ms of
+// CPU with the HTTP work, short enough to run within one time slice on a busy core: measured in
+// docs/benchmarks.md, "Metrics: scrape latency under load"); with interval zero, a scrape()
+// per request on the listener's thread.
+//
+// Threads: requests are answered on the listener's one thread ("http-metrics"), one at a time.
+// scrape() runs on the refresher (or the listener) thread, concurrently with the observations of
+// the other threads (it is thread-safe). Freshness: with a refresh interval, every value is at
+// most the interval plus one serialization old when it is served (the first scrape waits for the
+// first serialization); the outbox gauges also come from the shared OutboxStatsSampler (at most
+// its interval old, one second in the service).
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -28,6 +37,13 @@ struct MetricsListenerOptions {
   std::uint16_t port = 0;  // 0 = any free port (see MetricsListener::port())
   /// The same limits as the API's connections (docs/security.md, "Limits").
   http::ConnectionLimits limits;
+  /// The listener thread's time slice (http::ServerOptions::threadSlice): short, so that on a
+  /// machine whose cores are busy with requests the thread woken by a scrape runs soon. Zero: the
+  /// kernel's default.
+  std::chrono::microseconds threadSlice{500};
+  /// How often the refresher serializes the exposition; zero: no refresher, one scrape() per
+  /// request instead.
+  std::chrono::milliseconds refreshInterval{1000};
 };
 
 class MetricsListener {
@@ -43,14 +59,17 @@ class MetricsListener {
 
   /// The bound port (useful with port 0).
   std::uint16_t port() const;
-  /// Starts the listener's thread; returns immediately.
+  /// Starts the listener's thread (and the refresher); returns immediately.
   void start();
-  /// Stops accepting and closes its connections (a scrape being answered finishes first).
+  /// Stops accepting, closes its connections (a scrape being answered finishes first) and stops
+  /// the refresher.
   void stop();
 
  private:
-  explicit MetricsListener(std::unique_ptr<http::Server> server);
+  struct Refresher;
+  MetricsListener(std::unique_ptr<http::Server> server, std::shared_ptr<Refresher> refresher);
   std::unique_ptr<http::Server> server_;
+  std::shared_ptr<Refresher> refresher_;  // null without a refresh interval
 };
 
 /// The listener's answer to one request, without a socket: 200 with `scrape()`'s text for
