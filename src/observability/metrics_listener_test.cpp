@@ -47,6 +47,22 @@ TEST(MetricsListener, AnswersOnlyGetMetrics) {
   EXPECT_EQ(scrapes, 1) << "only GET /metrics scrapes";
 }
 
+/// The kernel's se.slice of this process's thread named `name` in nanoseconds; -1 when the
+/// thread is not there, 0 when the kernel does not show slices (before Linux 6.12).
+long long sliceOf(const std::string& name) {
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::string comm;
+    std::getline(std::ifstream(task.path() / "comm"), comm);
+    if (comm != name) continue;
+    std::ifstream sched(task.path() / "sched");
+    for (std::string line; std::getline(sched, line);) {
+      if (line.rfind("se.slice", 0) == 0) return std::stoll(line.substr(line.find(':') + 1));
+    }
+    return 0;
+  }
+  return -1;
+}
+
 /// The names of this process's threads (/proc/self/task/TID/comm).
 std::vector<std::string> threadNames() {
   std::vector<std::string> names;
@@ -81,6 +97,10 @@ TEST(MetricsListener, ServesTheExpositionOnItsOwnNamedThread) {
       std::string::npos)
       << scraped.body;
   EXPECT_EQ(http->get("/healthz").status, 404);
+  // The thread's time slice as asked (MetricsListenerOptions::threadSlice, 500 us by default).
+  const long long slice = sliceOf("http-metrics");
+  ASSERT_NE(slice, -1);
+  if (slice != 0) EXPECT_EQ(slice, 500'000) << "the kernel shows another slice than asked for";
   http.reset();  // an open keep-alive connection would make stop() wait for it
   (*listener)->stop();
 }
