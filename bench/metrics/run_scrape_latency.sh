@@ -217,6 +217,10 @@ SECTION=$WORK/section.md
     esac
     echo "| $name | $(ms "${R[$mode.idle]}" | sed 's/\*\*//g') | $(ms "${R[$mode.scrape]}") | $(ms "${R[$mode.healthz]}" | sed 's/\*\*//g') | ${R[$mode.sched]:-n/a (shared I/O threads)} | ${R[$mode.rps]} (${R[$mode.orders]}) | ${R[$mode.load_before]} → ${R[$mode.load_after]} | ${R[$mode.promtool]} (${R[$mode.bytes]} bytes) |"
   done
+  cat <<'TEXT'
+
+How to read it (docs/operations.md, "Scrape time under load"): "on CPU" is the work of a scrape (serialization, or the copy of a snapshot, plus HTTP); "runnable but waiting for a core" is the OS scheduler on cores shared by the load, the broker, other processes and curl itself; voluntary switches are the thread's blocking waits (about 2 per scrape, accept and read of curl's new connection: no lock waits); involuntary ones are preemptions in the middle of the work. /healthz on the API port costs nothing to answer: its times are queueing on the API I/O threads plus the same scheduler wait. Every run is on a shared 2-core machine: compare the rows of one run, and the load average next to them.
+TEXT
 } >"$SECTION"
 cat "$SECTION"
 [[ $DOC == 1 ]] && python3 bench/update_benchmarks_doc.py docs/benchmarks.md scrape "$SECTION"
