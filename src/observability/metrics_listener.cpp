@@ -75,8 +75,8 @@ struct MetricsListener::Refresher {
   std::thread thread;
 };
 
-Result<std::unique_ptr<MetricsListener>> MetricsListener::listen(ServiceMetrics& metrics,
-                                                                 MetricsListenerOptions options) {
+Result<std::unique_ptr<MetricsListener>> MetricsListener::listen(
+    ServiceMetrics& metrics, const MetricsListenerOptions& options) {
   http::ServerOptions server;
   server.host = options.host;
   server.port = options.port;
@@ -95,7 +95,8 @@ Result<std::unique_ptr<MetricsListener>> MetricsListener::listen(ServiceMetrics&
   try {
     // The handler answers on the listener's thread at once: the scrape is the only work here.
     auto listener = std::make_unique<http::Server>(
-        server, [scrape = std::move(scrape)](http::Request request, http::Responder respond) {
+        server,
+        [scrape = std::move(scrape)](const http::Request& request, const http::Responder& respond) {
           respond(answerMetricsRequest(request, scrape));
         });
     return std::unique_ptr<MetricsListener>(

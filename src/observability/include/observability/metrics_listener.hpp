@@ -52,7 +52,7 @@ class MetricsListener {
   /// ours) is a kUnavailable error naming the address and the reason. `metrics` must outlive the
   /// listener.
   static Result<std::unique_ptr<MetricsListener>> listen(ServiceMetrics& metrics,
-                                                         MetricsListenerOptions options);
+                                                         const MetricsListenerOptions& options);
   ~MetricsListener();  // stops
   MetricsListener(const MetricsListener&) = delete;
   MetricsListener& operator=(const MetricsListener&) = delete;
