@@ -100,7 +100,9 @@ TEST(MetricsListener, ServesTheExpositionOnItsOwnNamedThread) {
   // The thread's time slice as asked (MetricsListenerOptions::threadSlice, 500 us by default).
   const long long slice = sliceOf("http-metrics");
   ASSERT_NE(slice, -1);
-  if (slice != 0) EXPECT_EQ(slice, 500'000) << "the kernel shows another slice than asked for";
+  if (slice != 0) {  // 0: a kernel before 6.12 shows no slice
+    EXPECT_EQ(slice, 500'000) << "the kernel shows another slice than asked for";
+  }
   http.reset();  // an open keep-alive connection would make stop() wait for it
   (*listener)->stop();
 }
