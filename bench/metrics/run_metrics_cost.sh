@@ -4,7 +4,8 @@
 #      shared machine hurts both alike: wrk -c64 POST /v1/orders (bench/e2e/create_order.lua),
 #      relay on, consumers on, a fresh database per run;
 #   2. GET /metrics answer times while 64 clients create orders (the quality bar: < 50 ms), and
-#      `promtool check metrics` on a scrape taken under that load;
+#      `promtool check metrics` on a scrape taken under that load (on the API listener; where the
+#      time goes and the --metrics-listen ways: bench/metrics/run_scrape_latency.sh);
 #   3. with --callgrind N: instructions per order under valgrind, metrics on vs. off (N orders
 #      after a warm-up, 4 connections), which does not depend on the machine's noise.
 # Prints a Markdown section; unless --no-doc, writes it into docs/benchmarks.md between
@@ -80,8 +81,10 @@ start_service() {
   shift 2
   : >"$logf"
   # shellcheck disable=SC2086  # SERVICE_PREFIX is a word list on purpose
+  # The load comes from one address and one anonymous caller: no tokens, no rate limit (both
+  # came with the security work; without them every order would be a 401 or a 429).
   ${SERVICE_PREFIX:-} "$SERVICE_BIN" --listen 127.0.0.1:0 --database "sqlite:$db" \
-    --amqp-url "$AMQP_URL" --log-level warn "$@" >"$logf" 2>&1 &
+    --amqp-url "$AMQP_URL" --log-level warn --auth none --rate-limit 0 "$@" >"$logf" 2>&1 &
   SVC_PID=$!
   for ((i = 0; i < 1200; i++)); do
     port=$(sed -nE 's/^LISTENING [0-9.]+:([0-9]+)$/\1/p' "$logf")

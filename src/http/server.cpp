@@ -1,13 +1,20 @@
 #include "http/server.hpp"
 
+#include <pthread.h>
+#include <sched.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <array>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -367,6 +374,39 @@ void refuseConnection(tcp::socket& socket, ServerCore& server) {
   }
 }
 
+/// The kernel's struct sched_attr, first version (SCHED_ATTR_SIZE_VER0, 48 bytes), as
+/// sched_setattr(2) documents it: glibc 2.36 has neither the wrapper nor the struct, and the
+/// kernel header's struct sched_param clashes with glibc's.
+struct SchedAttributes {
+  std::uint32_t size;
+  std::uint32_t sched_policy;
+  std::uint64_t sched_flags;
+  std::int32_t sched_nice;
+  std::uint32_t sched_priority;
+  std::uint64_t sched_runtime;  // SCHED_OTHER (Linux >= 6.12): the requested slice
+  std::uint64_t sched_deadline;
+  std::uint64_t sched_period;
+};
+static_assert(sizeof(SchedAttributes) == 48);
+
+/// ServerOptions::threadSlice for the calling thread.
+void askForSlice(const ServerOptions& options, bool report) {
+  SchedAttributes attributes{};
+  attributes.size = static_cast<std::uint32_t>(sizeof attributes);
+  attributes.sched_policy = SCHED_OTHER;
+  // The thread's nice value as it is: setting another one could need privileges it lacks.
+  errno = 0;
+  const int nice = getpriority(PRIO_PROCESS, 0);
+  attributes.sched_nice = errno == 0 ? nice : 0;
+  attributes.sched_runtime = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(options.threadSlice).count());
+  if (syscall(SYS_sched_setattr, 0, &attributes, 0U) != 0 && report) {
+    // Only a latency hint: the threads work as before with the kernel's default slice.
+    spdlog::warn("http ({}): the kernel refused a {} us time slice ({}); using its default slice",
+                 options.threadName, options.threadSlice.count(), std::strerror(errno));
+  }
+}
+
 }  // namespace
 
 struct Server::Impl : ServerCore {
@@ -433,7 +473,13 @@ std::uint16_t Server::port() const {
 void Server::start() {
   impl_->accept();
   for (int i = 0; i < impl_->options.threads; ++i) {
-    impl_->threads.emplace_back([this] { impl_->io.run(); });
+    impl_->threads.emplace_back([this, first = i == 0] {
+      // Linux limits a thread name to 15 characters; a longer one would make the call fail.
+      const std::string name = impl_->options.threadName.substr(0, 15);
+      pthread_setname_np(pthread_self(), name.c_str());
+      if (impl_->options.threadSlice.count() > 0) askForSlice(impl_->options, first);
+      impl_->io.run();
+    });
   }
 }
 

@@ -111,6 +111,26 @@ Result<ServiceConfig> parseServiceConfig(int argc, char** argv, const std::strin
   app.add_flag("--no-metrics", noMetrics,
                "Do not collect metrics and do not serve GET /metrics (to measure their cost)")
       ->envname("ORDER_SERVICE_NO_METRICS");
+  std::string metricsListen;
+  app.add_option("--metrics-listen", metricsListen,
+                 "Serve GET /metrics on this HOST:PORT, on a listener and thread of its own, "
+                 "instead of on --listen (a scrape then never queues behind API requests)")
+      ->envname("ORDER_SERVICE_METRICS_LISTEN");
+  int metricsSliceUs = static_cast<int>(config.metricsThreadSlice.count());
+  app.add_option("--metrics-slice-us", metricsSliceUs,
+                 "Time slice in microseconds the --metrics-listen thread asks the kernel for "
+                 "(Linux >= 6.12): a short one runs a scrape soon on busy cores; 0: the "
+                 "kernel's default")
+      ->envname("ORDER_SERVICE_METRICS_SLICE_US")
+      ->check(CLI::Range(0, 100'000))
+      ->capture_default_str();
+  int metricsRefreshMs = static_cast<int>(config.metricsRefresh.count());
+  app.add_option("--metrics-refresh-ms", metricsRefreshMs,
+                 "How often the --metrics-listen exposition is serialized ahead of the scrapes "
+                 "(the most its values lag behind); 0: serialized on each scrape")
+      ->envname("ORDER_SERVICE_METRICS_REFRESH_MS")
+      ->check(CLI::Range(0, 60'000))
+      ->capture_default_str();
 
   // Limits. Each is a flag and an ORDER_SERVICE_<FLAG> variable; docs/security.md lists them.
   auto& connection = config.connectionLimits;
@@ -261,6 +281,30 @@ Result<ServiceConfig> parseServiceConfig(int argc, char** argv, const std::strin
   config.relayEnabled = !noRelay;
   config.consumersEnabled = !noConsumers;
   config.metricsEnabled = !noMetrics;
+  if (!metricsListen.empty()) {
+    if (noMetrics) {
+      return Error{ErrorCode::kInvalidArgument,
+                   "order-service: --metrics-listen and --no-metrics contradict each other: "
+                   "there are no metrics to serve"};
+    }
+    std::string host;
+    std::uint16_t port = 0;
+    if (auto s = parseListenAddress(metricsListen, "--metrics-listen", host, port); !s) {
+      return Error{
+          ErrorCode::kInvalidArgument,
+          "order-service: --metrics-listen / ORDER_SERVICE_METRICS_LISTEN " + s.error().message};
+    }
+    config.metricsListen.emplace(std::move(host), port);
+  }
+  // The kernel takes custom slices of 0.1 ms to 100 ms.
+  if (metricsSliceUs != 0 && metricsSliceUs < 100) {
+    return Error{ErrorCode::kInvalidArgument,
+                 "order-service: --metrics-slice-us / ORDER_SERVICE_METRICS_SLICE_US must be 0 "
+                 "(the kernel's default) or 100..100000 microseconds; got " +
+                     std::to_string(metricsSliceUs)};
+  }
+  config.metricsThreadSlice = std::chrono::microseconds(metricsSliceUs);
+  config.metricsRefresh = std::chrono::milliseconds(metricsRefreshMs);
   connection.headerTimeout = std::chrono::milliseconds(headerTimeoutMs);
   connection.bodyTimeout = std::chrono::milliseconds(bodyTimeoutMs);
   connection.idleTimeout = std::chrono::milliseconds(idleTimeoutMs);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "broker/rabbitmq/amqp/connection_options.hpp"
@@ -38,6 +39,15 @@ struct ServiceConfig {
   std::string logLevel = "info";
   std::string logFormat = "text";  // --log-format text|json
   bool metricsEnabled = true;      // --no-metrics: no observers, no /metrics route
+  /// --metrics-listen HOST:PORT: GET /metrics on a listener and thread of its own instead of the
+  /// API listener (docs/operations.md, "Scraping"). Empty: /metrics is served on --listen.
+  std::optional<std::pair<std::string, std::uint16_t>> metricsListen;
+  /// --metrics-slice-us: the time slice the --metrics-listen thread asks the kernel for (Linux
+  /// >= 6.12; http::ServerOptions::threadSlice). 0: the kernel's default.
+  std::chrono::microseconds metricsThreadSlice{500};
+  /// --metrics-refresh-ms: how often the --metrics-listen exposition is serialized ahead of the
+  /// scrapes (the most its values lag); 0: serialized on each scrape.
+  std::chrono::milliseconds metricsRefresh{1000};
   // Limits (docs/security.md, "Limits"): of a connection, of a request, of a client's rate.
   http::ConnectionLimits connectionLimits;
   http::RequestLimits requestLimits;

@@ -243,5 +243,53 @@ TEST(Config, HelpIsReportedSeparately) {
     EXPECT_NE(help.error().message.find(name), std::string::npos) << name;
 }
 
+TEST(Config, MetricsListenIsAnAddressOfItsOwn) {
+  auto defaults = parseWithoutAuth({});
+  ASSERT_TRUE(defaults.ok()) << defaults.error().message;
+  EXPECT_FALSE(defaults->metricsListen.has_value());  // /metrics on --listen
+
+  auto flag = parseWithoutAuth({"--metrics-listen", "0.0.0.0:9464"});
+  ASSERT_TRUE(flag.ok()) << flag.error().message;
+  ASSERT_TRUE(flag->metricsListen.has_value());
+  EXPECT_EQ(flag->metricsListen->first, "0.0.0.0");
+  EXPECT_EQ(flag->metricsListen->second, 9464);
+
+  setenv("ORDER_SERVICE_METRICS_LISTEN", "127.0.0.1:0", 1);
+  auto environment = parseWithoutAuth({});
+  unsetenv("ORDER_SERVICE_METRICS_LISTEN");
+  ASSERT_TRUE(environment.ok()) << environment.error().message;
+  ASSERT_TRUE(environment->metricsListen.has_value());
+  EXPECT_EQ(environment->metricsListen->second, 0);
+
+  auto badPort = parseWithoutAuth({"--metrics-listen", "127.0.0.1:70000"});
+  ASSERT_FALSE(badPort.ok());
+  EXPECT_NE(badPort.error().message.find("--metrics-listen"), std::string::npos)
+      << badPort.error().message;
+  EXPECT_NE(badPort.error().message.find("70000"), std::string::npos) << badPort.error().message;
+
+  EXPECT_EQ(flag->metricsThreadSlice, std::chrono::microseconds(500));
+  EXPECT_EQ(flag->metricsRefresh, std::chrono::milliseconds(1000));
+  auto perScrape = parseWithoutAuth({"--metrics-refresh-ms", "0"});
+  ASSERT_TRUE(perScrape.ok()) << perScrape.error().message;
+  EXPECT_EQ(perScrape->metricsRefresh, std::chrono::milliseconds(0));
+  auto negative = parseWithoutAuth({"--metrics-refresh-ms", "-5"});
+  ASSERT_FALSE(negative.ok());
+  EXPECT_NE(negative.error().message.find("--metrics-refresh-ms"), std::string::npos)
+      << negative.error().message;
+  auto slice = parseWithoutAuth({"--metrics-slice-us", "0"});
+  ASSERT_TRUE(slice.ok()) << slice.error().message;
+  EXPECT_EQ(slice->metricsThreadSlice, std::chrono::microseconds(0));
+  auto tooShort = parseWithoutAuth({"--metrics-slice-us", "50"});
+  ASSERT_FALSE(tooShort.ok());
+  EXPECT_NE(tooShort.error().message.find("--metrics-slice-us"), std::string::npos)
+      << tooShort.error().message;
+  EXPECT_NE(tooShort.error().message.find("50"), std::string::npos) << tooShort.error().message;
+
+  auto contradiction = parseWithoutAuth({"--metrics-listen", "127.0.0.1:9464", "--no-metrics"});
+  ASSERT_FALSE(contradiction.ok());
+  EXPECT_NE(contradiction.error().message.find("--no-metrics"), std::string::npos)
+      << contradiction.error().message;
+}
+
 }  // namespace
 }  // namespace orders

@@ -28,6 +28,7 @@
 #include "maintenance/jobs.hpp"
 #include "maintenance/scheduler.hpp"
 #include "observability/logging.hpp"
+#include "observability/metrics_listener.hpp"
 #include "observability/service_metrics.hpp"
 #include "outbox/outbox_stats_sampler.hpp"
 #include "outbox/relay.hpp"
@@ -441,8 +442,28 @@ int run(const orders::ServiceConfig& config) {
       return state;
     });
     hooks.observers.push_back(&metrics->http());
-    hooks.metrics = http::MetricsExposition{[&metrics] { return metrics->scrape(); },
-                                            ServiceMetrics::kContentType};
+    // With --metrics-listen the exposition is served there only, not on the API listener.
+    if (!config.metricsListen) {
+      hooks.metrics = http::MetricsExposition{[&metrics] { return metrics->scrape(); },
+                                              ServiceMetrics::kContentType};
+    }
+  }
+  // GET /metrics on a listener and thread of its own (docs/operations.md, "Scraping").
+  std::unique_ptr<MetricsListener> metricsListener;
+  if (metrics && config.metricsListen) {
+    MetricsListenerOptions listenerOptions;
+    listenerOptions.host = config.metricsListen->first;
+    listenerOptions.port = config.metricsListen->second;
+    listenerOptions.limits = config.connectionLimits;
+    listenerOptions.threadSlice = config.metricsThreadSlice;
+    listenerOptions.refreshInterval = config.metricsRefresh;
+    auto listening = MetricsListener::listen(*metrics, listenerOptions);
+    if (!listening) {
+      spdlog::error("{}", listening.error().message);
+      if (relay) relay->stop();
+      return 1;
+    }
+    metricsListener = std::move(listening).value();
   }
   http::OrderApi api(service, ids, readiness, clock, std::move(hooks), &schemaCatalogue.value());
 
@@ -463,6 +484,13 @@ int run(const orders::ServiceConfig& config) {
     if (relay) relay->stop();
     return 1;
   }
+  if (metricsListener) {
+    metricsListener->start();
+    spdlog::info("metrics on http://{}:{}/metrics", config.metricsListen->first,
+                 metricsListener->port());
+    // Machine-readable, printed before LISTENING so a script that waits for LISTENING has it.
+    std::printf("METRICS_ON %s:%u\n", config.metricsListen->first.c_str(), metricsListener->port());
+  }
   server->start();
   spdlog::info("order-service listening on http://{}:{} (database {})", config.listenHost,
                server->port(), store.description);
@@ -481,6 +509,7 @@ int run(const orders::ServiceConfig& config) {
   }
   spdlog::info("received {}, shutting down", received == SIGTERM ? "SIGTERM" : "SIGINT");
   server->stop();
+  if (metricsListener) metricsListener->stop();
   if (inbound) inbound->stop();
   if (relay) relay->stop();
   maintenance.stop();

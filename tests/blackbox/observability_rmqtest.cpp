@@ -9,6 +9,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <regex>
 #include <sstream>
 
 #include "broker/rabbitmq/amqp_client.hpp"
@@ -146,6 +147,60 @@ TEST(ServiceObservability, AnOrderMovesWrittenAndPublishedCountersByThree) {
   EXPECT_GE(after.sum("order_store_commit_writes_count"), 1);
   EXPECT_EQ(after.sum("order_relay_leader"), 1);
   EXPECT_EQ(after.sum("order_store_up"), 1);
+
+  const auto [status, output] = promtoolCheck(after.text);
+  EXPECT_EQ(status, 0) << output;
+  EXPECT_EQ(output, "") << "promtool's lint found problems";
+}
+
+/// The port of the "METRICS_ON host:port" line the service prints with --metrics-listen, or 0.
+int metricsPort(const ServiceProcess& service) {
+  std::smatch match;
+  const std::string output = service.output();
+  const std::regex line(R"(METRICS_ON [0-9.]+:([0-9]+))");
+  return std::regex_search(output, match, line) ? std::stoi(match[1]) : 0;
+}
+
+TEST(ServiceObservability, MetricsListenServesTheExpositionOnItsOwnPortAfterRealTraffic) {
+  auto& broker = RabbitMqServer::shared();
+  TempDir dir;
+  ServiceProcess service(
+      ORDER_SERVICE_BINARY,
+      serviceArgs(dir, broker, {"--log-level", "warn", "--metrics-listen", "127.0.0.1:0"}));
+  const int metrics = metricsPort(service);
+  ASSERT_NE(metrics, 0) << service.output();
+  ASSERT_NE(metrics, service.port());
+  HttpClient api("127.0.0.1", service.port());
+  EXPECT_EQ(api.get("/metrics").status, 404) << "with --metrics-listen, not on the API listener";
+  ASSERT_TRUE(waitFor([&] { return relayConnected(metrics); }, 30s));
+
+  const Scrape before(metrics);
+  ASSERT_EQ(api.post("/v1/orders", kOrder).status, 201);
+  ASSERT_TRUE(waitFor(
+      [&] {
+        return Scrape(metrics).sum("messaging_client_sent_messages_total") -
+                   before.sum("messaging_client_sent_messages_total") >=
+               3;
+      },
+      20s));
+  const Scrape after(metrics);
+  EXPECT_EQ(after.status, 200);
+  EXPECT_EQ(after.contentType, "text/plain; version=0.0.4; charset=utf-8");
+  // Histograms with observations in them (buckets, _sum and _count all exposed), not only empty
+  // families: what promtool has to accept.
+  EXPECT_GE(after.sum("http_server_request_duration_seconds_count",
+                      {"method=\"POST\"", "route=\"/v1/orders\""}),
+            1);
+  EXPECT_GT(after.sum("http_server_request_duration_seconds_sum",
+                      {"method=\"POST\"", "route=\"/v1/orders\""}),
+            0);
+  EXPECT_GE(after.sum("order_store_commit_duration_seconds_count"), 1);
+  EXPECT_GE(after.sum("order_store_commit_writes_count"), 1);
+  EXPECT_EQ(after.sum("order_outbox_commit_to_confirm_seconds_count") -
+                before.sum("order_outbox_commit_to_confirm_seconds_count"),
+            3);
+  EXPECT_GE(after.sum("messaging_client_operation_duration_seconds_count"), 3);
+  EXPECT_GE(after.sum("messaging_client_operation_duration_seconds_bucket", {"le=\"+Inf\""}), 3);
 
   const auto [status, output] = promtoolCheck(after.text);
   EXPECT_EQ(status, 0) << output;

@@ -43,6 +43,15 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;  // 0 = any free port (see Server::port())
   int threads = 2;
+  /// The I/O threads' name (pthread, at most 15 characters; longer is cut): what top -H, perf and
+  /// /proc/PID/task/TID/comm show, so each listener's threads can be told apart and measured.
+  std::string threadName = "http";
+  /// A latency hint for the I/O threads: the time slice each asks the kernel for (Linux >= 6.12,
+  /// EEVDF: sched_setattr's sched_runtime for SCHED_OTHER, unprivileged, the nice value kept). A
+  /// thread with a shorter slice than its neighbours is run sooner when it wakes up (a request
+  /// arrived) and preempted sooner, without taking more than its fair share of the CPU. Zero: the
+  /// kernel's default slice. A kernel that refuses it is logged once; older kernels ignore it.
+  std::chrono::microseconds threadSlice{0};
   ConnectionLimits limits;
 };
 
