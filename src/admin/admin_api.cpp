@@ -96,8 +96,8 @@ json eventJson(const OutboxEvent& e) {
           {"envelope", envelope.is_discarded() ? json(m.body) : envelope}};
 }
 
-/// What the page shows of a schema: its description and the payload's fields, when the schema
-/// spells them out (properties.payload.properties); the whole schema is at /v1/schemas/...
+/// What the page shows of a schema: its title, description and the payload's top-level fields
+/// (name, type, required); the whole schema is at /v1/schemas/...
 json schemaSummary(const std::string& schemaText) {
   json summary = json::object();
   const auto schema = json::parse(schemaText, nullptr, false);
@@ -105,9 +105,11 @@ json schemaSummary(const std::string& schemaText) {
   if (schema.contains("title") && schema["title"].is_string()) summary["title"] = schema["title"];
   if (schema.contains("description") && schema["description"].is_string())
     summary["description"] = schema["description"];
-  const json* payload = nullptr;
+  // An event's schema is its payload's (schemas/events/...); the envelope's has a payload field.
+  const json* payload = &schema;
   if (auto p = schema.find("properties"); p != schema.end() && p->is_object()) {
-    if (auto q = p->find("payload"); q != p->end() && q->is_object()) payload = &*q;
+    if (auto q = p->find("payload"); q != p->end() && q->is_object() && q->contains("properties"))
+      payload = &*q;
   }
   if (payload == nullptr) return summary;
   json required = payload->value("required", json::array());

@@ -120,7 +120,8 @@ class AdminPageTest : public ::testing::Test {
   static json paymentDlq() {
     const auto response = http().get("/admin/api/dead-letters", ops());
     if (response.status != 200) return json::object();
-    for (const auto& q : json::parse(response.body).at("queues"))
+    const json body = json::parse(response.body);
+    for (const auto& q : body.at("queues"))
       if (q.at("queue") == kPaymentQueue) return q;
     return json::object();
   }
@@ -149,7 +150,8 @@ class AdminPageTest : public ::testing::Test {
         [&] {
           const auto r = http().get("/admin/api/orders/" + orderId + "/events", ops());
           if (r.status != 200) return false;
-          for (const auto& e : json::parse(r.body).at("events"))
+          const json history = json::parse(r.body);
+          for (const auto& e : history.at("events"))
             if (e.at("status") != "published") return false;
           return true;
         },
@@ -246,7 +248,8 @@ TEST_F(AdminPageTest, AConfirmedDiscardDeletesOnlyTheSelectedMessagesAndIsLogged
   // A group replay takes the group as it is now; the order still cannot take a payment, so the
   // message fails again and is back in the DLQ: never lost.
   json group;
-  for (const auto& g : paymentDlq().at("groups"))
+  const json listing = paymentDlq();
+  for (const auto& g : listing.at("groups"))
     for (const auto& id : g.at("messageIds"))
       if (id == kept) group = g;
   ASSERT_TRUE(group.is_object());

@@ -167,7 +167,7 @@ async function act(queue, action, body, ids) {
   } catch (error) {
     status.textContent = `${verb} failed, the messages stay in the DLQ: ${error.message}`;
   }
-  await refresh();
+  await refresh(true);
   if ($('order-id').value) await showOrder($('order-id').value.trim());
 }
 
@@ -250,9 +250,12 @@ async function loadCatalogue() {
 
 let timer = null;
 
-async function refresh() {
+/** Relay and consumers every few seconds; the dead letters only with `withDeadLetters`: listing
+ * them reads each message and gives it back (the broker counts a redelivery), so they are read
+ * on start, after an action and on "Refresh", never on a timer. */
+async function refresh(withDeadLetters) {
   try {
-    await Promise.all([loadRelay(), loadConsumers(), loadDeadLetters()]);
+    await Promise.all([loadRelay(), loadConsumers(), withDeadLetters ? loadDeadLetters() : null]);
     showBanner('');
   } catch (error) {
     if (error.status === 401 || error.status === 403) return signOut(error.message);
@@ -276,11 +279,11 @@ async function start() {
   $('console').hidden = false;
   $('sign-out').hidden = false;
   $('who').textContent = 'signed in with a token';
-  await refresh();
+  await refresh(true);
   if (!token()) return;  // refused: signed out
   loadCatalogue().catch((error) => showBanner(error.message));
   timer = setInterval(() => {
-    if (!$('confirm').open && !$('inspect').open) refresh();
+    if (!$('confirm').open && !$('inspect').open) refresh(false);
   }, REFRESH_MS);
 }
 
@@ -294,6 +297,7 @@ document.addEventListener('DOMContentLoaded', () => {
     start();
   });
   $('sign-out').addEventListener('click', () => signOut(''));
+  $('dlq-refresh').addEventListener('click', () => refresh(true));
   $('order-form').addEventListener('submit', (event) => {
     event.preventDefault();
     showOrder($('order-id').value.trim());
