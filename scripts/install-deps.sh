@@ -22,6 +22,8 @@ PACKAGES=(
   prometheus-cpp-dev prometheus
   # callgrind instruction counts of the auth benchmark (bench/auth/run_auth_bench.sh)
   valgrind
+  # the operator page's browser test (tests/browser: headless, driven by playwright-core from npm)
+  chromium
 )
 # Node.js for the contract tests (tests/contracts/ajv: Ajv, @asyncapi/parser): Debian's, unless npm is already there.
 if ! command -v npm >/dev/null 2>&1; then PACKAGES+=(nodejs npm); fi

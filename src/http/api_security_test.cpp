@@ -24,15 +24,16 @@ TEST(RoleAuthorizer, EachRoleHoldsExactlyItsPermissions) {
   using namespace permission;
   const std::vector<const char*> all{kListOrders,    kCreateOrder,  kReadOrder,     kUpdateOrder,
                                      kStartPayment,  kCancelOrder,  kRequestRefund, kReportPayment,
-                                     kProcessRefund, kChangeStatus, kShip,          kDeliver};
+                                     kProcessRefund, kChangeStatus, kShip,          kDeliver,
+                                     kOperate};
   const std::map<std::string, std::set<std::string>> expected{
       {"customer",
        {kListOrders, kCreateOrder, kReadOrder, kUpdateOrder, kStartPayment, kCancelOrder,
         kRequestRefund}},
       {"payment-service", {kReportPayment, kProcessRefund}},
       {"fulfillment-service", {kChangeStatus, kShip, kDeliver}},
-      {"operator", {all.begin(), all.end()}},
-      {"auditor", {}},  // unknown roles grant nothing
+      {"operator", {all.begin(), all.end()}},  // kOperate (the /admin/api routes) only here
+      {"auditor", {}},                         // unknown roles grant nothing
   };
   for (const auto& [role, permissions] : expected) {
     for (const char* permission : all) {

@@ -153,7 +153,8 @@ OrderApi::OrderApi(OrderService& service, IdGenerator& ids, ReadinessCheck readi
       readiness_(std::move(readiness)),
       metrics_(hooks.metrics),
       bodyLimits_(hooks.limits.body),
-      schemas_(schemas) {
+      schemas_(schemas),
+      extraRoutes_(std::move(hooks.extraRoutes)) {
   std::vector<RequestObserver*> observers = std::move(hooks.observers);
   observers.push_back(&accessLog_);
   std::vector<std::shared_ptr<Middleware>> chain{
@@ -206,6 +207,7 @@ Router OrderApi::routes() {
     add("GET", "/v1/schemas", &OrderApi::listSchemas, kPublicRead);
     add("GET", "/v1/schemas/{messageType}/{version}", &OrderApi::getSchema, kPublicRead);
   }
+  if (extraRoutes_) extraRoutes_(router);
   return router;
 }
 

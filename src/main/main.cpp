@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <tuple>
 
+#include "admin/admin_api.hpp"
 #include "application/order_service.hpp"
 #include "auth/key_files.hpp"
 #include "broker/rabbitmq/rabbit_publisher.hpp"
@@ -465,6 +466,33 @@ int run(const orders::ServiceConfig& config) {
     }
     metricsListener = std::move(listening).value();
   }
+  // The operator API and page (/admin, admin/admin_api.hpp): its broker calls (DLQ tools, queue
+  // states) run on a thread of their own, with a connection per action.
+  ThreadPool adminWork(1, "admin");
+  RabbitConnectionOptions adminConnection = config.broker;
+  adminConnection.connectionName = "order-service admin";
+  const operations::DeadLetterOperations deadLetters(adminConnection, &clock);
+  admin::AdminSources adminSources;
+  if (relay) adminSources.relayStatus = [&relay] { return std::optional(relay->status()); };
+  adminSources.outboxStats = [&outboxCounts] { return outboxCounts.sample().stats; };
+  {
+    const InboundEventsOptions queues;
+    adminSources.consumers = {{"payments", queues.paymentQueue},
+                              {"fulfillment", queues.fulfillmentQueue}};
+    if (inbound) {
+      adminSources.consumerStatus = [&inbound, queues] {
+        const auto status = inbound->status();
+        return std::map<std::string, ConsumerStatus>{{queues.paymentQueue, status.payments},
+                                                     {queues.fulfillmentQueue, status.fulfillment}};
+      };
+    }
+  }
+  adminSources.outbox = store->get();
+  adminSources.catalogue = &schemaCatalogue.value();
+  adminSources.deadLetters = &deadLetters;
+  adminSources.blockingWork = &adminWork;
+  const admin::AdminApi adminApi(std::move(adminSources), clock);
+  hooks.extraRoutes = [&adminApi](http::Router& router) { adminApi.addRoutes(router); };
   http::OrderApi api(service, ids, readiness, clock, std::move(hooks), &schemaCatalogue.value());
 
   std::unique_ptr<http::Server> server;
@@ -509,6 +537,7 @@ int run(const orders::ServiceConfig& config) {
   }
   spdlog::info("received {}, shutting down", received == SIGTERM ? "SIGTERM" : "SIGINT");
   server->stop();
+  adminWork.stop();  // the operator's broker calls in progress finish first
   if (metricsListener) metricsListener->stop();
   if (inbound) inbound->stop();
   if (relay) relay->stop();

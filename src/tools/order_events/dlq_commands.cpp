@@ -1,11 +1,12 @@
 #include "dlq_commands.hpp"
 
+#include <unistd.h>
+
+#include <cstdlib>
 #include <memory>
-#include <optional>
 
 #include "amqp_cli_options.hpp"
-#include "broker/rabbitmq/consumer/dead_letter_admin.hpp"
-#include "consumer/consumer_options.hpp"
+#include "operations/dead_letter_operations.hpp"
 
 namespace orders::tools {
 namespace {
@@ -28,11 +29,6 @@ struct DlqArgs {
   }
 };
 
-/// The DLQ of what the user named: the work queue or the DLQ itself.
-std::string dlqName(const std::string& queue) {
-  return queue.ends_with(".dlq") ? queue : deadLetterQueueName(queue);
-}
-
 [[noreturn]] void fail(const DlqArgs& args, const std::string& command, int code,
                        const std::string& message) {
   *args.err << "order-events dlq " << command << ": " << message << "\n";
@@ -44,16 +40,23 @@ int codeFor(const Error& e) {
                                                                                  : kFailed;
 }
 
-std::unique_ptr<DeadLetterAdmin> connect(const DlqArgs& args, const std::string& command) {
+/// Who acts, for the audit log of replays and purges: the login of the shell user.
+std::string actor() {
+  for (const char* name : {"SUDO_USER", "USER", "LOGNAME"}) {
+    if (const char* value = std::getenv(name); value != nullptr && *value != '\0')
+      return std::string("cli:") + value;
+  }
+  return "cli:uid-" + std::to_string(getuid());
+}
+
+operations::DeadLetterOperations operationsFor(const DlqArgs& args, const std::string& command) {
   if (args.queue.empty()) fail(args, command, kBadInput, "--queue is required");
   auto options = resolveConnectionSettings(args.settings(), "ORDER_EVENTS_");
   if (!options) fail(args, command, kBadInput, options.error().message);
   for (const auto& warning : connectionWarnings(*options))
     *args.err << "order-events dlq " << command << ": warning: " << warning << "\n";
-  options->connectionName = "order-events dlq " + command;
-  auto admin = DeadLetterAdmin::connect(*options);
-  if (!admin) fail(args, command, codeFor(admin.error()), admin.error().message);
-  return std::move(admin).value();
+  options->connectionName = "order-events dlq";
+  return operations::DeadLetterOperations(*options);
 }
 
 std::string oneLine(std::string s, std::size_t max) {
@@ -64,33 +67,29 @@ std::string oneLine(std::string s, std::size_t max) {
 }
 
 void list(const DlqArgs& args) {
-  auto admin = connect(args, "list");
-  const std::string dlq = dlqName(args.queue);
-  auto count = admin->count(dlq);
-  if (!count) fail(args, "list", codeFor(count.error()), count.error().message);
-  *args.out << dlq << ": " << *count << " message(s)\n";
-  if (*count == 0) return;
-  auto letters = admin->peek(dlq, args.limit);
-  if (!letters) fail(args, "list", codeFor(letters.error()), letters.error().message);
-  for (const auto& l : *letters) {
+  const auto ops = operationsFor(args, "list");
+  auto listing = ops.list(args.queue, args.limit);
+  if (!listing) fail(args, "list", codeFor(listing.error()), listing.error().message);
+  *args.out << listing->dlq << ": " << listing->count << " message(s)\n";
+  for (const auto& l : listing->letters) {
     *args.out << (l.failedAt.empty() ? "-" : l.failedAt) << "  "
               << (l.messageType.empty() ? "-" : l.messageType) << "  "
               << (l.messageId.empty() ? "-" : l.messageId) << "  attempts=" << l.attempts << "  "
               << (l.failureKind.empty() ? "-" : l.failureKind) << ": "
               << oneLine(l.failureReason, 200) << "\n";
   }
-  if (static_cast<std::int64_t>(letters->size()) < *count) {
-    *args.out << "... and " << (*count - static_cast<std::int64_t>(letters->size()))
+  if (listing->truncated) {
+    *args.out << "... and " << (listing->count - static_cast<std::int64_t>(listing->letters.size()))
               << " more (--limit)\n";
   }
 }
 
 void inspect(const DlqArgs& args) {
-  auto admin = connect(args, "inspect");
-  auto letters = admin->peek(dlqName(args.queue), args.limit);
-  if (!letters) fail(args, "inspect", codeFor(letters.error()), letters.error().message);
+  const auto ops = operationsFor(args, "inspect");
+  auto listing = ops.list(args.queue, args.limit);
+  if (!listing) fail(args, "inspect", codeFor(listing.error()), listing.error().message);
   // Dead letters hold whatever was sent: show invalid UTF-8 as U+FFFD, never throw.
-  for (const auto& l : *letters) {
+  for (const auto& l : listing->letters) {
     *args.out << l.toJson().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   }
 }
@@ -99,28 +98,28 @@ void replay(const DlqArgs& args) {
   if (args.all == !args.messageId.empty()) {
     fail(args, "replay", kBadInput, "give exactly one of --message-id ID and --all");
   }
-  auto admin = connect(args, "replay");
-  const std::string dlq = dlqName(args.queue);
-  std::optional<std::string> only;
-  if (!args.all) only = args.messageId;
-  auto report = admin->replay(dlq, only);
-  if (!report) fail(args, "replay", codeFor(report.error()), report.error().message);
-  for (const auto& problem : report->problems)
+  const auto ops = operationsFor(args, "replay");
+  operations::Selection selection;
+  selection.all = args.all;
+  if (!args.all) selection.messageIds.insert(args.messageId);
+  auto outcome = ops.replay(args.queue, selection, actor());
+  if (!outcome) fail(args, "replay", codeFor(outcome.error()), outcome.error().message);
+  for (const auto& problem : outcome->problems)
     *args.err << "order-events dlq replay: " << problem << "\n";
-  *args.out << "replayed " << report->replayed << " message(s) from " << dlq
+  *args.out << "replayed " << outcome->replayed.size() << " message(s) from " << outcome->dlq
             << " to their work queue\n";
-  if (only && report->replayed == 0 && report->problems.empty()) {
-    fail(args, "replay", kBadInput, "no message with id " + *only + " in " + dlq);
+  if (!args.all && outcome->replayed.empty() && outcome->problems.empty()) {
+    fail(args, "replay", kBadInput, "no message with id " + args.messageId + " in " + outcome->dlq);
   }
-  if (!report->problems.empty()) throw CLI::RuntimeError(kFailed);
+  if (!outcome->problems.empty()) throw CLI::RuntimeError(kFailed);
 }
 
 void purge(const DlqArgs& args) {
-  auto admin = connect(args, "purge");
-  const std::string dlq = dlqName(args.queue);
-  auto purged = admin->purge(dlq);
+  const auto ops = operationsFor(args, "purge");
+  auto purged = ops.purge(args.queue, actor());
   if (!purged) fail(args, "purge", codeFor(purged.error()), purged.error().message);
-  *args.out << "purged " << *purged << " message(s) from " << dlq << "\n";
+  *args.out << "purged " << *purged << " message(s) from "
+            << operations::deadLetterQueueOf(args.queue) << "\n";
 }
 
 }  // namespace

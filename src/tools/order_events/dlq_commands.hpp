@@ -7,6 +7,9 @@
 //   order-events dlq purge   --queue Q                          delete every message
 //
 // Q is the work queue (order-service.payment-events) or its DLQ (...payment-events.dlq).
+// The commands are the command line over operations/dead_letter_operations.hpp, which the
+// operator HTTP API (/admin/api/dead-letters) uses too: replays and purges are logged the same
+// way, with the shell user as the actor ("cli:<login>").
 // Exit codes: 0 done; 1 the broker failed or some messages could not be replayed; 2 bad input
 // (a missing or contradictory option, a queue that does not exist, no message with that id).
 // The error goes to `err` first. Errors are reported by throwing CLI::RuntimeError(code) from the

@@ -5,9 +5,11 @@
 # second run. Node.js and npm come from scripts/install-deps.sh (Debian's nodejs and npm when the
 # machine has no npm). Install scripts of dependencies are not run (--ignore-scripts): the
 # packages used here need none.
-# Usage: tests/contracts/ajv/install.sh [DEST]
+# Usage: tests/contracts/ajv/install.sh [DEST [PACKAGE_DIR]]
+# PACKAGE_DIR (default: this directory) holds the package.json and package-lock.json to install;
+# tests/browser installs playwright-core with it.
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
+here=$(cd "${2:-$(dirname "$0")}" && pwd)
 dest=${1:-$here}
 if ! command -v npm >/dev/null 2>&1; then
   echo "install.sh: npm is not installed; scripts/install-deps.sh installs Debian's nodejs and npm" >&2

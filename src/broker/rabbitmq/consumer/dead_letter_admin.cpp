@@ -222,6 +222,21 @@ Result<std::int64_t> DeadLetterAdmin::count(const std::string& queue) {
   return n;
 }
 
+Result<DeadLetterAdmin::QueueState> DeadLetterAdmin::queueState(const std::string& queue) {
+  auto ch = impl_->channel();
+  if (!ch) return ch.error();
+  auto* ok = amqp_queue_declare(impl_->raw(), *ch, bytes(queue), 1, 0, 0, 0, amqp_empty_table);
+  if (ok == nullptr) {
+    Error e = impl_->fail("queue '" + queue + "'", *ch);
+    if (e.code == ErrorCode::kNotFound) e.message = "queue '" + queue + "' does not exist";
+    return e;
+  }
+  QueueState state{static_cast<std::int64_t>(ok->message_count),
+                   static_cast<std::int64_t>(ok->consumer_count)};
+  impl_->connection->closeChannel(*ch);
+  return state;
+}
+
 Result<std::vector<DeadLetter>> DeadLetterAdmin::peek(const std::string& queue, std::size_t limit) {
   auto ch = impl_->channel();
   if (!ch) return ch.error();
@@ -243,6 +258,18 @@ Result<std::vector<DeadLetter>> DeadLetterAdmin::peek(const std::string& queue, 
 
 Result<DeadLetterAdmin::ReplayReport> DeadLetterAdmin::replay(
     const std::string& queue, const std::optional<std::string>& messageId) {
+  return replayMatching(
+      queue, [&messageId](const DeadLetter& l) { return !messageId || l.messageId == *messageId; });
+}
+
+Result<DeadLetterAdmin::ReplayReport> DeadLetterAdmin::replay(
+    const std::string& queue, const std::set<std::string>& messageIds) {
+  return replayMatching(
+      queue, [&messageIds](const DeadLetter& l) { return messageIds.count(l.messageId) != 0; });
+}
+
+Result<DeadLetterAdmin::ReplayReport> DeadLetterAdmin::replayMatching(
+    const std::string& queue, const std::function<bool(const DeadLetter&)>& selected) {
   auto getChannel = impl_->channel();
   if (!getChannel) return getChannel.error();
   const amqp_channel_t g = *getChannel;
@@ -272,7 +299,7 @@ Result<DeadLetterAdmin::ReplayReport> DeadLetterAdmin::replay(
       ++kept;
       continue;
     }
-    if (messageId && l.messageId != *messageId) {
+    if (!selected(l)) {
       keptSome = true;  // stays unacked until the end, then goes back
       ++kept;
       continue;
@@ -317,12 +344,43 @@ Result<DeadLetterAdmin::ReplayReport> DeadLetterAdmin::replay(
     if (const int rc = amqp_basic_ack(impl_->raw(), g, f.deliveryTag, 0); rc != AMQP_STATUS_OK)
       return rabbitmq::statusError(rc, "basic.ack");
     ++report.replayed;
+    report.replayedIds.push_back(l.messageId);
     replayedNow.insert({l.messageId, l.replayCount + 1});
   }
   if (keptSome) (void)amqp_basic_nack(impl_->raw(), g, 0, 1, 1);
   impl_->connection->closeChannel(p);
   impl_->connection->closeChannel(g);
   if (keptSome) impl_->awaitReady(queue, kept);
+  return report;
+}
+
+Result<DeadLetterAdmin::DiscardReport> DeadLetterAdmin::discard(
+    const std::string& queue, const std::set<std::string>& messageIds) {
+  auto ch = impl_->channel();
+  if (!ch) return ch.error();
+  if (auto exists = impl_->count(*ch, queue); !exists) return exists.error();
+  DiscardReport report;
+  std::int64_t kept = 0;
+  // Every message is fetched once (a kept one stays unacked on this channel until the end), so
+  // the loop ends when the queue has nothing left this run has not seen.
+  while (true) {
+    auto fetched = impl_->get(*ch, queue);
+    if (!fetched) return fetched.error();
+    if (!*fetched) break;
+    ++report.examined;
+    const Fetched& f = **fetched;
+    if (messageIds.count(f.letter.messageId) == 0) {
+      ++kept;
+      continue;
+    }
+    if (const int rc = amqp_basic_ack(impl_->raw(), *ch, f.deliveryTag, 0); rc != AMQP_STATUS_OK)
+      return rabbitmq::statusError(rc, "basic.ack");
+    ++report.discarded;
+    report.discardedIds.push_back(f.letter.messageId);
+  }
+  if (kept > 0) (void)amqp_basic_nack(impl_->raw(), *ch, 0, 1, 1);
+  impl_->connection->closeChannel(*ch);
+  if (kept > 0) impl_->awaitReady(queue, kept);
   return report;
 }
 

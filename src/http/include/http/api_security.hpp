@@ -35,6 +35,9 @@ inline constexpr const char* kProcessRefund = "refunds:process";
 inline constexpr const char* kChangeStatus = "orders:status";
 inline constexpr const char* kShip = "fulfillment:ship";
 inline constexpr const char* kDeliver = "fulfillment:deliver";
+/// The operator API and its DLQ tools (/admin/api/..., admin/admin_api.hpp): held by the operator
+/// role only (through its "*"), granted to no other role.
+inline constexpr const char* kOperate = "operator";
 }  // namespace permission
 
 /// The roles this service knows, strongest first (a principal holding several acts with the

@@ -41,6 +41,9 @@ struct ApiHooks {
   /// never personal data); no such route otherwise.
   std::optional<MetricsExposition> metrics;
   ClientRateLimiter* rateLimiter = nullptr;  // null: no rate limit
+  /// Adds more routes to the API's table (the operator API and page, admin/admin_api.hpp), behind
+  /// the same pipeline; called once, while the API is constructed. Unset: none.
+  std::function<void(Router&)> extraRoutes;
 };
 
 class OrderApi {
@@ -104,6 +107,7 @@ class OrderApi {
   std::optional<MetricsExposition> metrics_;
   BodyLimits bodyLimits_;
   const SchemaCatalogue* schemas_;
+  std::function<void(Router&)> extraRoutes_;
   AnonymousAuthenticator anonymous_;
   AllowAll allowAll_;
   AccessLog accessLog_;

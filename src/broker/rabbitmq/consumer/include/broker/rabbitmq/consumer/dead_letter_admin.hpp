@@ -7,9 +7,11 @@
 // leaves it in both queues: a duplicate the consumer's inbox absorbs.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -54,6 +56,14 @@ class DeadLetterAdmin {
   /// Ready messages in `queue`. kNotFound when the queue does not exist.
   Result<std::int64_t> count(const std::string& queue);
 
+  struct QueueState {
+    std::int64_t messagesReady = 0;
+    std::int64_t consumers = 0;
+  };
+  /// Ready messages and consumers of `queue` (a passive queue.declare: nothing is created).
+  /// kNotFound when the queue does not exist.
+  Result<QueueState> queueState(const std::string& queue);
+
   /// Up to `limit` messages from the head of `queue`, left in the queue (they are fetched
   /// without ack and given back; the broker marks them redelivered). Returns once they are
   /// ready in the queue again (the broker requeues asynchronously; at most 2 s).
@@ -62,7 +72,8 @@ class DeadLetterAdmin {
   struct ReplayReport {
     std::int64_t replayed = 0;
     std::int64_t examined = 0;
-    std::vector<std::string> problems;  // messages left in the DLQ, and why
+    std::vector<std::string> problems;     // messages left in the DLQ, and why
+    std::vector<std::string> replayedIds;  // the messageId of each message replayed, in order
   };
   /// Sends messages back to their original work queue (x-original-queue; else the queue the
   /// broker dead-lettered them from; else `queue` without its ".dlq" suffix), through the
@@ -76,10 +87,26 @@ class DeadLetterAdmin {
   Result<ReplayReport> replay(const std::string& queue,
                               const std::optional<std::string>& messageId);
 
+  /// replay() of the messages whose messageId is in `messageIds` (every copy of each); the others
+  /// stay in the DLQ. An empty set replays nothing.
+  Result<ReplayReport> replay(const std::string& queue, const std::set<std::string>& messageIds);
+
+  struct DiscardReport {
+    std::int64_t discarded = 0;
+    std::int64_t examined = 0;
+    std::vector<std::string> discardedIds;  // the messageId of each message deleted, in order
+  };
+  /// Deletes (acks) the messages of `queue` whose messageId is in `messageIds`, every copy; the
+  /// others stay, in their order. kNotFound when the queue does not exist; kUnavailable when the
+  /// broker fails (messages not yet acked stay).
+  Result<DiscardReport> discard(const std::string& queue, const std::set<std::string>& messageIds);
+
   /// Deletes every ready message of `queue`; returns how many.
   Result<std::int64_t> purge(const std::string& queue);
 
  private:
+  Result<ReplayReport> replayMatching(const std::string& queue,
+                                      const std::function<bool(const DeadLetter&)>& selected);
   struct Impl;
   explicit DeadLetterAdmin(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
