@@ -99,9 +99,9 @@ class CountersByType {
   std::map<std::string, Counter*, std::less<>> others_;
 };
 
-constexpr std::array kRelayStates{RelayStatus::State::kStopped, RelayStatus::State::kStarting,
+constexpr std::array kRelayStates{RelayStatus::State::kStopped,   RelayStatus::State::kStarting,
                                   RelayStatus::State::kConnected, RelayStatus::State::kDegraded,
-                                  RelayStatus::State::kBlocked};
+                                  RelayStatus::State::kBlocked,   RelayStatus::State::kStandby};
 constexpr std::array kPublishFailures{
     PublishFailure::kConnectFailed, PublishFailure::kPublishError, PublishFailure::kConnectionLost,
     PublishFailure::kNack,          PublishFailure::kReturned,     PublishFailure::kConfirmTimeout};
