@@ -217,7 +217,7 @@ struct MetricFamilies {
   std::array<Gauge*, kRelayStates.size()> relayState{};
   Gauge& relayLeader = prometheus::BuildGauge()
                            .Name("order_relay_leader")
-                           .Help("1 when this instance runs the outbox relay")
+                           .Help("1 when this instance holds the relay lease and publishes the outbox")
                            .Register(*registry)
                            .Add({});
   Gauge& inFlight = prometheus::BuildGauge()
