@@ -90,6 +90,13 @@ Result<ServiceConfig> parseServiceConfig(int argc, char** argv, const std::strin
                "Do not publish the outbox (another instance or a test does it); events stay "
                "committed in the outbox")
       ->envname("ORDER_SERVICE_NO_RELAY");
+  std::int64_t relayLeaseTtlMs = config.relayLeaseTtl.count();
+  app.add_option("--relay-lease-ttl-ms", relayLeaseTtlMs,
+                 "How long the relay lease lasts: of the instances on one database exactly one "
+                 "relays; when it dies or hangs, another takes over after about 4/3 of this")
+      ->envname("ORDER_SERVICE_RELAY_LEASE_TTL_MS")
+      ->check(CLI::Range(300, 600'000))
+      ->capture_default_str();
   app.add_flag("--no-consumers", noConsumers,
                "Do not consume the inbound payment and fulfillment events")
       ->envname("ORDER_SERVICE_NO_CONSUMERS");
@@ -279,6 +286,7 @@ Result<ServiceConfig> parseServiceConfig(int argc, char** argv, const std::strin
                  "empty"};
   }
   config.relayEnabled = !noRelay;
+  config.relayLeaseTtl = std::chrono::milliseconds(relayLeaseTtlMs);
   config.consumersEnabled = !noConsumers;
   config.metricsEnabled = !noMetrics;
   if (!metricsListen.empty()) {

@@ -34,7 +34,10 @@ struct ServiceConfig {
   std::string schemaDirectory;
   std::string topologyFile;
   int httpThreads = 2;
-  bool relayEnabled = true;      // --no-relay: do not publish the outbox
+  bool relayEnabled = true;  // --no-relay: do not publish the outbox
+  /// --relay-lease-ttl-ms: how long the relay lease lasts (exactly one instance on a database
+  /// relays; another takes over about 4/3 of this after it dies or hangs). docs/scaling.md.
+  std::chrono::milliseconds relayLeaseTtl{3000};
   bool consumersEnabled = true;  // --no-consumers: do not consume payment/fulfillment events
   std::string logLevel = "info";
   std::string logFormat = "text";  // --log-format text|json

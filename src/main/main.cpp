@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -26,6 +27,7 @@
 #include "http/order_api.hpp"
 #include "http/server.hpp"
 #include "inbound/inbound_events.hpp"
+#include "maintenance/job_ownership.hpp"
 #include "maintenance/jobs.hpp"
 #include "maintenance/scheduler.hpp"
 #include "observability/logging.hpp"
@@ -50,22 +52,35 @@ nlohmann::json consumerJson(const orders::ConsumerStatus& status) {
   return json;
 }
 
+/// The relay lease holder id of this process: unique among instances (host and pid tell an
+/// operator which process leads; the random part keeps a restarted process with a reused pid,
+/// or a container's constant hostname and pid 1, distinct).
+std::string relayLeaseHolderId(orders::IdGenerator& ids) {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "unknown-host");
+  return std::string(host) + "/" + std::to_string(getpid()) + "/" + ids.uuid().substr(0, 8);
+}
+
 nlohmann::json relayJson(const orders::RelayStatus& status) {
-  nlohmann::json json = {{"state", orders::toString(status.state)},
-                         {"backlog", status.backlog},
-                         {"inFlight", status.inFlight},
-                         {"published", status.publishedCount},
-                         {"republished", status.republishedCount},
-                         {"connects", status.connectCount},
-                         {"sent", status.sentCount},
-                         {"bursts", status.burstCount},
-                         {"lingered", status.lingerCount},
-                         {"markCalls", status.markCallCount}};
+  nlohmann::json json = {
+      {"state", orders::toString(status.state)},
+      {"role", status.role == orders::RelayStatus::Role::kLeader ? "leader" : "follower"},
+      {"epoch", status.epoch},
+      {"backlog", status.backlog},
+      {"inFlight", status.inFlight},
+      {"published", status.publishedCount},
+      {"republished", status.republishedCount},
+      {"connects", status.connectCount},
+      {"sent", status.sentCount},
+      {"bursts", status.burstCount},
+      {"lingered", status.lingerCount},
+      {"markCalls", status.markCallCount}};
   if (!status.reason.empty()) json["reason"] = status.reason;
   if (status.oldestPendingAt)
     json["oldestPendingAt"] = orders::formatIso8601(*status.oldestPendingAt);
   if (!status.lastError.empty()) json["lastError"] = status.lastError;
   if (!status.broker.empty()) json["broker"] = status.broker;
+  if (!status.leaseHolder.empty()) json["leaseHolder"] = status.leaseHolder;
   return json;
 }
 
@@ -171,6 +186,9 @@ struct ConfiguredStore {
   }
   orders::OutboxStore& outbox() {
     return postgres ? static_cast<orders::OutboxStore&>(*postgres) : *sqlite;
+  }
+  orders::RelayLease& lease() {
+    return postgres ? static_cast<orders::RelayLease&>(*postgres) : *sqlite;
   }
   void close() {
     if (postgres) postgres->close();
@@ -346,14 +364,29 @@ int run(const orders::ServiceConfig& config) {
     if (config.relayEnabled) {
       RelayOptions relayOptions;
       if (metrics) relayOptions.observer = &metrics->relay();
+      // Several instances on one database: only the lease holder publishes (docs/scaling.md).
+      relayOptions.lease = &store.lease();
+      relayOptions.leaseHolder = relayLeaseHolderId(ids);
+      relayOptions.leaseTtl = config.relayLeaseTtl;
+      relayOptions.leaseSafetyMargin = config.relayLeaseTtl / 5;
       relay = std::make_unique<Relay>(store.outbox(), std::move(declaringFactory), clock,
                                       relayOptions, &outboxCounts);
       relay->start();
     }
   }
   if (!config.relayEnabled) {
-    spdlog::warn("relay disabled (--no-relay): committed events stay in the outbox");
+    spdlog::warn(
+        "relay disabled (--no-relay): committed events stay in the outbox, and maintenance jobs "
+        "(retention, idempotency expiry) run only on an instance with the relay");
   }
+
+  // Retention of published outbox rows and expiry of idempotency records: maintenance jobs, run
+  // by the instance whose relay leads (one at a time among the instances on one database; a
+  // single instance always leads). A process with --no-relay runs none.
+  RelayLeaderOwnership jobOwner(relay.get());
+  MaintenanceScheduler maintenance(
+      clock, jobOwner, {outboxRetentionJob(store.outbox()), idempotencyExpiryJob(store.orders())});
+  maintenance.start();
   if (!config.consumersEnabled) {
     spdlog::warn(
         "inbound consumers disabled (--no-consumers): payment and fulfillment events are "
@@ -433,7 +466,7 @@ int run(const orders::ServiceConfig& config) {
       state.outbox = outboxCounts.sample().stats;
       if (relay) {
         state.relay = relay->status();
-        state.relayLeader = true;  // one instance per SQLite database: the relay runs here
+        state.relayLeader = state.relay->role == RelayStatus::Role::kLeader;
       }
       if (inbound) {
         const auto status = inbound->status();

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <thread>
 
+#include "maintenance/job_ownership.hpp"
 #include "maintenance/jobs.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "support/manual_clock.hpp"
@@ -201,6 +202,51 @@ TEST(MaintenanceJobs, DeleteWhatIsOlderThanTheirMaximumAgeInTheStore) {
   EXPECT_EQ(inbox.run(clock.now()).value(), 1);
   EXPECT_FALSE(store->contains({"payments", "msg-1"}).value());
   EXPECT_EQ(outbox.run(clock.now()).value(), 0) << "nothing was published";
+}
+
+/// A broker that is never there: the relay leads (or not) without publishing anything.
+PublisherFactory unreachableBroker() {
+  return []() -> Result<std::unique_ptr<ConfirmedPublisher>> {
+    return Error{ErrorCode::kUnavailable, "cannot connect: connection refused"};
+  };
+}
+
+TEST(RelayLeaderOwnership, JobsRunOnTheRelayLeaderOnlyAndMoveWithTheLease) {
+  // Two instances' relays on one SQLite database (its relay lease), in fake time.
+  ManualClock clock;
+  testing::TempDir dir;
+  auto store = SqliteStore::open(dir.file("orders.db"), {}, &clock).value();
+  RelayOptions options;
+  options.lease = store.get();
+  options.leaseTtl = 3s;
+  options.leaseSafetyMargin = 600ms;
+  options.backoffSeed = 1;
+  options.leaseHolder = "host-a/1/aaaa";
+  Relay first(*store, unreachableBroker(), clock, options);
+  options.leaseHolder = "host-b/2/bbbb";
+  Relay second(*store, unreachableBroker(), clock, options);
+  RelayLeaderOwnership firstOwner(&first);
+  RelayLeaderOwnership secondOwner(&second);
+  RelayLeaderOwnership noRelay(nullptr);
+
+  EXPECT_FALSE(firstOwner.owns("outbox-retention")) << "not started: not leading";
+  first.start();
+  ASSERT_TRUE(eventually([&] { return firstOwner.owns("outbox-retention"); }));
+  second.start();
+  ASSERT_TRUE(eventually([&] { return second.status().state == RelayStatus::State::kStandby; }));
+  EXPECT_FALSE(secondOwner.owns("outbox-retention"));
+  EXPECT_FALSE(noRelay.owns("outbox-retention")) << "--no-relay owns no job";
+
+  // The leader stops cleanly (releases the lease): the other takes over at its next attempt.
+  first.stop();
+  EXPECT_FALSE(firstOwner.owns("outbox-retention"));
+  ASSERT_TRUE(eventually([&] {
+    clock.advance(100ms);
+    return secondOwner.owns("outbox-retention");
+  }));
+  EXPECT_EQ(second.status().epoch, 2);
+  second.stop();
+  store->close();
 }
 
 }  // namespace

@@ -99,9 +99,9 @@ class CountersByType {
   std::map<std::string, Counter*, std::less<>> others_;
 };
 
-constexpr std::array kRelayStates{RelayStatus::State::kStopped, RelayStatus::State::kStarting,
+constexpr std::array kRelayStates{RelayStatus::State::kStopped,   RelayStatus::State::kStarting,
                                   RelayStatus::State::kConnected, RelayStatus::State::kDegraded,
-                                  RelayStatus::State::kBlocked};
+                                  RelayStatus::State::kBlocked,   RelayStatus::State::kStandby};
 constexpr std::array kPublishFailures{
     PublishFailure::kConnectFailed, PublishFailure::kPublishError, PublishFailure::kConnectionLost,
     PublishFailure::kNack,          PublishFailure::kReturned,     PublishFailure::kConfirmTimeout};
@@ -217,7 +217,7 @@ struct MetricFamilies {
   std::array<Gauge*, kRelayStates.size()> relayState{};
   Gauge& relayLeader = prometheus::BuildGauge()
                            .Name("order_relay_leader")
-                           .Help("1 when this instance runs the outbox relay")
+                           .Help("1 when this instance holds the relay lease and publishes the outbox")
                            .Register(*registry)
                            .Add({});
   Gauge& inFlight = prometheus::BuildGauge()

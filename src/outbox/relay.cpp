@@ -9,6 +9,7 @@
 #include <mutex>
 #include <random>
 #include <set>
+#include <stdexcept>
 #include <thread>
 
 #include "common/backoff.hpp"
@@ -66,6 +67,8 @@ const char* toString(RelayStatus::State state) {
       return "degraded";
     case RelayStatus::State::kBlocked:
       return "blocked";
+    case RelayStatus::State::kStandby:
+      return "standby";
   }
   return "unknown";
 }
@@ -92,6 +95,21 @@ struct Relay::Shared {
   std::int64_t rewindBelow = 0;
   std::thread relayThread;
   std::thread watchdogThread;
+
+  // Leadership. Grants come from the lease thread; the relay thread gives it up when its deadline
+  // passes, and a fenced mark when another instance took the lease. The relay thread acts on it.
+  bool leading = false;                // holds the lease, until leaderUntil
+  std::int64_t epoch = kNoLeaseEpoch;  // of the lease held (or last held)
+  std::uint64_t term = 0;              // +1 whenever `leading` becomes true: the relay starts over
+  SteadyTime leaderUntil{};            // publishing stops here unless a renewal moves it
+  std::string notLeadingReason;        // why not leading, for status()
+  bool leaseStopRequested = false;
+  bool leaseRetryNow = false;      // a fenced mark: ask the store again at once
+  std::uint64_t leaseAnswers = 0;  // +1 per answer of the lease thread: a follower re-reports
+  std::thread leaseThread;
+
+  /// Whether the relay may publish at `now`. Under the mutex.
+  bool mayPublish(SteadyTime now) const { return leading && now < leaderUntil; }
 
   void wake() {
     std::lock_guard lock(mutex);
@@ -124,7 +142,21 @@ Relay::Relay(OutboxStore& store, PublisherFactory publisherFactory, const Clock&
                     ? nullptr
                     : std::make_unique<OutboxStatsSampler>(store_, clock_, options_.statsInterval)),
       stats_(stats != nullptr ? *stats : *ownStats_),
-      shared_(std::make_shared<Shared>()) {}
+      shared_(std::make_shared<Shared>()) {
+  if (options_.lease != nullptr) {
+    if (options_.leaseHolder.empty()) {
+      throw std::invalid_argument("outbox relay: a relay lease needs a holder id");
+    }
+    if (options_.leaseTtl <= milliseconds::zero() ||
+        options_.leaseSafetyMargin < milliseconds::zero() ||
+        options_.leaseSafetyMargin * 3 >= options_.leaseTtl * 2) {
+      throw std::invalid_argument("outbox relay: the lease safety margin (" +
+                                  std::to_string(options_.leaseSafetyMargin.count()) +
+                                  " ms) must be at least 0 and below 2/3 of the lease ttl (" +
+                                  std::to_string(options_.leaseTtl.count()) + " ms)");
+    }
+  }
+}
 
 Relay::~Relay() {
   stop();
@@ -138,8 +170,23 @@ void Relay::start() {
     shared_->stopRequested = false;
     shared_->wakeRequested = true;
     shared_->rewindBelow = 0;
+    shared_->leaseStopRequested = false;
+    shared_->leaseRetryNow = false;
+    if (options_.lease == nullptr) {
+      // One instance per database: it always leads, unfenced.
+      shared_->leading = true;
+      shared_->epoch = kNoLeaseEpoch;
+      ++shared_->term;
+      shared_->leaderUntil = SteadyTime::max();
+      shared_->notLeadingReason.clear();
+    } else {
+      shared_->leading = false;
+      shared_->notLeadingReason = "acquiring the relay lease";
+    }
     RelayStatus fresh;
     fresh.state = RelayStatus::State::kStarting;
+    fresh.reason = shared_->notLeadingReason;
+    fresh.leaseHolder = options_.lease != nullptr ? options_.leaseHolder : "";
     fresh.backlog = shared_->status.backlog;
     fresh.oldestPendingAt = shared_->status.oldestPendingAt;
     shared_->status = fresh;
@@ -150,6 +197,7 @@ void Relay::start() {
   });
   shared_->relayThread = std::thread([this] { run(); });
   shared_->watchdogThread = std::thread([this] { watchdog(); });
+  if (options_.lease != nullptr) shared_->leaseThread = std::thread([this] { holdLease(); });
 }
 
 void Relay::stop() {
@@ -161,9 +209,39 @@ void Relay::stop() {
   }
   shared_->changed.notify_all();
   if (shared_->relayThread.joinable()) shared_->relayThread.join();
+  // The lease is renewed until the drain is over, then given back: the next instance need not
+  // wait for its expiry.
+  {
+    std::lock_guard lock(shared_->mutex);
+    shared_->leaseStopRequested = true;
+  }
+  shared_->changed.notify_all();
+  if (shared_->leaseThread.joinable()) shared_->leaseThread.join();
+  if (options_.lease != nullptr) {
+    std::int64_t epoch = kNoLeaseEpoch;
+    {
+      std::lock_guard lock(shared_->mutex);
+      epoch = shared_->epoch;
+      shared_->leading = false;
+      shared_->notLeadingReason = "stopped";
+    }
+    if (epoch != kNoLeaseEpoch) {
+      // Frees it only if this holder still holds this epoch; a failure leaves it to expire.
+      const Status released = options_.lease->release(options_.leaseHolder, epoch);
+      if (released) {
+        spdlog::info("outbox relay: released the relay lease (epoch {})", epoch);
+      } else {
+        spdlog::warn(
+            "outbox relay: releasing the relay lease (epoch {}) failed ({}); it expires within "
+            "{} ms",
+            epoch, released.error().message, options_.leaseTtl.count());
+      }
+    }
+  }
   {
     std::lock_guard lock(shared_->mutex);
     shared_->running = false;  // also ends the watchdog
+    shared_->status.role = RelayStatus::Role::kFollower;
   }
   shared_->changed.notify_all();
   if (shared_->watchdogThread.joinable()) shared_->watchdogThread.join();
@@ -263,6 +341,56 @@ void Relay::watchdog() {
   }
 }
 
+void Relay::holdLease() {
+  Shared& s = *shared_;
+  RelayLease& lease = *options_.lease;
+  const milliseconds period = std::max(options_.leaseTtl / 3, milliseconds(1));
+  std::unique_lock lock(s.mutex);
+  while (!s.leaseStopRequested) {
+    s.leaseRetryNow = false;
+    lock.unlock();
+    // The grant lasts leaseTtl from when the store handled the request, which is after this:
+    // measuring from here, on this process's clock, errs on the safe side.
+    const SteadyTime sent = clock_.steadyNow();
+    auto grant = lease.acquireOrRenew(options_.leaseHolder, options_.leaseTtl);
+    const Timestamp at = clock_.now();
+    lock.lock();
+    if (!grant) {
+      // Unknown outcome: neither lost nor kept. Publishing stops at the last grant's deadline
+      // (the relay thread watches it); until then, and after, keep asking.
+      const std::string reason = "relay lease unavailable: " + grant.error().message;
+      spdlog::warn("outbox relay: {}; {}", reason,
+                   s.leading ? "publishing stops at the last grant's deadline unless a retry "
+                               "succeeds first"
+                             : "retrying");
+      s.status.lastError = reason;
+      s.status.lastErrorAt = at;
+      if (!s.leading) s.notLeadingReason = reason;
+    } else if (!grant->has_value()) {
+      if (s.leading) spdlog::warn("outbox relay: another instance holds the relay lease");
+      s.leading = false;
+      s.notLeadingReason = "another instance holds the relay lease";
+    } else {
+      const std::int64_t epoch = (*grant)->epoch;
+      // A different epoch while leading: the store let this holder's lease lapse and it was
+      // taken again (by this holder). A new term either way: the relay starts over.
+      if (s.leading && epoch != s.epoch) s.leading = false;
+      if (!s.leading) {
+        s.leading = true;
+        s.epoch = epoch;
+        ++s.term;
+      }
+      s.leaderUntil = sent + options_.leaseTtl - options_.leaseSafetyMargin;
+      s.notLeadingReason.clear();
+    }
+    ++s.leaseAnswers;
+    if (s.publisher != nullptr) s.publisher->wakeup();
+    s.changed.notify_all();
+    clock_.waitUntil(lock, s.changed, sent + period,
+                     [&] { return s.leaseStopRequested || s.leaseRetryNow; });
+  }
+}
+
 void Relay::run() {
   Shared& s = *shared_;
   std::unique_ptr<ConfirmedPublisher> publisher;
@@ -289,6 +417,8 @@ void Relay::run() {
   std::set<std::string, std::less<>> typeNames;    // the message types seen, for InFlight
   std::vector<ConfirmedPublication> confirmedNow;  // reused: the confirms of one poll
   bool everConnected = false;
+  std::uint64_t activeTerm = 0;             // the leadership term being published in; 0: none
+  std::int64_t epochInUse = kNoLeaseEpoch;  // its lease epoch, on every mark
   auto internType = [&typeNames](const std::string& type) -> const std::string* {
     auto it = typeNames.find(type);
     if (it == typeNames.end()) it = typeNames.insert(type).first;
@@ -319,8 +449,8 @@ void Relay::run() {
     std::weak_ptr<Shared> weak = shared_;
     const Timestamp at = clock_.now();
     store_.markPublished(
-        std::move(toMark), at, kNoLeaseEpoch,
-        [weak, lowest, count, at, call](const Status& status) {
+        std::move(toMark), at, epochInUse,
+        [weak, lowest, count, at, call, epoch = epochInUse](const Status& status) {
           auto shared = weak.lock();
           if (!shared) return;  // the relay is gone; a lost mark only means a republish later
           std::lock_guard lock(shared->mutex);
@@ -328,6 +458,19 @@ void Relay::run() {
           if (status.ok()) {
             shared->status.publishedCount += count;
             shared->status.lastConfirmAt = at;
+          } else if (status.error().code == ErrorCode::kFenced) {
+            // Another instance took the lease: stop at once (no rewind: stepping down drops
+            // everything, and whoever leads publishes these rows again).
+            spdlog::warn("outbox relay: marking {} rows published was refused: {}", count,
+                         status.error().message);
+            shared->status.lastError = "fenced: " + status.error().message;
+            shared->status.lastErrorAt = at;
+            if (shared->leading && shared->epoch == epoch) {
+              shared->leading = false;
+              shared->notLeadingReason = "fenced: " + status.error().message;
+              shared->leaseRetryNow = true;
+              if (shared->publisher != nullptr) shared->publisher->wakeup();
+            }
           } else {
             // The broker has these messages, but the store does not know: publish them again
             // (duplicates) rather than risk never marking them.
@@ -401,6 +544,79 @@ void Relay::run() {
     if (timedOut) ++s.status.timeoutCount;  // with lastError, so snapshots are consistent
   };
 
+  // Leadership lost (deadline passed, another holder, fenced, or a new term): drop everything not
+  // yet marked, without marking it (the next leader publishes it again), and drop the connection
+  // without flushing anything buffered.
+  auto stepDown = [&](const std::string& reason) {
+    const std::size_t unconfirmed = window.size() - static_cast<std::size_t>(std::count_if(
+                                                        window.begin(), window.end(),
+                                                        [](const InFlight& f) { return f.acked; }));
+    const std::size_t unmarked = toMark.size();
+    toMark.clear();
+    window.clear();
+    windowBytes = 0;
+    buffer.clear();
+    cursor = 0;
+    caughtUp = false;
+    lingerStarted = false;
+    if (blocked && observer != nullptr) observer->blockedChanged(false);
+    blocked = false;
+    if (publisher) {
+      publisher->abort();  // never flush: nothing more may reach the broker from this term
+      setPublisher(nullptr);
+    }
+    spdlog::warn(
+        "outbox relay: stepping down as relay leader (lease epoch {}): {}; {} unconfirmed and {} "
+        "confirmed but unmarked messages dropped (whoever leads next publishes them again)",
+        epochInUse, reason, unconfirmed, unmarked);
+    std::lock_guard lock(s.mutex);
+    // Given up here when only the deadline passed, so the next grant starts a new term.
+    if (s.term == activeTerm) {
+      s.leading = false;
+      if (s.notLeadingReason.empty()) s.notLeadingReason = reason;
+    }
+    activeTerm = 0;
+    s.status.role = RelayStatus::Role::kFollower;
+    s.status.state = RelayStatus::State::kStandby;
+    s.status.reason = reason;
+    s.status.inFlight = 0;
+    ++s.status.stepDownCount;
+  };
+
+  // A new leadership term: start over from the oldest pending row, with the new epoch.
+  auto startTerm = [&] {
+    const SteadyTime now = clock_.steadyNow();
+    cursor = 0;
+    buffer.clear();
+    caughtUp = false;
+    nextAttempt = now;
+    nextFallbackPoll = now;
+    nextSweep = now + options_.lateRowSweepInterval;
+    backoff.reset();
+    std::lock_guard lock(s.mutex);
+    activeTerm = s.term;
+    epochInUse = s.epoch;
+    s.rewindBelow = 0;
+    s.wakeRequested = true;
+    s.status.role = RelayStatus::Role::kLeader;
+    s.status.epoch = epochInUse;
+    s.status.state = RelayStatus::State::kStarting;
+    s.status.reason.clear();
+    ++s.status.leaderTerms;
+    s.status.leaderSince = clock_.now();
+    if (options_.lease != nullptr) {
+      spdlog::info(
+          "outbox relay: leading with relay lease epoch {} (holder {}); publishing from the "
+          "oldest pending row",
+          epochInUse, options_.leaseHolder);
+    }
+  };
+  // Whether this term may still publish now.
+  auto leadingNow = [&] {
+    std::lock_guard lock(s.mutex);
+    return activeTerm != 0 && s.term == activeTerm && s.mayPublish(clock_.steadyNow());
+  };
+
   // Rows that became visible below the cursor after the fetch that passed them: pending ids at or
   // below the cursor that the relay does not hold itself go to the front of the (empty) buffer.
   auto sweepLateRows = [&] {
@@ -453,6 +669,45 @@ void Relay::run() {
       }
       s.status.inFlight = static_cast<std::int64_t>(window.size());
     }
+    // --- leadership -----------------------------------------------------------------------------
+    {
+      bool mayLead = false;
+      std::uint64_t term = 0;
+      std::string why;
+      {
+        std::lock_guard lock(s.mutex);
+        mayLead = s.mayPublish(clock_.steadyNow());
+        term = s.term;
+        why = s.notLeadingReason;
+      }
+      if (activeTerm != 0 && (!mayLead || term != activeTerm)) {
+        if (mayLead) {
+          why = "the relay lease was acquired again with a new epoch";
+        } else if (why.empty()) {
+          why = "the relay lease was not renewed in time (publishing stops before it can expire)";
+        }
+        stepDown(why);
+      }
+      if (activeTerm == 0) {
+        if (stopRequested) break;
+        if (!mayLead) {
+          std::unique_lock lock(s.mutex);
+          s.status.role = RelayStatus::Role::kFollower;
+          s.status.inFlight = 0;
+          if (s.status.state != RelayStatus::State::kStarting ||
+              why != "acquiring the relay lease") {
+            s.status.state = RelayStatus::State::kStandby;
+            s.status.reason = why;
+          }
+          const std::uint64_t answers = s.leaseAnswers;
+          clock_.waitFor(lock, s.changed, milliseconds(1000), [&] {
+            return s.stopRequested || s.leaseAnswers != answers || s.mayPublish(clock_.steadyNow());
+          });
+          continue;
+        }
+        startTerm();
+      }
+    }
     if (stopRequested && !drainDeadline) drainDeadline = clock_.steadyNow() + options_.drainTimeout;
     if (stopRequested && (!publisher || window.empty() || clock_.steadyNow() >= *drainDeadline)) {
       break;
@@ -463,7 +718,9 @@ void Relay::run() {
       const auto now = clock_.steadyNow();
       if (now < nextAttempt) {
         std::unique_lock lock(s.mutex);
-        clock_.waitUntil(lock, s.changed, nextAttempt, [&] { return s.stopRequested; });
+        clock_.waitUntil(lock, s.changed, nextAttempt, [&] {
+          return s.stopRequested || s.term != activeTerm || !s.mayPublish(clock_.steadyNow());
+        });
         continue;
       }
       auto opened = factory_();
@@ -495,8 +752,9 @@ void Relay::run() {
 
     // --- fill the window ----------------------------------------------------------------------
     bool publishFailed = false;
-    bool lingering = false;   // a commit is waiting for the linger to end
-    std::uint64_t burst = 0;  // messages published in this turn, written by one flush()
+    bool leadershipLost = false;  // found before a publish or the flush: step down, send nothing
+    bool lingering = false;       // a commit is waiting for the linger to end
+    std::uint64_t burst = 0;      // messages published in this turn, written by one flush()
     while (!stopRequested && !blocked && window.size() < options_.windowMessages &&
            windowBytes < options_.windowBytes) {
       if (buffer.empty() && clock_.steadyNow() >= nextSweep) {
@@ -557,8 +815,11 @@ void Relay::run() {
       fillBrokerMessage(row, options_.exchange, message);
       {
         std::lock_guard lock(s.mutex);
-        s.publishStartedAt = clock_.steadyNow();
+        const SteadyTime now = clock_.steadyNow();
+        leadershipLost = s.term != activeTerm || !s.mayPublish(now);
+        if (!leadershipLost) s.publishStartedAt = now;
       }
+      if (leadershipLost) break;
       auto tag = publisher->publish(message);
       {
         std::lock_guard lock(s.mutex);
@@ -576,12 +837,17 @@ void Relay::run() {
       buffer.pop_front();
       ++burst;
     }
-    if (!publishFailed && burst > 0) {
+    if (!leadershipLost && !publishFailed && burst > 0) {
       // One write for the whole burst; watched like a publish (it can block on a full socket).
       {
         std::lock_guard lock(s.mutex);
-        s.publishStartedAt = clock_.steadyNow();
+        const SteadyTime now = clock_.steadyNow();
+        leadershipLost = s.term != activeTerm || !s.mayPublish(now);
+        if (!leadershipLost) s.publishStartedAt = now;
       }
+    }
+    if (leadershipLost) continue;  // the leadership check at the top steps down
+    if (!publishFailed && burst > 0) {
       auto flushed = publisher->flush();
       {
         std::lock_guard lock(s.mutex);
@@ -618,6 +884,15 @@ void Relay::run() {
       timeout = std::min(timeout, std::max(left, milliseconds(1)));
     }
     if (stopRequested) timeout = std::min(timeout, milliseconds(50));
+    {
+      // Wake up in time to stop at the lease deadline (a renewal or a fence also wakes it).
+      std::lock_guard lock(s.mutex);
+      if (s.leaderUntil != SteadyTime::max()) {
+        const auto untilDeadline =
+            std::chrono::duration_cast<milliseconds>(s.leaderUntil - clock_.steadyNow());
+        timeout = std::clamp(untilDeadline, milliseconds(1), timeout);
+      }
+    }
     PublisherEvents events = publisher->poll(timeout);
 
     std::optional<std::string> failure;
@@ -731,7 +1006,7 @@ void Relay::run() {
   }
 
   // --- shut down -------------------------------------------------------------------------------
-  flushMarks();
+  if (activeTerm != 0 && leadingNow()) flushMarks();
   if (publisher) {
     if (!window.empty())
       spdlog::warn(

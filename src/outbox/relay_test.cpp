@@ -1,6 +1,7 @@
 // The relay's logic against in-memory fakes of OutboxStore and ConfirmedPublisher: ordering,
 // the bounded window, every failure path (nack, return, confirm timeout, connection loss, broker
-// down, blocked, failed marks, a stuck publish), rows that become visible late, and start/stop.
+// down, blocked, failed marks, a stuck publish), rows that become visible late, start/stop, and
+// leadership by a fake RelayLease (stepping down in time, fenced marks, a new epoch).
 //
 // Time is a ManualClock: deadlines (confirm timeout, backoff, polls, sweeps, drain) pass only
 // when a test moves it, either step by step while it waits for a condition (drive) or by a set
@@ -130,14 +131,17 @@ class FakeStore final : public OutboxStore {
     return Error{ErrorCode::kInternal, "not used by the relay"};
   }
 
-  void markPublished(std::vector<std::int64_t> ids, Timestamp at, std::int64_t /*epoch*/,
+  void markPublished(std::vector<std::int64_t> ids, Timestamp at, std::int64_t epoch,
                      std::function<void(Status)> done) override {
     std::lock_guard lock(mutex_);
-    jobs_.push_back([this, ids = std::move(ids), at, done = std::move(done)] {
+    jobs_.push_back([this, ids = std::move(ids), at, epoch, done = std::move(done)] {
       Status status = okStatus();
       {
         std::lock_guard lock(mutex_);
-        if (failMarks_ > 0) {
+        markEpochs_.insert(epoch);
+        if (fence_ && !fence_(epoch)) {
+          status = Error{ErrorCode::kFenced, "epoch " + std::to_string(epoch) + " is not current"};
+        } else if (failMarks_ > 0) {
           --failMarks_;
           status = Error{ErrorCode::kUnavailable, "write failed"};
         } else {
@@ -196,6 +200,15 @@ class FakeStore final : public OutboxStore {
     std::lock_guard lock(mutex_);
     failMarks_ = n;
   }
+  /// Marks are committed only for epochs `current` accepts (the lease check of a real store).
+  void setFence(std::function<bool(std::int64_t)> current) {
+    std::lock_guard lock(mutex_);
+    fence_ = std::move(current);
+  }
+  std::set<std::int64_t> markEpochs() {
+    std::lock_guard lock(mutex_);
+    return markEpochs_;
+  }
   void failNextFetches(int n) {
     std::lock_guard lock(mutex_);
     failFetches_ = n;
@@ -246,6 +259,8 @@ class FakeStore final : public OutboxStore {
   std::deque<std::function<void()>> jobs_;
   bool closing_ = false;
   int failMarks_ = 0;
+  std::function<bool(std::int64_t)> fence_;
+  std::set<std::int64_t> markEpochs_;
   int failFetches_ = 0;
   std::size_t maxLimit_ = 0;
   std::int64_t fetches_ = 0;
@@ -276,6 +291,9 @@ class FakeBroker {
   int closes = 0;
   int aborts = 0;
   int attempts = 0;              // factory calls, failed ones included
+  int publishes = 0;             // publish() calls that were accepted
+  const Clock* clock = nullptr;  // when set: publishTimes records each publish() on it
+  std::vector<SteadyTime> publishTimes;
   int polls = 0;                 // poll() calls that returned
   int wakeups = 0;               // wakeup() calls
   std::uint64_t generation = 0;  // bumped to kill every live connection
@@ -327,6 +345,8 @@ class FakePublisher final : public ConfirmedPublisher {
       if (aborted_) return Error{ErrorCode::kUnavailable, "socket shut down"};
     }
     const std::uint64_t tag = nextTag_++;
+    ++broker_.publishes;
+    if (broker_.clock != nullptr) broker_.publishTimes.push_back(broker_.clock->steadyNow());
     pending_.push_back({tag, m});
     broker_.maxPending = std::max(broker_.maxPending, pending_.size());
     broker_.cv.notify_all();
@@ -545,6 +565,80 @@ struct RecordingObserver final : RelayObserver {
     for (const auto& [type, n] : confirmedByType) total += n;
     return total;
   }
+};
+
+/// The relay lease as a store would answer it, scripted: grants (a new epoch after anyone else
+/// held it), refusals while "another instance" holds it, or a store that cannot answer.
+class FakeLease final : public RelayLease {
+ public:
+  enum class Answer { kGrant, kRefuse, kUnavailable };
+
+  Result<std::optional<LeaseGrant>> acquireOrRenew(const std::string& holder,
+                                                   std::chrono::milliseconds ttl) override {
+    std::lock_guard lock(mutex_);
+    ++calls_;
+    holder_ = holder;
+    ttl_ = ttl;
+    switch (answer_) {
+      case Answer::kUnavailable:
+        return Error{ErrorCode::kUnavailable, "database unreachable"};
+      case Answer::kRefuse:
+        return std::optional<LeaseGrant>();
+      case Answer::kGrant:
+        break;
+    }
+    if (!ours_) {
+      ++epoch_;
+      ours_ = true;
+    }
+    return std::optional<LeaseGrant>(LeaseGrant{epoch_});
+  }
+
+  Status release(const std::string& holder, std::int64_t epoch) override {
+    std::lock_guard lock(mutex_);
+    releases_.push_back(epoch);
+    if (holder == holder_ && epoch == epoch_) ours_ = false;
+    return okStatus();
+  }
+
+  void answer(Answer answer) {
+    std::lock_guard lock(mutex_);
+    answer_ = answer;
+  }
+  /// Another instance acquires (the next epoch) and holds it: we are refused from now on.
+  void takenOver() {
+    std::lock_guard lock(mutex_);
+    ++epoch_;
+    ours_ = false;
+    answer_ = Answer::kRefuse;
+  }
+  /// The store's view for FakeStore::setFence: marks pass only for the epoch we hold.
+  bool current(std::int64_t epoch) {
+    std::lock_guard lock(mutex_);
+    return ours_ && epoch == epoch_;
+  }
+  int calls() {
+    std::lock_guard lock(mutex_);
+    return calls_;
+  }
+  std::vector<std::int64_t> releases() {
+    std::lock_guard lock(mutex_);
+    return releases_;
+  }
+  std::string holder() {
+    std::lock_guard lock(mutex_);
+    return holder_;
+  }
+
+ private:
+  std::mutex mutex_;
+  Answer answer_ = Answer::kGrant;
+  std::int64_t epoch_ = 0;
+  bool ours_ = false;
+  int calls_ = 0;
+  std::string holder_;
+  std::chrono::milliseconds ttl_{0};
+  std::vector<std::int64_t> releases_;
 };
 
 struct RelayTest : ::testing::Test {
@@ -1093,6 +1187,176 @@ TEST_F(RelayTest, TheSweepLeavesRowsBeingMarkedAlone) {
   EXPECT_EQ(relay->status().lateRowCount, 0u);
   store.holdMarks(false);
   ASSERT_TRUE(eventually([&] { return store.pending() == 0; }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Leadership (RelayOptions::lease)
+
+struct LeaderRelayTest : RelayTest {
+  FakeLease lease;
+
+  LeaderRelayTest() {
+    store.setFence([this](std::int64_t epoch) { return lease.current(epoch); });
+  }
+  RelayOptions leaseOptions() {
+    RelayOptions o = fastOptions();
+    o.lease = &lease;
+    o.leaseHolder = "host-a/4242/1a2b3c4d";
+    o.leaseTtl = 3000ms;
+    o.leaseSafetyMargin = 600ms;
+    return o;
+  }
+  int publishes() {
+    return broker.get<int>([](FakeBroker& b) { return b.publishes; });
+  }
+};
+
+TEST_F(LeaderRelayTest, PublishesOnlyAfterAcquiringAndMarksWithItsEpoch) {
+  lease.answer(FakeLease::Answer::kRefuse);
+  const auto rows = makeRows(5, 2);
+  store.add(rows);
+  auto relay = makeRelay(leaseOptions());
+  relay->start();
+  ASSERT_TRUE(eventually([&] { return relay->status().state == RelayStatus::State::kStandby; }));
+  // Followers never publish, however long they wait and whatever is committed.
+  ASSERT_TRUE(drive(clock, [&] { return lease.calls() >= 10; }));
+  store.add(makeRows(2, 1, 100));
+  ASSERT_TRUE(drive(clock, [&] { return lease.calls() >= 15; }));
+  EXPECT_EQ(publishes(), 0);
+  EXPECT_EQ(broker.get<int>([](FakeBroker& b) { return b.attempts; }), 0) << "not even connected";
+  auto st = relay->status();
+  EXPECT_EQ(st.role, RelayStatus::Role::kFollower);
+  EXPECT_TRUE(st.ready()) << "a follower is healthy: another instance publishes";
+  EXPECT_EQ(st.reason, "another instance holds the relay lease");
+  EXPECT_EQ(lease.holder(), "host-a/4242/1a2b3c4d");
+
+  lease.answer(FakeLease::Answer::kGrant);
+  ASSERT_TRUE(drive(clock, [&] { return store.pending() == 0; }));
+  st = relay->status();
+  EXPECT_EQ(st.role, RelayStatus::Role::kLeader);
+  EXPECT_EQ(st.epoch, 1);
+  EXPECT_EQ(st.state, RelayStatus::State::kConnected);
+  EXPECT_EQ(store.markEpochs(), (std::set<std::int64_t>{1})) << "every mark carries the epoch";
+  relay->stop();
+  EXPECT_EQ(lease.releases(), (std::vector<std::int64_t>{1})) << "stop() gives the lease back";
+  EXPECT_EQ(relay->status().role, RelayStatus::Role::kFollower);
+}
+
+TEST_F(LeaderRelayTest, StopsPublishingBeforeTheTtlWhenRenewalsFailThenTakesOverAgain) {
+  broker.set([this](FakeBroker& b) {
+    b.confirming = false;  // keep messages in flight
+    b.clock = &clock;
+  });
+  auto relay = makeRelay(leaseOptions());
+  relay->start();
+  ASSERT_TRUE(eventually([&] { return relay->status().role == RelayStatus::Role::kLeader; }));
+  store.add(makeRows(3, 1));
+  ASSERT_TRUE(eventually([&] { return publishes() == 3; }));
+  // Fake time has not moved since start: the one successful grant was requested at `renewed`,
+  // and the next renewal is due a third of the ttl later. From now on the store cannot answer.
+  lease.answer(FakeLease::Answer::kUnavailable);
+  const int callsBefore = lease.calls();
+  const SteadyTime renewed = clock.steadyNow();
+  // Commits keep coming while fake time runs (1 ms per step, so the relay sees every instant).
+  SteadyTime steppedDownAt{};
+  int step = 0;
+  ASSERT_TRUE(drive(
+      clock,
+      [&] {
+        if (++step % 200 == 0) store.add(makeRows(1, 1, 1000 + step));
+        if (relay->status().role != RelayStatus::Role::kFollower) return false;
+        steppedDownAt = clock.steadyNow();
+        return true;
+      },
+      1ms));
+  // It stops at (last renewal requested + ttl - margin): before the store's ttl can run out, so no
+  // other instance can be granted the lease while this one still publishes.
+  EXPECT_GE(steppedDownAt - renewed, 3000ms - 600ms);
+  EXPECT_LE(steppedDownAt - renewed, 3000ms - 600ms + 100ms);
+  const auto times =
+      broker.get<std::vector<SteadyTime>>([](FakeBroker& b) { return b.publishTimes; });
+  EXPECT_GT(times.size(), 3u) << "it did publish the commits that came while the grant lasted";
+  // (+ a few ms: the fake records the time just after the relay checked it, and time runs.)
+  for (const SteadyTime t : times) EXPECT_LT(t - renewed, 3000ms - 600ms + 50ms) << "too late";
+  EXPECT_GT(lease.calls(), callsBefore) << "it kept retrying";
+  // It stopped at (last renewal sent + ttl - margin) at the latest, and so before the store's
+  // ttl could end: no other instance can have been granted the lease while it published.
+  EXPECT_LE(steppedDownAt - renewed, 3000ms - 600ms + 20ms);
+  EXPECT_LT(steppedDownAt - renewed, 3000ms);
+  auto st = relay->status();
+  EXPECT_EQ(st.state, RelayStatus::State::kStandby);
+  EXPECT_NE(st.reason.find("not renewed in time"), std::string::npos) << st.reason;
+  EXPECT_EQ(st.inFlight, 0) << "the window was dropped";
+  EXPECT_EQ(st.stepDownCount, 1u);
+  EXPECT_EQ(store.pending(), static_cast<std::int64_t>(store.size())) << "nothing was marked";
+
+  const int published = publishes();
+  store.add(makeRows(2, 1, 10));
+  ASSERT_TRUE(drive(clock, [&] { return lease.calls() >= callsBefore + 10; }));
+  EXPECT_EQ(publishes(), published) << "a follower publishes nothing";
+
+  // Meanwhile another instance took the lease and gave it up; we acquire the next epoch and
+  // publish everything still pending again, from the oldest row.
+  lease.takenOver();
+  lease.answer(FakeLease::Answer::kGrant);
+  broker.set([](FakeBroker& b) { b.confirming = true; });
+  ASSERT_TRUE(drive(clock, [&] { return store.pending() == 0; }));
+  st = relay->status();
+  EXPECT_EQ(st.role, RelayStatus::Role::kLeader);
+  EXPECT_EQ(st.epoch, 3) << "1 ours, 2 the other instance's, 3 ours again";
+  EXPECT_EQ(st.leaderTerms, 2u);
+  EXPECT_EQ(store.markEpochs(), (std::set<std::int64_t>{3}));
+  EXPECT_GE(delivered().size(), store.size()) << "every row, after the new epoch took over";
+}
+
+TEST_F(LeaderRelayTest, AFencedMarkStopsItAtOnce) {
+  store.holdMarks(true);
+  auto relay = makeRelay(leaseOptions());
+  relay->start();
+  ASSERT_TRUE(eventually([&] { return relay->status().role == RelayStatus::Role::kLeader; }));
+  store.add(makeRows(4, 1));
+  ASSERT_TRUE(eventually([&] { return store.queuedMarks() >= 1; })) << "confirmed, being marked";
+  // Another instance acquired in the meantime (say this one was paused): the store refuses the
+  // marks of the old epoch, and the relay steps down without waiting for its next renewal.
+  lease.takenOver();
+  const int callsBefore = lease.calls();
+  store.holdMarks(false);
+  ASSERT_TRUE(eventually([&] { return relay->status().role == RelayStatus::Role::kFollower; }));
+  EXPECT_EQ(store.pending(), 4) << "fenced: nothing marked";
+  auto st = relay->status();
+  EXPECT_EQ(st.state, RelayStatus::State::kStandby);
+  // Fake time stood still: no renewal came due, the fenced mark did it (the reason may already be
+  // the store's answer to the retry that followed, "another instance holds the relay lease").
+  EXPECT_NE(st.lastError.find("fenced"), std::string::npos) << st.lastError;
+  EXPECT_EQ(st.epoch, 1);
+  ASSERT_TRUE(eventually([&] { return lease.calls() > callsBefore; }))
+      << "asks the store again at once, fake time frozen";
+  const int published = publishes();
+  store.add(makeRows(1, 1, 50));
+  ASSERT_TRUE(drive(clock, [&] { return lease.calls() >= callsBefore + 5; }));
+  EXPECT_EQ(publishes(), published);
+  relay->stop();
+  EXPECT_EQ(lease.releases(), (std::vector<std::int64_t>{1})) << "harmless: not current";
+}
+
+TEST_F(LeaderRelayTest, RefusesAMarginThatLeavesNoTimeToRenew) {
+  auto options = leaseOptions();
+  options.leaseSafetyMargin = 2000ms;  // renewals every 1000 ms would never fit before 3000-2000
+  EXPECT_THROW(makeRelay(options), std::invalid_argument);
+  options = leaseOptions();
+  options.leaseHolder.clear();
+  EXPECT_THROW(makeRelay(options), std::invalid_argument);
+}
+
+TEST_F(RelayTest, WithoutALeaseItLeadsAtEpochZero) {
+  store.add(makeRows(2, 1));
+  auto relay = makeRelay();
+  relay->start();
+  ASSERT_TRUE(eventually([&] { return store.pending() == 0; }));
+  const auto st = relay->status();
+  EXPECT_EQ(st.role, RelayStatus::Role::kLeader);
+  EXPECT_EQ(st.epoch, kNoLeaseEpoch);
+  EXPECT_EQ(store.markEpochs(), (std::set<std::int64_t>{kNoLeaseEpoch}));
 }
 
 }  // namespace

@@ -39,17 +39,31 @@
 //  - connection.blocked (a broker resource alarm) stops publishing until connection.unblocked;
 //    confirm deadlines are suspended meanwhile, since the broker said why confirms are late.
 //
-// Threads: start()/stop()/status() are thread-safe. The relay runs one publishing thread and one
-// watchdog thread (breaks a publish stuck in a full socket after confirmTimeout). The store's
-// markPublished callbacks and listener may run on store threads; they only touch state shared by
-// the relay under a lock. Deleting published rows is not the relay's job: see
-// maintenance/jobs.hpp (outboxRetentionJob).
+// Threads: start()/stop()/status() are thread-safe. The relay runs one publishing thread, one
+// lease thread when it has a lease, and one watchdog thread (breaks a publish stuck in a full
+// socket after confirmTimeout). The store's markPublished callbacks and listener may run on store
+// threads; they only touch state shared by the relay under a lock. Deleting published rows is not
+// the relay's job: see maintenance/jobs.hpp (outboxRetentionJob).
 //
 // Time: every deadline, timeout and wait goes through the injected Clock (waits on the broker
 // socket are bounded by timeouts computed from it), so tests drive the relay in fake time.
 //
-// Lifetime: `store`, `clock` and a given `stats` sampler must outlive the relay. The relay
-// installs its listener on the store at start() and removes it at stop().
+// Leadership (several instances on one database): with RelayOptions::lease set, the relay
+// publishes only while it holds the relay lease (outbox/relay_lease.hpp). A lease thread acquires
+// or renews it every leaseTtl/3. The relay publishes only until (start of its last successful
+// renewal request + leaseTtl - leaseSafetyMargin), measured on the injected Clock: if no renewal
+// succeeded by then (store down, process paused, network gone) it stops publishing BEFORE the
+// store's expiry lets another instance acquire. Stepping down drops the in-flight window and the
+// confirmed-but-unmarked rows without marking them (the next leader publishes them again: at
+// least once, duplicates possible) and closes the broker connection; the relay then is a
+// follower (state kStandby) that keeps trying to acquire. A mark refused as fenced (another
+// instance took the lease) makes it step down at once. Every acquisition starts over from the
+// oldest pending row, with the new epoch on its marks. stop() releases the lease, so another
+// instance takes over without waiting for the expiry. Without a lease the relay always leads
+// with epoch kNoLeaseEpoch (one instance per database).
+//
+// Lifetime: `store`, `clock`, a given `stats` sampler and a given lease must outlive the relay.
+// The relay installs its listener on the store at start() and removes it at stop().
 
 #include <chrono>
 #include <cstdint>
@@ -63,6 +77,7 @@
 #include "outbox/outbox_message.hpp"
 #include "outbox/outbox_stats_sampler.hpp"
 #include "outbox/outbox_store.hpp"
+#include "outbox/relay_lease.hpp"
 #include "outbox/relay_observer.hpp"
 
 namespace orders {
@@ -110,6 +125,20 @@ struct RelayOptions {
   /// Told about confirms, failures, connections and blocks (metrics), on the publishing thread;
   /// null: nobody. Not owned; must outlive the relay.
   RelayObserver* observer = nullptr;
+  /// Leadership among several instances (see "Leadership" above); null: this relay always
+  /// publishes, marking with kNoLeaseEpoch (one instance per database). Not owned; must outlive
+  /// the relay.
+  RelayLease* lease = nullptr;
+  /// This instance's id in the lease, unique per process (e.g. host/pid/random). Required with a
+  /// lease.
+  std::string leaseHolder;
+  /// How long each grant lasts by the store's clock; renewed every leaseTtl/3. When the leader
+  /// dies or hangs, another instance takes over after about leaseTtl + leaseTtl/3.
+  std::chrono::milliseconds leaseTtl{3000};
+  /// The relay stops publishing this long before its grant's expiry would come by its own
+  /// clock: room for the store's and this clock's rates to differ and for messages still on
+  /// their way to the broker. Must be below 2/3 of leaseTtl (a renewal must fit before it).
+  std::chrono::milliseconds leaseSafetyMargin{600};
 };
 
 struct RelayStatus {
@@ -119,8 +148,24 @@ struct RelayStatus {
     kConnected,  // publishing normally
     kDegraded,   // broker unreachable or failing (see reason); retrying with backoff
     kBlocked,    // the broker blocked the connection (resource alarm); waiting for unblock
+    kStandby,    // a follower: it does not hold the relay lease (another instance publishes, or
+                 // the lease could not be renewed in time); it keeps trying to acquire it
+  };
+  enum class Role {
+    kLeader,    // holds the relay lease (or has no lease to hold): this relay may publish
+    kFollower,  // does not hold it: publishes nothing
   };
   State state = State::kStopped;
+  Role role = Role::kFollower;
+  /// The lease epoch of the current leadership, or of the last one while a follower; 0 without a
+  /// lease (kNoLeaseEpoch) or before the first acquisition.
+  std::int64_t epoch = 0;
+  /// This instance's lease holder id (RelayOptions::leaseHolder); empty without a lease.
+  std::string leaseHolder;
+  /// Times this relay became leader, and stepped down, since start().
+  std::uint64_t leaderTerms = 0;
+  std::uint64_t stepDownCount = 0;
+  std::optional<Timestamp> leaderSince;
   /// Why the state is not kConnected, e.g. "broker unreachable: cannot connect to amqp://...",
   /// "no confirm within 5000 ms", "blocked by the broker: low on memory". Empty when connected.
   std::string reason;
@@ -155,8 +200,9 @@ struct RelayStatus {
   /// while not connected. With several brokers (a cluster), the node publishing goes to.
   std::string broker;
 
-  /// For /readyz: true only when connected and publishing.
-  bool ready() const { return state == State::kConnected; }
+  /// For /readyz: true when connected and publishing, or standing by as a follower while another
+  /// instance publishes.
+  bool ready() const { return state == State::kConnected || state == State::kStandby; }
 };
 
 const char* toString(RelayStatus::State state);
@@ -177,8 +223,8 @@ class Relay {
   void start();
 
   /// Stops publishing new rows, waits up to drainTimeout for in-flight confirms and pending marks,
-  /// closes the broker connection and joins the threads. No effect if not running. Can be
-  /// started again afterwards.
+  /// closes the broker connection, joins the threads and releases the lease (if held). No effect
+  /// if not running. Can be started again afterwards.
   void stop();
 
   /// A consistent snapshot; cheap (no I/O), callable from any thread at any rate.
@@ -196,6 +242,7 @@ class Relay {
   struct Shared;
   void run();
   void watchdog();
+  void holdLease();
 
   OutboxStore& store_;
   PublisherFactory factory_;
