@@ -298,14 +298,6 @@ int run(const orders::ServiceConfig& config) {
   ThreadPool continuations(2, "continuations");
   OrderService service(store.orders(), events, clock, ids, continuations);
 
-  // Retention of published outbox rows and expiry of idempotency records: maintenance jobs,
-  // whether or not this process relays (--no-relay). One instance per database today, so this
-  // process owns every job; several instances would each ask a JobOwnership backed by a lease.
-  AlwaysOwner jobOwner;
-  MaintenanceScheduler maintenance(
-      clock, jobOwner, {outboxRetentionJob(store.outbox()), idempotencyExpiryJob(store.orders())});
-  maintenance.start();
-
   // The outbox counts of /readyz and of the relay's status, recounted at most once a second
   // however often the probe asks (counting reads the whole pending index).
   OutboxStatsSampler outboxCounts(store.outbox(), clock, std::chrono::seconds(1));
@@ -520,7 +512,7 @@ int run(const orders::ServiceConfig& config) {
       };
     }
   }
-  adminSources.outbox = store->get();
+  adminSources.outbox = &store.outbox();
   adminSources.catalogue = &schemaCatalogue.value();
   adminSources.deadLetters = &deadLetters;
   adminSources.blockingWork = &adminWork;
