@@ -215,11 +215,12 @@ struct MetricFamilies {
               "blocked), 0 for the others")
           .Register(*registry);
   std::array<Gauge*, kRelayStates.size()> relayState{};
-  Gauge& relayLeader = prometheus::BuildGauge()
-                           .Name("order_relay_leader")
-                           .Help("1 when this instance holds the relay lease and publishes the outbox")
-                           .Register(*registry)
-                           .Add({});
+  Gauge& relayLeader =
+      prometheus::BuildGauge()
+          .Name("order_relay_leader")
+          .Help("1 when this instance holds the relay lease and publishes the outbox")
+          .Register(*registry)
+          .Add({});
   Gauge& inFlight = prometheus::BuildGauge()
                         .Name("order_relay_in_flight_messages")
                         .Help("Messages published and not yet confirmed")
