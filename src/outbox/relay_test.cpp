@@ -770,6 +770,9 @@ TEST_F(RelayTest, ACommitWhileMessagesAreInFlightLingersAndGoesOutAsOneBurst) {
   options.linger = 5ms;
   auto relay = makeRelay(options);
   relay->start();
+  // Idle first: a row added before the start's fetch would be found by that fetch, and its
+  // commit's wake-up would then arrive with the row in flight (a linger).
+  ASSERT_TRUE(eventually([&] { return store.fetches() == 1; })) << "found nothing: idle";
   store.add(makeRows(1, 1, 0));
   ASSERT_TRUE(eventually([&] { return relay->status().sentCount == 1; })) << "idle: at once";
   EXPECT_EQ(relay->status().burstCount, 1u);

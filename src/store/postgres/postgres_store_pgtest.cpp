@@ -249,11 +249,18 @@ TEST(PostgresStore, ADatabaseThatRefusesConnectionsIsUnavailableUntilItIsBack) {
             WriteOutcome::kCommitted);
 
   // The outage: the role may no longer log in, and its sessions are gone.
-  server().adminQuery(kDatabase, "ALTER ROLE " + role +
-                                     " NOLOGIN; SELECT pg_terminate_backend(pid) "
-                                     "FROM pg_stat_activity WHERE usename = '" +
-                                     role + "'");
-  ASSERT_TRUE(testing::waitFor([&] { return sessions("usename = '" + role + "'") == 0; }, 20s));
+  // NOLOGIN commits first: a session the store opens while a terminate runs in the same
+  // transaction would still log in. Sessions opened before it took effect are terminated too.
+  server().adminQuery(kDatabase, "ALTER ROLE " + role + " NOLOGIN");
+  ASSERT_TRUE(testing::waitFor(
+      [&] {
+        server().adminQuery(kDatabase,
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                            "usename = '" +
+                                role + "'");
+        return sessions("usename = '" + role + "'") == 0;
+      },
+      20s));
   auto refused = writeAndWait(*store, newOrderWrite(sampleOrder(testing::kSampleUser), {}));
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().code, ErrorCode::kUnavailable) << refused.error().message;
