@@ -16,14 +16,40 @@ namespace bhttp = boost::beast::http;
 struct HttpClient::Impl {
   std::string host;
   int port;
+  std::optional<std::chrono::milliseconds> timeout;
   asio::io_context io;
   std::optional<beast::tcp_stream> stream;
   beast::flat_buffer buffer;
 
+  /// Runs one asynchronous operation started by `start` to completion on this client's
+  /// io_context, bounded by the timeout (beast::tcp_stream's expiry applies to asynchronous
+  /// operations only); returns its error.
+  template <typename Start>
+  boost::system::error_code run(Start start) {
+    boost::system::error_code result = asio::error::would_block;
+    if (timeout) {
+      stream->expires_after(*timeout);
+    } else {
+      stream->expires_never();
+    }
+    start([&result](boost::system::error_code ec, auto&&...) { result = ec; });
+    io.restart();
+    io.run();
+    if (result == beast::error::timeout) {
+      stream.reset();
+      throw HttpTimeout("HTTP request to " + host + ":" + std::to_string(port) +
+                        " timed out after " + std::to_string(timeout->count()) + " ms");
+    }
+    return result;
+  }
+
   void connect() {
     asio::ip::tcp::resolver resolver(io);
+    const auto endpoints = resolver.resolve(host, std::to_string(port));
     stream.emplace(io);
-    stream->connect(resolver.resolve(host, std::to_string(port)));
+    if (auto ec = run([&](auto handler) { stream->async_connect(endpoints, handler); })) {
+      throw boost::system::system_error(ec);
+    }
     stream->socket().set_option(asio::ip::tcp::no_delay(true));
     buffer.clear();
   }
@@ -32,6 +58,11 @@ struct HttpClient::Impl {
 HttpClient::HttpClient(std::string host, int port) : impl_(std::make_unique<Impl>()) {
   impl_->host = std::move(host);
   impl_->port = port;
+}
+
+HttpClient::HttpClient(std::string host, int port, std::chrono::milliseconds timeout)
+    : HttpClient(std::move(host), port) {
+  impl_->timeout = timeout;
 }
 
 HttpClient::~HttpClient() = default;
@@ -50,8 +81,8 @@ HttpResponse HttpClient::request(const std::string& method, const std::string& t
   for (int attempt = 0; attempt < 2; ++attempt) {
     try {
       if (!impl_->stream) impl_->connect();
-      boost::system::error_code writeError;
-      bhttp::write(*impl_->stream, request, writeError);
+      const auto writeError =
+          impl_->run([&](auto handler) { bhttp::async_write(*impl_->stream, request, handler); });
       // A server may answer early (413) and stop reading; its response is still there to read.
       if (writeError && writeError != asio::error::broken_pipe &&
           writeError != asio::error::connection_reset) {
@@ -59,7 +90,11 @@ HttpResponse HttpClient::request(const std::string& method, const std::string& t
       }
       bhttp::response_parser<bhttp::string_body> parser;
       parser.body_limit(64 * 1024 * 1024);
-      bhttp::read(*impl_->stream, impl_->buffer, parser);
+      if (auto readError = impl_->run([&](auto handler) {
+            bhttp::async_read(*impl_->stream, impl_->buffer, parser, handler);
+          })) {
+        throw boost::system::system_error(readError);
+      }
       auto message = parser.release();
       HttpResponse response;
       response.status = static_cast<int>(message.result_int());
