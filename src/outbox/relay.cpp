@@ -617,9 +617,10 @@ void Relay::run() {
     return activeTerm != 0 && s.term == activeTerm && s.mayPublish(clock_.steadyNow());
   };
 
-  // Rows that became visible below the cursor after the fetch that passed them: pending ids at or
-  // below the cursor that the relay does not hold itself go to the front of the (empty) buffer.
-  auto sweepLateRows = [&] {
+  // Rows that became visible at or below `upTo` (the cursor, or where the fetch just made began)
+  // after the fetch that passed them: pending ids there that the relay does not hold itself go
+  // to the front of the buffer, ahead of any fetched rows (whose ids are all above `upTo`).
+  auto sweepLateRows = [&](std::int64_t upTo) {
     owned.clear();
     {
       std::lock_guard lock(s.mutex);
@@ -629,27 +630,29 @@ void Relay::run() {
     for (const auto& f : window) owned.push_back(f.id);
     owned.insert(owned.end(), toMark.begin(), toMark.end());
     std::sort(owned.begin(), owned.end());
-    auto ids = store_.pendingIds(0, cursor, owned.size() + options_.fetchBatch);
+    auto ids = store_.pendingIds(0, upTo, owned.size() + options_.fetchBatch);
     if (!ids) {
       spdlog::warn("outbox relay: looking for late rows failed (next sweep in {} ms): {}",
                    options_.lateRowSweepInterval.count(), ids.error().message);
       return;
     }
-    std::size_t found = 0;
+    std::vector<OutboxMessage> late;
     for (const std::int64_t id : *ids) {
       if (std::binary_search(owned.begin(), owned.end(), id)) continue;
       // Read by id; it may have been marked meanwhile (then the next pending row comes back).
       auto row = store_.fetchUnpublished(id - 1, 1);
       if (!row || row->empty() || row->front().id != id) continue;
-      buffer.push_back(std::move(row->front()));
-      ++found;
-      if (buffer.size() >= options_.fetchBatch) break;
+      late.push_back(std::move(row->front()));
+      if (late.size() >= options_.fetchBatch) break;
     }
-    if (found == 0) return;
+    if (late.empty()) return;
+    const std::size_t found = late.size();
+    buffer.insert(buffer.begin(), std::make_move_iterator(late.begin()),
+                  std::make_move_iterator(late.end()));
     spdlog::warn(
-        "outbox relay: {} rows became visible below the last fetched id {} (their ids committed "
-        "out of order); publishing them now",
-        found, cursor);
+        "outbox relay: {} rows became visible at or below id {} after the relay had read past "
+        "them (their ids committed out of order); publishing them now",
+        found, upTo);
     std::lock_guard lock(s.mutex);
     s.status.lateRowCount += found;
   };
@@ -760,7 +763,7 @@ void Relay::run() {
       if (buffer.empty() && clock_.steadyNow() >= nextSweep) {
         // On its own deadline, not only when idle: under steady load the fetches never stop.
         nextSweep = clock_.steadyNow() + options_.lateRowSweepInterval;
-        if (cursor > 0) sweepLateRows();
+        if (cursor > 0) sweepLateRows(cursor);
       }
       if (buffer.empty()) {
         const bool fallbackDue = clock_.steadyNow() >= nextFallbackPoll;
@@ -802,7 +805,10 @@ void Relay::run() {
         caughtUp = rows->size() < limit;
         for (auto& row : *rows) buffer.push_back(std::move(row));
         if (buffer.empty()) break;
+        const std::int64_t fetchedAfter = cursor;
         cursor = buffer.back().id;
+        // After the fetch, not before: see "Late rows" in relay.hpp.
+        if (fetchedAfter > 0 && !store_.idsVisibleInCommitOrder()) sweepLateRows(fetchedAfter);
         {
           std::lock_guard lock(s.mutex);
           if (s.status.state == RelayStatus::State::kDegraded && !blocked) {

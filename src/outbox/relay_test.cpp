@@ -1170,6 +1170,33 @@ TEST_F(RelayTest, ARowVisibleLateBelowTheCursorIsPublishedWithinOneSweepUnderSte
   EXPECT_EQ(relay->status().republishedCount, 0u);
 }
 
+TEST_F(RelayTest, AnOrdersNextEventNeverOvertakesItsWriteThatCommittedLate) {
+  auto options = fastOptions();
+  // No periodic sweep in this test's time: only the search after a fetch can find the late row.
+  options.lateRowSweepInterval = 600s;
+  options.linger = 0ms;
+  const auto before = makeRows(2, 1);
+  const auto order = makeRows(1, 2, 100);  // order-100: its create (seq 1) and next write (seq 2)
+  const auto after = makeRows(2, 1, 10);
+  store.add(before);
+  // order-100's create took its id and commits late, after rows with higher ids were read.
+  const std::int64_t late = store.reserve(order.at(0));
+  store.add(after);
+  auto relay = makeRelay(options);
+  relay->start();
+  ASSERT_TRUE(eventually([&] { return broker.deliveredCount() == 4; }));
+  // The create commits; only then can the order's next write commit (the version check), with a
+  // higher id, which the relay's next fetch returns above its cursor.
+  store.reveal(late);
+  store.add({order.at(1)});
+  ASSERT_TRUE(eventually([&] { return store.pending() == 0; })) << "the late row never went out";
+  std::vector<OutboxMessage> rows = before;
+  rows.insert(rows.end(), order.begin(), order.end());
+  rows.insert(rows.end(), after.begin(), after.end());
+  expectCompleteAndOrdered(delivered(), rows);
+  EXPECT_EQ(relay->status().lateRowCount, 1u);
+}
+
 TEST_F(RelayTest, TheSweepLeavesRowsBeingMarkedAlone) {
   auto options = fastOptions();
   options.lateRowSweepInterval = 100ms;

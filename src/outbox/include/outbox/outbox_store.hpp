@@ -46,6 +46,13 @@ class OutboxStore {
   virtual Result<std::vector<std::int64_t>> pendingIds(std::int64_t afterId, std::int64_t upToId,
                                                        std::size_t limit) = 0;
 
+  /// Whether a committed row's id is always above the ids of the rows committed before it (SQLite
+  /// assigns ids under its write lock). False (the default, always safe) for a store whose ids
+  /// can become visible out of order (PostgreSQL takes a sequence value at insert and shows it at
+  /// commit): the relay then looks below its cursor after every fetch that found rows, so that a
+  /// row committed late is published before the later events of its order (relay.hpp).
+  virtual bool idsVisibleInCommitOrder() const { return false; }
+
   /// The rows still kept (pending and published), for operators (`order-events outbox events`).
   /// Not for a hot path: filtering by partition key may read the whole outbox.
   virtual Result<std::vector<OutboxEvent>> listEvents(const OutboxEventQuery& query) = 0;

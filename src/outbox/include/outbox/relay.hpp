@@ -19,14 +19,20 @@
 //    later one, e.g. during a quorum leader change, can make a later event overtake an earlier
 //    one; the `sequence` header lets consumers detect that.)
 //  - Late rows: a store whose ids can become visible out of order (PostgreSQL sequences are
-//    taken at insert and seen at commit) may show a row below the relay's cursor after the
-//    relay read past it. Every lateRowSweepInterval, whatever the load, the relay lists the
-//    pending ids below its cursor (OutboxStore::pendingIds, no row read), drops those it holds
-//    itself (in flight, confirmed but not yet marked, or being marked) and publishes the rest,
-//    once: a late row goes out within one sweep interval. Per-order order is unaffected: an
-//    order's next write commits only after its previous one did (the version check), so a late
-//    row never has a later event of its order already published. SQLite assigns ids in commit
-//    order and never has late rows; the sweep then finds nothing.
+//    taken at insert and seen at commit; OutboxStore::idsVisibleInCommitOrder() false) may show
+//    a row below the relay's cursor after the relay read past it. The relay looks for them (lists
+//    the pending ids below the cursor with OutboxStore::pendingIds, no row read, drops those it
+//    holds itself: in flight, confirmed but not yet marked, or being marked) in two cases:
+//      * after every fetch that found rows, below that fetch's start, and publishes what it finds
+//        before the fetched rows. This keeps per-order order: an order's next write commits only
+//        after its previous one did (the version check), so when a fetch sees the next write's
+//        rows, the previous write had committed before that fetch began and the search after it
+//        sees that write's rows too. (Searching before the fetch would not: the previous write
+//        may commit between the two.)
+//      * every lateRowSweepInterval, whatever the load, for a late row that no later row of its
+//        order follows: it goes out within one sweep interval.
+//    SQLite assigns ids in commit order: neither search runs after a fetch, the periodic one finds
+//    nothing.
 //  - Bounded memory: at most windowMessages / windowBytes messages are in flight and at most one
 //    fetch batch is buffered, whatever the backlog.
 //  - Latency: a commit wakes the relay through OutboxStore::setOutboxListener, so an idle relay

@@ -75,6 +75,8 @@ class SqliteStore final : public OrderStore, public OutboxStore, public RelayLea
                                                       std::size_t limit) override;
   Result<std::vector<std::int64_t>> pendingIds(std::int64_t afterId, std::int64_t upToId,
                                                std::size_t limit) override;
+  /// True: ids are assigned in commit order under SQLite's write lock.
+  bool idsVisibleInCommitOrder() const override { return true; }
   Result<std::vector<OutboxEvent>> listEvents(const OutboxEventQuery& query) override;
   void markPublished(std::vector<std::int64_t> ids, Timestamp at, std::int64_t epoch,
                      std::function<void(Status)> done) override;
