@@ -22,6 +22,7 @@
 #include "broker/rabbitmq/topology_declaration.hpp"
 #include "outbox/relay.hpp"
 #include "store/sqlite/sqlite_store.hpp"
+#include "store/testing/store_samples.hpp"
 #include "support/rabbitmq_cluster.hpp"
 #include "support/temp_dir.hpp"
 #include "support/unique_names.hpp"
@@ -73,26 +74,14 @@ class OutboxWriter {
 
   Status write(int n) {
     State& s = orders_[n];
-    Order order;
-    order.id = OrderId(orderIdFor(n));
-    order.userId = UserId("3fa85f64-5717-4562-b3fc-2c963f66afa6");
-    order.items = {{"prod-456", 1, 9999}};
-    order.customer = {"John Doe", "john.doe@example.com"};
-    order.shippingAddress = {"123 Main St", "Anytown", "12345", "US"};
-    order.totalAmount = 9999;
-    order.createdAt = Timestamp(std::chrono::milliseconds(1700000000000));
-    order.updatedAt = order.createdAt;
+    Order order = testing::sampleOrder(orderIdFor(n));
     order.version = s.version + 1;
     OrderWrite w{order, s.version, s.sequence + 1, {}};
+    ++s.sequence;
     OutboxMessage m;
-    m.messageId = "cluster-" + std::to_string(n) + "-" + std::to_string(++s.sequence);
-    m.messageType = "OrderCreatedEvent";
-    m.messageVersion = "1.0";
-    m.partitionKey = order.id.str();
-    m.sequence = s.sequence;
-    m.source = "OrderService";
-    m.timestamp = Timestamp(std::chrono::milliseconds(1700000000123));
-    m.body = R"({"messageId":")" + m.messageId + R"(","partitionKey":")" + m.partitionKey + "\"}";
+    static_cast<EncodedMessage&>(m) =
+        testing::sampleEvent(order.id.str(), s.sequence,
+                             "cluster-" + std::to_string(n) + "-" + std::to_string(s.sequence));
     written_.push_back(m.messageId);
     w.events.push_back(std::move(m));
     s.version = order.version;

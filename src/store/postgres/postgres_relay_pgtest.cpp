@@ -16,6 +16,7 @@
 #include "outbox/relay.hpp"
 #include "postgres/connection.hpp"
 #include "store/postgres/postgres_store.hpp"
+#include "store/testing/store_samples.hpp"
 #include "support/postgres_server.hpp"
 #include "support/rabbitmq_server.hpp"
 #include "support/unique_names.hpp"
@@ -37,28 +38,10 @@ std::string orderIdFor(int n) {
 }
 
 WriteSet orderWithOneEvent(int n) {
-  Order order;
-  order.id = OrderId(orderIdFor(n));
-  order.userId = UserId("3fa85f64-5717-4562-b3fc-2c963f66afa6");
-  order.items = {{"prod-456", 1, 9999}};
-  order.customer = {"John Doe", "john.doe@example.com"};
-  order.shippingAddress = {"123 Main St", "Anytown", "12345", "US"};
-  order.totalAmount = 9999;
-  order.createdAt = Timestamp(std::chrono::milliseconds(1700000000000));
-  order.updatedAt = order.createdAt;
-  order.version = 1;
-  EncodedMessage m;
-  m.messageId = "late-row-test-" + std::to_string(n);
-  m.messageType = "OrderCreatedEvent";
-  m.messageVersion = "1.0";
-  m.partitionKey = order.id.str();
-  m.sequence = 1;
-  m.source = "OrderService";
-  m.timestamp = order.createdAt;
-  m.body = R"({"messageId":")" + m.messageId + R"("})";
-  WriteSet writes;
-  writes.order = OrderWrite{order, 0, 1, {m}};
-  return writes;
+  const std::string id = orderIdFor(n);
+  return testing::newOrderWrite(
+      testing::sampleOrder(id),
+      {testing::sampleEvent(id, 1, "late-row-test-" + std::to_string(n))});
 }
 
 RabbitConnectionOptions connection() {

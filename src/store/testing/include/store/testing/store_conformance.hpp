@@ -24,6 +24,7 @@
 #include "outbox/outbox_store.hpp"
 #include "outbox/relay_lease.hpp"
 #include "store/order_store.hpp"
+#include "store/testing/store_samples.hpp"
 #include "support/manual_clock.hpp"
 
 namespace orders::testing {
@@ -77,21 +78,5 @@ class StoreConformance : public ::testing::TestWithParam<StoreFactory> {
   ManualClock clock_;
   std::unique_ptr<StoreUnderTest> store_;
 };
-
-// Builders and blocking helpers shared by the suites and the backends' own tests.
-inline constexpr const char* kSampleUser = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
-Timestamp at(std::int64_t millis);
-/// A PENDING_PAYMENT order of one item (the customer's name is not ASCII).
-Order sampleOrder(const std::string& id, std::int64_t createdMs = 1000,
-                  const std::string& user = kSampleUser);
-EncodedMessage sampleEvent(const std::string& orderId, std::int64_t sequence,
-                           const std::string& messageId);
-/// Inserts `order` with `events` (sequences as given).
-WriteSet newOrderWrite(const Order& order, std::vector<EncodedMessage> events);
-/// OrderStore::write, waiting for `done`.
-Result<WriteOutcome> writeAndWait(OrderStore& store, WriteSet writes);
-/// OutboxStore::markPublished under lease `epoch`, waiting for `done`.
-Status markAndWait(OutboxStore& store, std::vector<std::int64_t> ids, Timestamp at,
-                   std::int64_t epoch = kNoLeaseEpoch);
 
 }  // namespace orders::testing
