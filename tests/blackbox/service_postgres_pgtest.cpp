@@ -1,6 +1,8 @@
 // The built binary on PostgreSQL (--database postgresql://...) with a real broker: an order it
 // creates is readable and its events reach a downstream queue; the database password, given in
-// the URL or in a file, appears nowhere in what the service shows (its log, /readyz, --help).
+// the URL or in a file, appears nowhere in what the service shows (its log, /readyz, --help);
+// over TCP with TLS, verified against the server's CA (sslmode=verify-full), it works, and it
+// refuses to start against a server it cannot verify.
 
 #include <gtest/gtest.h>
 #include <stdio.h>
@@ -16,6 +18,7 @@
 #include "support/rabbitmq_server.hpp"
 #include "support/service_process.hpp"
 #include "support/temp_dir.hpp"
+#include "support/tls_certificates.hpp"
 #include "support/wait_for.hpp"
 
 namespace orders {
@@ -117,6 +120,52 @@ TEST(ServiceOnPostgres, TakesThePasswordFromAFileAndSaysWhenTheDatabaseIsUnreach
       dir.file("wrong") + " 2>&1");
   EXPECT_NE(refused.find("password authentication failed"), std::string::npos) << refused;
   EXPECT_EQ(refused.find("wrong-MARKER-password"), std::string::npos) << refused;
+}
+
+TEST(ServiceOnPostgres, UsesVerifiedTlsAndRefusesAServerItCannotVerify) {
+  auto& pg = PostgresServer::shared();
+  const std::string database = PostgresServer::kTlsOnlyDatabase;
+  pg.createDatabase(database);
+  testing::TempDir dir;
+  dir.write("password", pg.info().appPassword + "\n");
+  const std::string tcpUrl = "postgresql://" + pg.info().appUser +
+                             "@localhost:" + std::to_string(pg.info().port) + "/" + database;
+  const std::string passwordFlags = " --database-password-file " + dir.file("password");
+  const std::string startOnly =
+      std::string(ORDER_SERVICE_BINARY) + " --auth none --listen 127.0.0.1:0 --database '";
+  {
+    ServiceProcess service(
+        ORDER_SERVICE_BINARY,
+        {"--database", tcpUrl + "?sslmode=verify-full&sslrootcert=" + pg.info().caFile,
+         "--database-password-file", dir.file("password"), "--no-relay", "--no-consumers"});
+    HttpClient http("127.0.0.1", service.port());
+    EXPECT_EQ(http.post("/v1/orders", testing::kBrokerSuiteOrder).status, 201);
+    // The server's view: the service's sessions on this database are encrypted.
+    const auto plain = pg.adminQuery(
+        "postgres",
+        "SELECT count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE "
+        "a.datname = '" +
+            database + "' AND a.usename = '" + pg.info().appUser + "' AND NOT s.ssl");
+    const auto encrypted = pg.adminQuery(
+        "postgres",
+        "SELECT count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE "
+        "a.datname = '" +
+            database + "' AND a.usename = '" + pg.info().appUser + "' AND s.ssl");
+    EXPECT_EQ(plain.at(0), "0");
+    EXPECT_NE(encrypted.at(0), "0");
+  }
+  // Without TLS this database refuses the connection: the service says so and does not start.
+  const std::string unencrypted =
+      commandOutput(startOnly + tcpUrl + "?sslmode=disable'" + passwordFlags + " 2>&1");
+  EXPECT_NE(unencrypted.find("no encryption"), std::string::npos) << unencrypted;
+  // A server whose certificate does not chain to the CA it is given: refused.
+  testing::TlsCertificates certificates(dir.path());
+  const auto otherCa = certificates.authority("another-ca");
+  const std::string unverified =
+      commandOutput(startOnly + tcpUrl + "?sslmode=verify-full&sslrootcert=" + otherCa.certFile +
+                    "'" + passwordFlags + " 2>&1");
+  EXPECT_NE(unverified.find("certificate verify failed"), std::string::npos) << unverified;
+  EXPECT_EQ(unverified.find("LISTENING"), std::string::npos) << unverified;
 }
 
 }  // namespace

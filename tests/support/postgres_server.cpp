@@ -18,6 +18,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "support/tls_certificates.hpp"
+
 namespace orders::testing {
 namespace {
 
@@ -95,7 +97,7 @@ std::string tempRoot() {
 
 std::string PostgresConnectionInfo::serialize() const {
   return "directory=" + directory + "\nsocketDir=" + socketDir + "\nport=" + std::to_string(port) +
-         "\nappUser=" + appUser + "\nappPassword=" + appPassword + "\n";
+         "\nappUser=" + appUser + "\nappPassword=" + appPassword + "\ncaFile=" + caFile + "\n";
 }
 
 PostgresConnectionInfo PostgresConnectionInfo::parse(const std::string& text) {
@@ -111,6 +113,7 @@ PostgresConnectionInfo PostgresConnectionInfo::parse(const std::string& text) {
     if (key == "socketDir") info.socketDir = value;
     if (key == "port") info.port = std::atoi(value.c_str());
     if (key == "appUser") info.appUser = value;
+    if (key == "caFile") info.caFile = value;
     if (key == "appPassword") info.appPassword = value;
   }
   if (info.directory.empty() || info.port == 0) fail("connection info is incomplete: " + text);
@@ -141,13 +144,32 @@ std::unique_ptr<PostgresServer> PostgresServer::start() {
                       log) != 0) {
     fail("initdb failed:\n" + tailOf(readFile(log), 30));
   }
+  // TLS on TCP with a CA of the server's own (the tests verify the server against it); the
+  // server's files belong to the user it runs as, the key readable by it only (PostgreSQL checks).
+  const std::string tlsDir = pattern + "/tls";
+  fs::create_directories(tlsDir);
+  TlsCertificates certificates(tlsDir);
+  const TlsIdentity ca = certificates.authority("postgres-test-ca");
+  const TlsIdentity serverTls =
+      certificates.issue(ca, "postgres-server", {"DNS:localhost", "IP:127.0.0.1"});
+  server->info_.caFile = ca.certFile;
+  ::chmod(tlsDir.c_str(), 0755);
+  ::chmod(serverTls.keyFile.c_str(), 0600);
+  if (runningAsRoot()) {
+    const passwd* user = ::getpwnam("postgres");
+    for (const auto& file : {serverTls.certFile, serverTls.keyFile}) {
+      if (::chown(file.c_str(), user->pw_uid, user->pw_gid) != 0)
+        fail("chown " + file + ": " + std::strerror(errno));
+    }
+  }
   // The application role authenticates with its password on the socket too (the service's
   // password handling is tested over it); only the superuser is trusted there.
   {
     std::ofstream hba(pattern + "/data/pg_hba.conf", std::ios::trunc);
     hba << "local all postgres trust\n"
            "local all all scram-sha-256\n"
-           "host all all 127.0.0.1/32 scram-sha-256\n";
+        << "hostnossl " << PostgresServer::kTlsOnlyDatabase << " all 127.0.0.1/32 reject\n"
+        << "host all all 127.0.0.1/32 scram-sha-256\n";
   }
   {
     std::ofstream conf(pattern + "/data/postgresql.conf", std::ios::app);
@@ -156,7 +178,9 @@ std::unique_ptr<PostgresServer> PostgresServer::start() {
          << "unix_socket_directories = '" << pattern << "'\n"
          << "fsync = on\nsynchronous_commit = on\n"
          << "max_connections = 200\nshared_buffers = 128MB\n"
-         << "log_min_messages = warning\n";
+         << "log_min_messages = warning\n"
+         << "ssl = on\nssl_cert_file = '" << serverTls.certFile << "'\nssl_key_file = '"
+         << serverTls.keyFile << "'\n";
   }
   server->startServer();
   server->adminQuery("postgres",

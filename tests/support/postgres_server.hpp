@@ -10,6 +10,9 @@
 // (order_service_pg_test in tests/support/CMakeLists.txt) and works in a database of its own
 // (createDatabase()). A test binary run outside ctest starts a server of its own (shared()).
 //
+// TLS: TCP connections may use TLS (ssl = on) with a certificate for localhost / 127.0.0.1 signed
+// by a CA made at start (info().caFile); database kTlsOnlyDatabase refuses TCP without TLS.
+//
 // Two roles: `postgres` (superuser, trusted on the socket: test setup, fault injection) and
 // `order_service` (the service's role, password authentication over both socket and TCP, with a
 // random password: what the service is given).
@@ -28,6 +31,7 @@ struct PostgresConnectionInfo {
   int port = 0;           // TCP on 127.0.0.1 and the socket's number
   std::string appUser;    // a role with a password
   std::string appPassword;
+  std::string caFile;  // the CA that signed the server's TLS certificate (DNS:localhost, 127.0.0.1)
 
   /// Key=value lines, one per field (the fixture's file format).
   std::string serialize() const;
@@ -36,6 +40,9 @@ struct PostgresConnectionInfo {
 
 class PostgresServer {
  public:
+  /// The database name whose TCP connections must use TLS (pg_hba: hostnossl ... reject).
+  static constexpr const char* kTlsOnlyDatabase = "tls_only";
+
   /// initdb, pg_ctl start (-w), creates the application role. Throws on failure.
   static std::unique_ptr<PostgresServer> start();
   /// A running server someone else started (the fixture), described by `info`; not stopped by
