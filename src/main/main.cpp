@@ -74,7 +74,8 @@ nlohmann::json relayJson(const orders::RelayStatus& status) {
       {"sent", status.sentCount},
       {"bursts", status.burstCount},
       {"lingered", status.lingerCount},
-      {"markCalls", status.markCallCount}};
+      {"markCalls", status.markCallCount},
+      {"lateRows", status.lateRowCount}};
   if (!status.reason.empty()) json["reason"] = status.reason;
   if (status.oldestPendingAt)
     json["oldestPendingAt"] = orders::formatIso8601(*status.oldestPendingAt);

@@ -184,7 +184,8 @@ struct RelayStatus {
   std::uint64_t publishedCount = 0;
   /// Messages sent again after a failure (each is a possible duplicate for consumers).
   std::uint64_t republishedCount = 0;
-  /// Rows the late-row sweep found below the cursor (0 on SQLite).
+  /// Rows found below the cursor, committed after the relay had read past their ids (both
+  /// searches of "Late rows" above; 0 on SQLite). /readyz shows it as relay.lateRows.
   std::uint64_t lateRowCount = 0;
   std::uint64_t nackCount = 0;
   std::uint64_t returnCount = 0;
