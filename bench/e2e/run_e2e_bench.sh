@@ -86,8 +86,11 @@ QUEUE=bench.all
 HZ=$(getconf CLK_TCK)
 export E2E_LUA_DIR=$REPO/bench/e2e   # for create_order_paced.lua (it dofile()s ours)
 
-log() { echo "# $*" >&2; }
-die() { echo "run_e2e_bench: $*" >&2; exit 1; }
+BENCH_NAME=run_e2e_bench
+# log, die, alive, stop_pid, snapshot, diff_secs, wait_quiet, field, port_free,
+# start_private_broker, stop_epmd_if_ours, start_service, functional_check, run_wrk
+# shellcheck source=bench/lib/e2e_common.sh
+. "$REPO/bench/lib/e2e_common.sh"
 
 need=(wrk sqlite3 curl python3 /usr/bin/time ss)
 [[ $PEER == 1 ]] && need+=(node npm jq psql runuser)
@@ -107,17 +110,6 @@ BROKER_DIR=$WORK/rmq         # the service's broker (scripts/rabbitmq-local.sh -
 BROKER_STARTED=0
 PEER_STARTED=0               # start-deps.sh was called (it may have failed half-way)
 EPMD_BEFORE=$(pgrep -x epmd | head -1 || true)   # epmd is stopped at the end only if we caused it
-
-alive() { # PID: running (a zombie, exited but not yet reaped, is not)
-  [[ -n "$1" ]] && kill -0 "$1" 2>/dev/null && [[ $(ps -o stat= -p "$1" 2>/dev/null) != Z* ]]
-}
-stop_pid() { # PID [seconds]: TERM, then KILL after the grace period
-  local pid=$1 grace=${2:-20} i
-  alive "$pid" || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < grace * 10; i++)); do alive "$pid" || return 0; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null || true
-}
 
 cleanup() {
   local rc=$?
@@ -144,12 +136,7 @@ cleanup() {
         -D "$PEER_DEPS_DIR/pg/data" -m fast -w -t 30 stop >/dev/null 2>&1
     fi
   fi
-  # epmd only if it was not running before us and no Erlang node is registered with it any more
-  local epmd
-  epmd=$(pgrep -x epmd | head -1)
-  if [[ -z "$EPMD_BEFORE" && -n "$epmd" ]] && ! epmd -names 2>/dev/null | grep -q '^name '; then
-    kill -TERM "$epmd" 2>/dev/null
-  fi
+  stop_epmd_if_ours "$EPMD_BEFORE"
   if [[ $KEEP_WORK == 1 || $rc != 0 ]]; then
     log "work directory kept: $WORK"
   else
@@ -159,56 +146,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-# ------------------------------------------------------------------------------------------------
-# CPU accounting from /proc, one pass over every process per snapshot (no process per pid).
-# Ticks = utime + stime + cutime + cstime (children reaped by a live parent count with it).
-
-# snapshot ROOTS... -> one line of ticks: for each argument "tree:PID" (the pid and its
-# descendants) or "pgrp:PGID" (a process group), then kernel threads, machine busy, irq+softirq.
-snapshot() {
-  { echo "SPEC $*"; cat /proc/[0-9]*/stat 2>/dev/null; echo "CPU $(grep '^cpu ' /proc/stat)"; } | awk '
-    $1 == "SPEC" { for (i = 2; i <= NF; i++) spec[i - 1] = $i; nspec = NF - 1; next }
-    $1 == "CPU"  { busy = $3 + $4 + $5 + $8 + $9 + $10; irq = $8 + $9; next }
-    {
-      pid = $1; line = $0; sub(/^.*\) /, "", line); split(line, f, " ")
-      ppid[pid] = f[2]; pgrp[pid] = f[3]; t[pid] = f[12] + f[13] + f[14] + f[15]
-      if (f[2] == 2) kth += f[12] + f[13]
-    }
-    function tree(p,   s, q) { s = t[p]; for (q in ppid) if (ppid[q] == p && q != p) s += tree(q); return s }
-    END {
-      out = ""
-      for (i = 1; i <= nspec; i++) {
-        split(spec[i], kv, ":"); s = 0
-        if (kv[2] != "" && kv[1] == "tree" && (kv[2] in t)) s = tree(kv[2])
-        if (kv[2] != "" && kv[1] == "pgrp") for (q in pgrp) if (pgrp[q] == kv[2]) s += t[q]
-        out = out s " "
-      }
-      print out (kth + 0) " " busy " " irq
-    }'
-}
-# diff_secs "A" "B" FIELD -> core-seconds between two snapshot lines for field FIELD (1-based)
-diff_secs() { awk -v a="$1" -v b="$2" -v f="$3" -v hz="$HZ" \
-  'BEGIN { split(a, x, " "); split(b, y, " "); printf "%.2f", (y[f] - x[f]) / hz }'; }
-
-wait_quiet() {
-  [[ $QUIET_WAIT == 1 ]] || return 0
-  local a b i
-  for ((i = 0; i < 60; i++)); do
-    a=$(awk '/^cpu /{print $2+$3+$4+$7+$8+$9}' /proc/stat); sleep 2
-    b=$(awk '/^cpu /{print $2+$3+$4+$7+$8+$9}' /proc/stat)
-    (( (b - a) * 100 / (2 * HZ * $(nproc)) < 10 )) && return 0
-  done
-  log "the machine never went quiet; measuring anyway"
-}
-
-field() { # field LINE KEY -> value of KEY=value in a line of key=value pairs
-  local kv
-  for kv in $1; do [[ $kv == "$2="* ]] && { echo "${kv#*=}"; return 0; }; done
-  echo ""
-}
-
-port_free() { ! ss -Hltn "sport = :$1" | grep -q .; }
 
 # ------------------------------------------------------------------------------------------------
 # Build: only what this bench runs (2 shared cores).
@@ -222,86 +159,22 @@ fi
 for b in "$SERVICE_BIN" "$AUDIT_BIN" "$RAW_BIN"; do [[ -x $b ]] || die "$b is missing (build it, or drop --no-build)"; done
 
 # ------------------------------------------------------------------------------------------------
-# The service's broker: a private node on a free port (scripts/rabbitmq-local.sh), never one that
-# already answers (rabbitmq-local.sh start would silently reuse it and we would measure it).
+# The service's broker: a private node on a free port (start_private_broker).
 
-BROKER_PORT=""
-for p in 5791 5793 5795 5797 5799; do
-  if port_free "$p" && port_free $((p + 10000)) && port_free $((p + 20000)) \
-     && ! epmd -names 2>/dev/null | grep -q "^name rabbit-local-$p "; then
-    BROKER_PORT=$p; break
-  fi
-done
-[[ -n $BROKER_PORT ]] || die "no free port for the service's broker (tried 5791-5799)"
-set +e; bash scripts/rabbitmq-local.sh status --port "$BROKER_PORT" --dir "$BROKER_DIR" >/dev/null; st=$?; set -e
-[[ $st == 3 ]] || die "something answers AMQP on $BROKER_PORT already"
-log "starting the service's RabbitMQ on :$BROKER_PORT (management :$((BROKER_PORT + 10000)))"
-BROKER_STARTED=1
-bash scripts/rabbitmq-local.sh start --port "$BROKER_PORT" --mgmt-port $((BROKER_PORT + 10000)) \
-  --dir "$BROKER_DIR" >&2
-BROKER_PID=$(cat "$BROKER_DIR/rabbitmq.pid")
-BROKER_PGID=$(ps -o pgid= -p "$BROKER_PID" | tr -d ' ')
-AMQP_URL="amqp://guest:guest@127.0.0.1:$BROKER_PORT/%2F"
+start_private_broker "$BROKER_DIR"
 
 # ------------------------------------------------------------------------------------------------
 # The service, relay on, on its own broker with the bench topology.
 
-# start_service DB LOG [extra args...] -> sets STARTED_PID and STARTED_URL; waits until the relay
-# is connected. A prefix command (valgrind) may come from $SERVICE_PREFIX.
-start_service() {
-  local db=$1 logf=$2 port="" i
-  shift 2
-  : >"$logf"   # exists before the background job opens it: the loop below reads it at once
-  # The load comes from one address: no rate limit (an environment variable, which a baseline
-  # build without the flag ignores).
-  # shellcheck disable=SC2086  # SERVICE_PREFIX and SERVICE_AUTH_ARGS are word lists on purpose
-  ORDER_SERVICE_RATE_LIMIT=0 ${SERVICE_PREFIX:-} "$SERVICE_BIN" --listen 127.0.0.1:0 --database "sqlite:$db" \
-    --amqp-url "$AMQP_URL" --topology "$TOPOLOGY" --log-level warn $SERVICE_AUTH_ARGS "$@" \
-    >"$logf" 2>&1 &
-  STARTED_PID=$!
-  for ((i = 0; i < 1200; i++)); do
-    port=$(sed -nE 's/^LISTENING [0-9.]+:([0-9]+)$/\1/p' "$logf")
-    [[ -n $port ]] && break
-    kill -0 "$STARTED_PID" 2>/dev/null || { cat "$logf" >&2; die "the service exited at start"; }
-    sleep 0.1
-  done
-  [[ -n $port ]] || { cat "$logf" >&2; die "the service did not print LISTENING"; }
-  STARTED_URL="http://127.0.0.1:$port"
-  for ((i = 0; i < 1200; i++)); do
-    if [[ " $* " == *" --no-relay "* ]] ||
-       curl -s "$STARTED_URL/readyz" | python3 -c 'import json,sys; sys.exit(json.load(sys.stdin)["relay"]["state"] != "connected")' 2>/dev/null; then
-      return 0
-    fi
-    sleep 0.1
-  done
-  curl -s "$STARTED_URL/readyz" >&2; die "the service's relay never connected"
-}
-
 SVC_DB=$WORK/orders.db
 log "starting order-service (relay on) with bench/e2e/topology.json"
-start_service "$SVC_DB" "$WORK/service.log"
+start_service "sqlite:$SVC_DB" "$WORK/service.log"
 SVC_PID=$STARTED_PID
 SVC_URL=$STARTED_URL
 
 svc_max_rowid() { sqlite3 "$SVC_DB" "SELECT COALESCE(MAX(rowid), 0) FROM orders"; }
 svc_pending() { sqlite3 "$SVC_DB" "SELECT COUNT(*) FROM outbox_publication WHERE published_at IS NULL"; }
 
-# functional_check NAME URL HEADERS: one order by curl, then its 3 events must be in bench.all with
-# the right properties (the audit of every level does the same at scale).
-functional_check() {
-  local name=$1 url=$2 headers=$3 amqp=$4 ids=$WORK/check.$1.ids line
-  "$AUDIT_BIN" purge --amqp-url "$amqp" --queue "$QUEUE" >/dev/null
-  curl -sf -H 'Content-Type: application/json' -H "X-Correlation-Id: corr-e2e-check-$$" \
-    -d '{"userId":"3fa85f64-5717-4562-b3fc-2c963f66afa6","currency":"USD","customerDetails":{"name":"Zoë Dupont","email":"zoe@example.com"},"shippingAddress":{"street":"1 Rue de la République","city":"Lyon","postalCode":"69001","country":"FR"},"items":[{"productId":"prod-456","quantity":2,"unitPrice":99.99}]}' \
-    "$url/v1/orders" | python3 -c 'import json,sys; print(json.load(sys.stdin)["orderId"])' >"$ids" \
-    || die "$name: POST /v1/orders failed"
-  echo 3 >"$WORK/check.$name.expect"
-  "$AUDIT_BIN" watch --amqp-url "$amqp" --queue "$QUEUE" --expect-file "$WORK/check.$name.expect" \
-    --timeout-s 30 >/dev/null || die "$name: the 3 events of one order did not arrive within 30 s"
-  line=$("$AUDIT_BIN" audit --amqp-url "$amqp" --queue "$QUEUE" --orders "$ids" --headers "$headers" \
-    --idle-ms 1000) || die "$name: functional check failed: $line"
-  log "$name functional check: $line"
-}
 functional_check service "$SVC_URL" required "$AMQP_URL"
 
 # ------------------------------------------------------------------------------------------------
@@ -328,10 +201,7 @@ if [[ $PEER == 1 ]]; then
     fi
     [[ $k == 8 ]] && die "no free ports for the peer"
   done
-  log "copying $PEER_SRC to $PEER_DIR (node_modules and dist stay there between runs)"
-  mkdir -p "$PEER_DIR"
-  (cd "$PEER_SRC" && tar cf - --exclude=node_modules --exclude=.deps --exclude=dist .) | (cd "$PEER_DIR" && tar xf -)
-  chmod -R u+w "$PEER_DIR"   # the source is read-only; npm ci and tsc write here
+  copy_peer "$PEER_SRC" "$PEER_DIR"
   PEER_STARTED=1
   log "starting the peer's PostgreSQL (:$PEER_PG_PORT) and RabbitMQ (:$PEER_RMQ_PORT)"
   peer_env "$PEER_DIR/start-deps.sh" >&2
@@ -349,22 +219,6 @@ if [[ $PEER == 1 ]]; then
   P_URL="http://127.0.0.1:$PEER_HTTP_PORT"
   functional_check peer "$P_URL" none "$P_AMQP_URL"
 fi
-
-# ------------------------------------------------------------------------------------------------
-# One wrk run against URL, CPU-accounted. Sets WRK_LINE (the SUMMARY line), WRK_CPU (core-s) and
-# WRK_END_MS (epoch ms when wrk exited: its threads notice the end of -d only at their next 100 ms
-# stats tick and it exits right after joining them, so this is when the load really stopped).
-
-run_wrk() { # URL CLIENTS SECONDS OUT [LUA]
-  local url=$1 c=$2 d=$3 out=$4 lua=${5:-$LUA} threads
-  threads=$(( c < 2 ? 1 : 2 ))
-  /usr/bin/time -f '%U %S' -o "$out.time" \
-    wrk -t"$threads" -c"$c" -d"${d}s" --latency --timeout 10s -s "$lua" "$url" >"$out" 2>&1 \
-    || { cat "$out" >&2; die "wrk failed"; }
-  WRK_END_MS=$(date +%s%3N)
-  WRK_LINE=$(grep '^SUMMARY' "$out") || { cat "$out" >&2; die "no SUMMARY from wrk"; }
-  WRK_CPU=$(awk 'END { printf "%.2f", $1 + $2 }' "$out.time")
-}
 
 # ------------------------------------------------------------------------------------------------
 # Warm-up (discarded): JIT, caches, the brokers' queues, SQLite's pages.
@@ -597,7 +451,7 @@ callgrind_run() { # MODE (relay|norelay)
   db=$WORK/cg.$mode.db
   log "callgrind ($mode): starting the service under valgrind"
   SERVICE_PREFIX="valgrind --tool=callgrind --callgrind-out-file=$out --dump-instr=no" \
-    start_service "$db" "$WORK/cg.$mode.log" "${extra[@]}"
+    start_service "sqlite:$db" "$WORK/cg.$mode.log" "${extra[@]}"
   CG_PID=$STARTED_PID
   cg_drained() {
     [[ $mode == norelay ]] && return 0
@@ -667,8 +521,6 @@ fi
 
 RMQ_VERSION=$(dpkg-query -W -f='${Version}' rabbitmq-server 2>/dev/null || echo "?")
 ERLANG_VERSION=$(dpkg-query -W -f='${Version}' erlang-base 2>/dev/null || echo "?")
-CPU_MODEL=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
-MEM=$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
 VERSIONS="RabbitMQ $RMQ_VERSION, Erlang $ERLANG_VERSION, $(wrk -v 2>&1 | head -1 | awk '{print $1, $2}'), SQLite $(sqlite3 --version | awk '{print $1}')"
 if [[ $PEER == 1 ]]; then
   VERSIONS="$VERSIONS, Node $(node --version), PostgreSQL $(/usr/lib/postgresql/15/bin/postgres --version | awk '{print $3}')"
@@ -686,7 +538,7 @@ SECTION=$WORK/section.md
   echo
   echo "HTTP → durable SQLite group commit → outbox relay → RabbitMQ publisher confirm, everything on one machine, measured by \`bench/e2e/run_e2e_bench.sh\` (issue 10)."
   echo
-  echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC'); machine: $(nproc) cores ($CPU_MODEL), $MEM RAM, Linux $(uname -r); $VERSIONS."
+  echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC'); machine: $(machine_line); $VERSIONS."
   echo "- Command: \`$COMMAND\`; service at $COMMIT (RelWithDebInfo, release preset)."
   echo "- Load: wrk, keep-alive, ${DURATION} s per level, \`bench/e2e/create_order.lua\` (1-3 items, a fresh random userId per request, no response() callback)$([[ $PEER == 1 ]] && echo ", the same script for both systems, levels interleaved service/peer")$([[ $WARMUP -gt 0 ]] && echo "; ${WARMUP} s warm-up at 16 clients per system, discarded")."
   echo "- Service: relay on (inbound consumers on, idle), its own fresh RabbitMQ node (management plugin on), topology \`bench/e2e/topology.json\`: one quorum queue \`bench.all\` bound to all 13 types, behind order.events with its alternate exchange."
