@@ -636,19 +636,24 @@ void Relay::run() {
                    options_.lateRowSweepInterval.count(), ids.error().message);
       return;
     }
-    std::vector<OutboxMessage> late;
+    std::vector<std::int64_t> lateIds;
     for (const std::int64_t id : *ids) {
       if (std::binary_search(owned.begin(), owned.end(), id)) continue;
-      // Read by id; it may have been marked meanwhile (then the next pending row comes back).
-      auto row = store_.fetchUnpublished(id - 1, 1);
-      if (!row || row->empty() || row->front().id != id) continue;
-      late.push_back(std::move(row->front()));
-      if (late.size() >= options_.fetchBatch) break;
+      lateIds.push_back(id);
+      if (lateIds.size() >= options_.fetchBatch) break;
     }
-    if (late.empty()) return;
-    const std::size_t found = late.size();
-    buffer.insert(buffer.begin(), std::make_move_iterator(late.begin()),
-                  std::make_move_iterator(late.end()));
+    if (lateIds.empty()) return;
+    // One read for all of them; a row marked meanwhile is simply not returned.
+    auto late = store_.fetchUnpublishedIds(lateIds);
+    if (!late) {
+      spdlog::warn("outbox relay: reading {} late rows failed (looked for again later): {}",
+                   lateIds.size(), late.error().message);
+      return;
+    }
+    if (late->empty()) return;
+    const std::size_t found = late->size();
+    buffer.insert(buffer.begin(), std::make_move_iterator(late->begin()),
+                  std::make_move_iterator(late->end()));
     // Routine on PostgreSQL with concurrent batches (not a fault): counted on /readyz.
     spdlog::debug(
         "outbox relay: {} rows became visible at or below id {} after the relay had read past "

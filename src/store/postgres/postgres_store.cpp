@@ -213,6 +213,10 @@ const std::string kSelectPending = "SELECT " + kOutboxColumns +
                                    " FROM outbox_publication p JOIN outbox o ON o.id = p.id "
                                    "WHERE p.published_at IS NULL AND p.id > $1 ORDER BY p.id "
                                    "LIMIT $2";
+const std::string kSelectPendingByIds = "SELECT " + kOutboxColumns +
+                                        " FROM outbox_publication p JOIN outbox o ON o.id = p.id "
+                                        "WHERE p.published_at IS NULL AND p.id = ANY($1::bigint[]) "
+                                        "ORDER BY p.id";
 const std::string kSelectPendingIds =
     "SELECT id FROM outbox_publication WHERE published_at IS NULL AND id > $1 AND id <= $2 "
     "ORDER BY id LIMIT $3";
@@ -934,6 +938,24 @@ Result<std::vector<OutboxMessage>> PostgresStore::fetchUnpublished(std::int64_t 
   return read<std::vector<OutboxMessage>>("cannot read the outbox", [&](Connection& db) {
     const Rows rows =
         db.exec(kSelectPending, Params().add(afterId).add(static_cast<std::int64_t>(limit)));
+    std::vector<OutboxMessage> messages;
+    messages.reserve(static_cast<std::size_t>(rows.size()));
+    for (int i = 0; i < rows.size(); ++i) messages.push_back(readOutboxRow(rows, i));
+    return messages;
+  });
+}
+
+Result<std::vector<OutboxMessage>> PostgresStore::fetchUnpublishedIds(
+    const std::vector<std::int64_t>& ids) {
+  if (ids.empty()) return std::vector<OutboxMessage>{};
+  std::string array = "{";
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (i > 0) array += ',';
+    array += std::to_string(ids[i]);
+  }
+  array += '}';
+  return read<std::vector<OutboxMessage>>("cannot read the outbox", [&](Connection& db) {
+    const Rows rows = db.exec(kSelectPendingByIds, Params().add(array));
     std::vector<OutboxMessage> messages;
     messages.reserve(static_cast<std::size_t>(rows.size()));
     for (int i = 0; i < rows.size(); ++i) messages.push_back(readOutboxRow(rows, i));

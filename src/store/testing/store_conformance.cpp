@@ -366,6 +366,27 @@ TEST_P(StoreConformance, PendingIdsAreTheUnpublishedIdsInTheRange) {
   EXPECT_TRUE(outbox().pendingIds(rows[5].id, rows[5].id + 100, 10)->empty());
 }
 
+TEST_P(StoreConformance, FetchUnpublishedIdsReadsThePendingRowsAmongTheIdsInIdOrder) {
+  ASSERT_TRUE(
+      writeAndWait(orders(), newOrderWrite(sampleOrder(kOrderA), {sampleEvent(kOrderA, 1, "a1"),
+                                                                  sampleEvent(kOrderA, 2, "a2"),
+                                                                  sampleEvent(kOrderA, 3, "a3")}))
+          .ok());
+  const auto rows = outbox().fetchUnpublished(0, 10).value();
+  ASSERT_EQ(rows.size(), 3u);
+  ASSERT_TRUE(markAndWait(outbox(), {rows[1].id}, at(5000)).ok());
+
+  const auto got =
+      outbox().fetchUnpublishedIds({rows[0].id, rows[1].id, rows[2].id, rows[2].id + 1000}).value();
+  ASSERT_EQ(got.size(), 2u) << "a published row and an id without a row are not returned";
+  EXPECT_EQ(got[0].id, rows[0].id);
+  EXPECT_EQ(got[0].messageId, "a1");
+  EXPECT_EQ(got[0].body, rows[0].body);
+  EXPECT_EQ(got[1].id, rows[2].id);
+  EXPECT_EQ(got[1].messageId, "a3");
+  EXPECT_TRUE(outbox().fetchUnpublishedIds({}).value().empty());
+}
+
 TEST_P(StoreConformance, KeepsEachEventsTraceContext) {
   constexpr const char* kTraceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-b7ad6b7169203331-01";
   WriteSet a = newOrderWrite(sampleOrder(kOrderA),

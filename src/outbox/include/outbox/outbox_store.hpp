@@ -46,6 +46,21 @@ class OutboxStore {
   virtual Result<std::vector<std::int64_t>> pendingIds(std::int64_t afterId, std::int64_t upToId,
                                                        std::size_t limit) = 0;
 
+  /// The rows among `ids` (increasing) that are still unpublished, in increasing id order: the
+  /// relay reads the late rows pendingIds found with it. The default reads them one at a time
+  /// with fetchUnpublished (right for any store); a store where late rows are common
+  /// (PostgreSQL) reads them in one query.
+  virtual Result<std::vector<OutboxMessage>> fetchUnpublishedIds(
+      const std::vector<std::int64_t>& ids) {
+    std::vector<OutboxMessage> rows;
+    for (const std::int64_t id : ids) {
+      auto row = fetchUnpublished(id - 1, 1);
+      if (!row) return row.error();
+      if (!row->empty() && row->front().id == id) rows.push_back(std::move(row->front()));
+    }
+    return rows;
+  }
+
   /// Whether a committed row's id is always above the ids of the rows committed before it (SQLite
   /// assigns ids under its write lock). False (the default, always safe) for a store whose ids
   /// can become visible out of order (PostgreSQL takes a sequence value at insert and shows it at

@@ -99,6 +99,9 @@ class PostgresStore final : public OrderStore, public OutboxStore, public RelayL
   // OutboxStore
   Result<std::vector<OutboxMessage>> fetchUnpublished(std::int64_t afterId,
                                                       std::size_t limit) override;
+  /// One query (`id = ANY(array)`), where the default would make one per id.
+  Result<std::vector<OutboxMessage>> fetchUnpublishedIds(
+      const std::vector<std::int64_t>& ids) override;
   Result<std::vector<std::int64_t>> pendingIds(std::int64_t afterId, std::int64_t upToId,
                                                std::size_t limit) override;
   Result<std::vector<OutboxEvent>> listEvents(const OutboxEventQuery& query) override;
