@@ -24,12 +24,14 @@
 # <!-- bench:scale-out:begin --> and <!-- bench:scale-out:end -->.
 #
 #   bench/e2e/run_scale_out_bench.sh [--clients 64] [--duration 15] [--warmup 3]
-#       [--pgbench-seconds 5] [--kill-at 6] [--no-peer] [--no-failover] [--quiet-wait]
+#       [--pgbench-seconds 5] [--kill-at 6] [--writers3 N] [--no-peer] [--no-failover] [--quiet-wait]
 #       [--no-build] [--keep-work] [--no-doc]
 #
 #   --clients      connections per level (split over the instances: 21/21/22 for 3)
 #   --duration     seconds per level (wrk -d); --warmup seconds at 16 clients first (0: none)
 #   --kill-at      seconds into the failover level when the relay leader gets SIGKILL
+#   --writers3 N   --database-writers of each instance in the 3-instance levels (default: the
+#                  service's, 4; the 1-instance level always has the default)
 #   --quiet-wait   before each level wait (<= 2 min) until the machine is < 10 % busy
 #   --keep-work    keep the temporary directory (logs, wrk output)
 #
@@ -48,6 +50,7 @@ DURATION=15
 WARMUP=3
 PGBENCH_SECONDS=5
 KILL_AT=""
+WRITERS3=""
 PEER=1
 FAILOVER=1
 QUIET_WAIT=0
@@ -62,6 +65,7 @@ while [[ $# -gt 0 ]]; do
     --warmup) WARMUP=${2:?}; shift 2 ;;
     --pgbench-seconds) PGBENCH_SECONDS=${2:?}; shift 2 ;;
     --kill-at) KILL_AT=${2:?}; shift 2 ;;
+    --writers3) WRITERS3=${2:?}; shift 2 ;;
     --no-peer) PEER=0; shift ;;
     --no-failover) FAILOVER=0; shift ;;
     --quiet-wait) QUIET_WAIT=1; shift ;;
@@ -314,14 +318,16 @@ readyz_field() { # URL PYTHON-EXPR over r (the /readyz JSON) -> value, or "" whe
   curl -s -m 1 "$1/readyz" 2>/dev/null | python3 -c "import json,sys; r = json.load(sys.stdin); print($2)" 2>/dev/null || true
 }
 SVC_URLS=()
-start_instances() { # N DB
-  local n=$1 db=$2 i k leaders url
+start_instances() { # N DB [WRITERS: --database-writers of each instance; empty: the default]
+  local n=$1 db=$2 writers=${3:-} i k leaders url
+  local extra=()
+  [[ -n $writers ]] && extra=(--database-writers "$writers")
   pg_admin -c "CREATE DATABASE $db OWNER bench"
   SVC_URLS=()
   for ((i = 1; i <= n; i++)); do
     log "starting order-service #$i of $n on database $db"
     START_READY_STATES="connected standby" \
-      start_service "postgresql://bench@127.0.0.1:$PG_PORT/$db" "$WORK/service.$db.$i.log"
+      start_service "postgresql://bench@127.0.0.1:$PG_PORT/$db" "$WORK/service.$db.$i.log" "${extra[@]}"
     SVC_PIDS+=("$STARTED_PID"); SVC_URLS+=("$STARTED_URL"); STARTED_PID=""
   done
   # exactly one leader, connected to the broker
@@ -567,13 +573,13 @@ functional_check service "${SVC_URLS[0]}" required "$AMQP_URL"
 measure S "1 instance" svc1 "$AMQP_URL" 0 "${SVC_URLS[@]}"
 stop_instances
 
-start_instances 3 svc3
+start_instances 3 svc3 "$WRITERS3"
 functional_check service "${SVC_URLS[2]}" required "$AMQP_URL"   # through a follower
 measure S "3 instances" svc3 "$AMQP_URL" 0 "${SVC_URLS[@]}"
 stop_instances
 
 if [[ $FAILOVER == 1 ]]; then
-  start_instances 3 svc3f
+  start_instances 3 svc3f "$WRITERS3"
   measure S "3 instances, leader killed" svc3f "$AMQP_URL" 1 "${SVC_URLS[@]}"
   stop_instances
 fi
@@ -605,7 +611,7 @@ SECTION=$WORK/section.md
   if [[ $PEER == 1 ]]; then
     echo "- Peer: \`../shared/peer-node\` (the seed's design: NestJS + pg pool of 10 + amqplib ConfirmChannel; INSERT, then 3 publishes each awaited until confirmed; LOG_LEVEL=warn) on the **same** PostgreSQL (database \`peer\`) and the same broker (vhost \`peer\`, its own order.events and bench.all). Its \`start-deps.sh\` always boots servers of its own and cannot point at existing ones, so the script starts only the peer (\`run-peer.sh\` with DATABASE_URL / AMQP_URL)."
   fi
-  echo "- Service: relay on (inbound consumers on, idle), \`bench/e2e/topology.json\` (one quorum queue bench.all bound to all 13 types), --relay-lease-ttl-ms 3000 (default), 4 writer connections per instance (default)."
+  echo "- Service: relay on (inbound consumers on, idle), \`bench/e2e/topology.json\` (one quorum queue bench.all bound to all 13 types), --relay-lease-ttl-ms 3000 (default), 4 writer connections (--database-writers, default) per instance$([[ -n $WRITERS3 ]] && echo " in the 1-instance level and $WRITERS3 per instance in the 3-instance levels")."
   echo
   echo "| level | instances | orders/s answered | orders/s confirmed | events/s confirmed | p50 ms | p90 ms | p99 ms | max ms | non-2xx / errors | orders stored | backlog ms | late rows | confirm timeouts | commit→confirm p50 ms | commit→confirm p99 ms | system core-s | PostgreSQL core-s | broker core-s | wrk core-s | foreign | µs/order system / PG / broker | audit |"
   echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"

@@ -73,6 +73,12 @@ Result<ServiceConfig> parseServiceConfig(int argc, char** argv, const std::strin
   app.add_option("--database-password-file", databasePasswordFile,
                  "File whose first line is the PostgreSQL password")
       ->envname("ORDER_SERVICE_DATABASE_PASSWORD_FILE");
+  app.add_option("--database-writers", config.databaseWriters,
+                 "PostgreSQL: writer connections of this instance (each commits batches of "
+                 "writes); instances on one database add theirs up")
+      ->envname("ORDER_SERVICE_DATABASE_WRITERS")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{64}))
+      ->capture_default_str();
   // --amqp-url, the password file and the TLS files (tools/order_events/amqp_cli_options.hpp).
   tools::addAmqpConnectionOptions(app, amqp, "ORDER_SERVICE_");
   app.add_option("--schemas", config.schemaDirectory, "Directory of the event JSON Schemas")

@@ -26,6 +26,9 @@ struct ServiceConfig {
   /// From --database postgresql://... (with --database-password-file): the PostgreSQL store
   /// instead of SQLite. Its redacted() form is what logs show.
   std::optional<postgres::ConnectionSettings> postgres;
+  /// --database-writers: the PostgreSQL store's writer connections (group commit), per instance.
+  /// Several instances on one database add theirs up (docs/scaling.md).
+  std::size_t databaseWriters = 4;
   /// Every connection to the broker (topology, relay, inbound consumers) uses exactly these:
   /// URL, password (ORDER_SERVICE_AMQP_PASSWORD / --amqp-password-file), TLS.
   RabbitConnectionOptions broker;

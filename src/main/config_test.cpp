@@ -63,6 +63,19 @@ TEST(Config, FlagsOverrideAndAreValidated) {
   EXPECT_EQ(unknownFlag.error().code, ErrorCode::kInvalidArgument);
 }
 
+TEST(Config, DatabaseWritersAreAValidatedCount) {
+  EXPECT_EQ(parseWithoutAuth({})->databaseWriters, 4u);
+  auto two = parseWithoutAuth({"--database-writers", "2"});
+  ASSERT_TRUE(two.ok()) << two.error().message;
+  EXPECT_EQ(two->databaseWriters, 2u);
+  for (const char* bad : {"0", "65", "many"}) {
+    auto refused = parseWithoutAuth({"--database-writers", bad});
+    ASSERT_FALSE(refused.ok()) << bad;
+    EXPECT_NE(refused.error().message.find("--database-writers"), std::string::npos)
+        << refused.error().message;
+  }
+}
+
 TEST(Config, EnvironmentVariablesAreRead) {
   setenv("ORDER_SERVICE_LISTEN", "127.0.0.1:7070", 1);
   setenv("ORDER_SERVICE_AMQP_URL", "amqp://u:p@broker:5673/", 1);

@@ -204,6 +204,7 @@ orders::Result<ConfiguredStore> openStore(const orders::ServiceConfig& config,
   if (config.postgres) {
     orders::PostgresOptions options;
     options.observer = observer;
+    options.writers = config.databaseWriters;
     auto opened = orders::PostgresStore::open(*config.postgres, options, &clock);
     if (!opened) return opened.error();
     store.postgres = std::move(opened).value();
