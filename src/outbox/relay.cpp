@@ -620,11 +620,12 @@ void Relay::run() {
   // Rows that became visible at or below `upTo` (the cursor, or where the fetch just made began)
   // after the fetch that passed them: pending ids there that the relay does not hold itself go
   // to the front of the buffer, ahead of any fetched rows (whose ids are all above `upTo`).
-  auto sweepLateRows = [&](std::int64_t upTo) {
+  // False when the store could not answer (nothing is known about late rows then).
+  auto sweepLateRows = [&](std::int64_t upTo) -> bool {
     owned.clear();
     {
       std::lock_guard lock(s.mutex);
-      if (s.rewindBelow != 0) return;  // a failed mark is republished from there anyway
+      if (s.rewindBelow != 0) return true;  // a failed mark is republished from there anyway
       for (const auto& [call, ids] : s.marking) owned.insert(owned.end(), ids.begin(), ids.end());
     }
     for (const auto& f : window) owned.push_back(f.id);
@@ -632,9 +633,8 @@ void Relay::run() {
     std::sort(owned.begin(), owned.end());
     auto ids = store_.pendingIds(0, upTo, owned.size() + options_.fetchBatch);
     if (!ids) {
-      spdlog::warn("outbox relay: looking for late rows failed (next sweep in {} ms): {}",
-                   options_.lateRowSweepInterval.count(), ids.error().message);
-      return;
+      spdlog::warn("outbox relay: looking for late rows failed: {}", ids.error().message);
+      return false;
     }
     std::vector<std::int64_t> lateIds;
     for (const std::int64_t id : *ids) {
@@ -642,15 +642,15 @@ void Relay::run() {
       lateIds.push_back(id);
       if (lateIds.size() >= options_.fetchBatch) break;
     }
-    if (lateIds.empty()) return;
+    if (lateIds.empty()) return true;
     // One read for all of them; a row marked meanwhile is simply not returned.
     auto late = store_.fetchUnpublishedIds(lateIds);
     if (!late) {
-      spdlog::warn("outbox relay: reading {} late rows failed (looked for again later): {}",
-                   lateIds.size(), late.error().message);
-      return;
+      spdlog::warn("outbox relay: reading {} late rows failed: {}", lateIds.size(),
+                   late.error().message);
+      return false;
     }
-    if (late->empty()) return;
+    if (late->empty()) return true;
     const std::size_t found = late->size();
     buffer.insert(buffer.begin(), std::make_move_iterator(late->begin()),
                   std::make_move_iterator(late->end()));
@@ -661,6 +661,7 @@ void Relay::run() {
         found, upTo);
     std::lock_guard lock(s.mutex);
     s.status.lateRowCount += found;
+    return true;
   };
 
   while (true) {
@@ -813,8 +814,17 @@ void Relay::run() {
         if (buffer.empty()) break;
         const std::int64_t fetchedAfter = cursor;
         cursor = buffer.back().id;
-        // After the fetch, not before: see "Late rows" in relay.hpp.
-        if (fetchedAfter > 0 && !store_.idsVisibleInCommitOrder()) sweepLateRows(fetchedAfter);
+        // After the fetch, not before: see "Late rows" in relay.hpp. Without an answer the fetched
+        // rows could overtake a late row of their order: they wait for the next read instead.
+        if (fetchedAfter > 0 && !store_.idsVisibleInCommitOrder() && !sweepLateRows(fetchedAfter)) {
+          buffer.clear();
+          cursor = fetchedAfter;
+          const std::string reason = "outbox store unreadable: looking for late rows failed";
+          s.setState(RelayStatus::State::kDegraded, reason);
+          s.recordError(reason, clock_.now());
+          caughtUp = true;
+          break;
+        }
         {
           std::lock_guard lock(s.mutex);
           if (s.status.state == RelayStatus::State::kDegraded && !blocked) {
