@@ -28,7 +28,8 @@
 //        after its previous one did (the version check), so when a fetch sees the next write's
 //        rows, the previous write had committed before that fetch began and the search after it
 //        sees that write's rows too. (Searching before the fetch would not: the previous write
-//        may commit between the two.)
+//        may commit between the two.) If the search fails, the fetched rows are not published
+//        but read again at the next wake-up or poll.
 //      * every lateRowSweepInterval, whatever the load, for a late row that no later row of its
 //        order follows: it goes out within one sweep interval.
 //    SQLite assigns ids in commit order: neither search runs after a fetch, the periodic one finds
