@@ -1179,30 +1179,45 @@ TEST_F(RelayTest, ARowVisibleLateBelowTheCursorIsPublishedWithinOneSweepUnderSte
   EXPECT_EQ(relay->status().republishedCount, 0u);
 }
 
+/// The late-create cases' rows: two committed rows; order-100's create (seq 1) with its id taken
+/// but not committed; two committed rows with higher ids. order-100's next write (seq 2) can
+/// commit only after the create did (the version check).
+struct LateCreate {
+  std::vector<OutboxMessage> all;  // every row, for expectCompleteAndOrdered
+  std::int64_t createId = 0;       // store.reveal() commits it
+  OutboxMessage nextWrite;         // store.add() after the reveal
+};
+
+LateCreate addRowsAroundALateCreate(FakeStore& store) {
+  const auto before = makeRows(2, 1);
+  const auto order = makeRows(1, 2, 100);
+  const auto after = makeRows(2, 1, 10);
+  store.add(before);
+  LateCreate rows;
+  rows.createId = store.reserve(order.at(0));
+  store.add(after);
+  rows.nextWrite = order.at(1);
+  rows.all = before;
+  rows.all.insert(rows.all.end(), order.begin(), order.end());
+  rows.all.insert(rows.all.end(), after.begin(), after.end());
+  return rows;
+}
+
 TEST_F(RelayTest, AnOrdersNextEventNeverOvertakesItsWriteThatCommittedLate) {
   auto options = fastOptions();
   // No periodic sweep in this test's time: only the search after a fetch can find the late row.
   options.lateRowSweepInterval = 600s;
   options.linger = 0ms;
-  const auto before = makeRows(2, 1);
-  const auto order = makeRows(1, 2, 100);  // order-100: its create (seq 1) and next write (seq 2)
-  const auto after = makeRows(2, 1, 10);
-  store.add(before);
-  // order-100's create took its id and commits late, after rows with higher ids were read.
-  const std::int64_t late = store.reserve(order.at(0));
-  store.add(after);
+  const LateCreate rows = addRowsAroundALateCreate(store);
   auto relay = makeRelay(options);
   relay->start();
   ASSERT_TRUE(eventually([&] { return broker.deliveredCount() == 4; }));
-  // The create commits; only then can the order's next write commit (the version check), with a
-  // higher id, which the relay's next fetch returns above its cursor.
-  store.reveal(late);
-  store.add({order.at(1)});
+  // The create commits below the relay's cursor; then the order's next write, with a higher id,
+  // which the relay's next fetch returns above its cursor.
+  store.reveal(rows.createId);
+  store.add({rows.nextWrite});
   ASSERT_TRUE(eventually([&] { return store.pending() == 0; })) << "the late row never went out";
-  std::vector<OutboxMessage> rows = before;
-  rows.insert(rows.end(), order.begin(), order.end());
-  rows.insert(rows.end(), after.begin(), after.end());
-  expectCompleteAndOrdered(delivered(), rows);
+  expectCompleteAndOrdered(delivered(), rows.all);
   EXPECT_EQ(relay->status().lateRowCount, 1u);
 }
 
@@ -1211,18 +1226,13 @@ TEST_F(RelayTest, FetchedRowsWaitWhileTheSearchForLateRowsBelowThemFails) {
   options.lateRowSweepInterval = 600s;
   options.fallbackPollInterval = 1s;
   options.linger = 0ms;
-  const auto before = makeRows(2, 1);
-  const auto order = makeRows(1, 2, 100);
-  const auto after = makeRows(2, 1, 10);
-  store.add(before);
-  const std::int64_t late = store.reserve(order.at(0));
-  store.add(after);
+  const LateCreate rows = addRowsAroundALateCreate(store);
   auto relay = makeRelay(options);
   relay->start();
   ASSERT_TRUE(eventually([&] { return broker.deliveredCount() == 4; }));
   store.failNextPendingIds(1);
-  store.reveal(late);
-  store.add({order.at(1)});
+  store.reveal(rows.createId);
+  store.add({rows.nextWrite});
   // The search after the fetch of order-100's next write fails: that write is not published
   // then (it could go out before the late create); the relay says why and reads again at its
   // next wake-up or poll, whose search finds the create.
@@ -1230,10 +1240,7 @@ TEST_F(RelayTest, FetchedRowsWaitWhileTheSearchForLateRowsBelowThemFails) {
       eventually([&] { return relay->status().lastError.find("late rows") != std::string::npos; }));
   clock.advance(1s);
   ASSERT_TRUE(eventually([&] { return store.pending() == 0; }));
-  std::vector<OutboxMessage> rows = before;
-  rows.insert(rows.end(), order.begin(), order.end());
-  rows.insert(rows.end(), after.begin(), after.end());
-  expectCompleteAndOrdered(delivered(), rows);
+  expectCompleteAndOrdered(delivered(), rows.all);
 }
 
 TEST_F(RelayTest, TheSweepLeavesRowsBeingMarkedAlone) {
