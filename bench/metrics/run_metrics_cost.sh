@@ -41,20 +41,13 @@ need=(wrk curl sqlite3 promtool ss)
 for t in "${need[@]}"; do command -v "$t" >/dev/null || { echo "run_metrics_cost: '$t' is not installed" >&2; exit 1; }; done
 [[ -x $SERVICE_BIN ]] || { echo "run_metrics_cost: build $SERVICE_BIN first" >&2; exit 1; }
 
-log() { echo "# $*" >&2; }
-die() { echo "run_metrics_cost: $*" >&2; exit 1; }
+BENCH_NAME=run_metrics_cost
+# shellcheck source=bench/lib/process_control.sh
+source bench/lib/process_control.sh  # log, die, alive, stop_pid
 WORK=$(mktemp -d /tmp/metrics-cost-XXXXXX)
 SVC_PID=""
 BROKER_DIR=$WORK/rmq
 BROKER_STARTED=0
-alive() { [[ -n "$1" ]] && kill -0 "$1" 2>/dev/null && [[ $(ps -o stat= -p "$1" 2>/dev/null) != Z* ]]; }
-stop_pid() { # PID [seconds]
-  local pid=$1 grace=${2:-20} i
-  alive "$pid" || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < grace * 10; i++)); do alive "$pid" || return 0; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null || true
-}
 cleanup() {
   set +e
   stop_pid "$SVC_PID" 120

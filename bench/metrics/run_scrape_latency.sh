@@ -59,22 +59,15 @@ for t in wrk curl sqlite3 promtool ss python3; do
 done
 [[ -x $SERVICE_BIN ]] || { echo "run_scrape_latency: build $SERVICE_BIN first" >&2; exit 1; }
 
-log() { echo "# $*" >&2; }
-die() { echo "run_scrape_latency: $*" >&2; exit 1; }
+BENCH_NAME=run_scrape_latency
+# shellcheck source=bench/lib/process_control.sh
+source bench/lib/process_control.sh  # log, die, alive, stop_pid
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 WORK=$(mktemp -d /tmp/scrape-latency-XXXXXX)
 SVC_PID=""
 WRK_PID=""
 BROKER_DIR=$WORK/rmq
 BROKER_STARTED=0
-alive() { [[ -n "$1" ]] && kill -0 "$1" 2>/dev/null && [[ $(ps -o stat= -p "$1" 2>/dev/null) != Z* ]]; }
-stop_pid() { # PID [seconds]
-  local pid=$1 grace=${2:-20} i
-  alive "$pid" || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < grace * 10; i++)); do alive "$pid" || return 0; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null || true
-}
 cleanup() {
   set +e
   stop_pid "$WRK_PID" 5
