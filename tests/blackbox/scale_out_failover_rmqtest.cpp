@@ -26,6 +26,7 @@
 
 #include "broker/rabbitmq/amqp/amqp_url.hpp"
 #include "broker/rabbitmq/amqp_client.hpp"
+#include "order_request.hpp"
 #include "publishing/event_factory.hpp"
 #include "support/http_client.hpp"
 #include "support/postgres_server.hpp"
@@ -56,15 +57,15 @@ double secondsSince(SteadyClock::time_point start) {
   return std::chrono::duration<double>(SteadyClock::now() - start).count();
 }
 
-/// An order body whose userId (a UUID) is unique to `n`: the test counts orders per user.
+/// The broker suites' order body with a userId (a UUID) unique to `n`: the test counts orders per
+/// user.
 std::string orderBody(std::uint64_t n) {
   char userId[40];
   std::snprintf(userId, sizeof userId, "00000000-0000-4000-8000-%012llx",
                 static_cast<unsigned long long>(n));
-  return std::string(R"({"userId":")") + userId +
-         R"(","currency":"EUR","items":[{"productId":"p-1","quantity":2,"unitPrice":10.5}],)"
-         R"("customerDetails":{"name":"Ada","email":"ada@example.com"},)"
-         R"("shippingAddress":{"street":"1 Rue","city":"Paris","postalCode":"75001","country":"FR"}})";
+  json body = json::parse(testing::kBrokerSuiteOrder);
+  body["userId"] = userId;
+  return body.dump();
 }
 
 /// The three instances and what the test did to each: the load skips an instance that is dead
