@@ -767,7 +767,7 @@ void Relay::run() {
     std::uint64_t burst = 0;      // messages published in this turn, written by one flush()
     while (!stopRequested && !blocked && window.size() < options_.windowMessages &&
            windowBytes < options_.windowBytes) {
-      if (buffer.empty() && clock_.steadyNow() >= nextSweep) {
+      if (buffer.empty() && clock_.steadyNow() >= nextSweep && !store_.idsVisibleInCommitOrder()) {
         // On its own deadline, not only when idle: under steady load the fetches never stop.
         nextSweep = clock_.steadyNow() + options_.lateRowSweepInterval;
         if (cursor > 0) sweepLateRows(cursor);

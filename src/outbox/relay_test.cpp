@@ -119,6 +119,7 @@ class FakeStore final : public OutboxStore {
   Result<std::vector<std::int64_t>> pendingIds(std::int64_t afterId, std::int64_t upToId,
                                                std::size_t limit) override {
     std::lock_guard lock(mutex_);
+    ++pendingIdCalls_;
     if (failPendingIds_ > 0) {
       --failPendingIds_;
       return Error{ErrorCode::kUnavailable, "index on fire"};
@@ -133,6 +134,14 @@ class FakeStore final : public OutboxStore {
 
   Result<std::vector<OutboxEvent>> listEvents(const OutboxEventQuery&) override {
     return Error{ErrorCode::kInternal, "not used by the relay"};
+  }
+
+  bool idsVisibleInCommitOrder() const override { return idsInCommitOrder_; }
+  /// Before the relay starts: ids assigned in commit order, as SQLite does.
+  void setIdsVisibleInCommitOrder() { idsInCommitOrder_ = true; }
+  std::int64_t pendingIdCalls() {
+    std::lock_guard lock(mutex_);
+    return pendingIdCalls_;
   }
 
   void markPublished(std::vector<std::int64_t> ids, Timestamp at, std::int64_t epoch,
@@ -271,6 +280,8 @@ class FakeStore final : public OutboxStore {
   std::set<std::int64_t> markEpochs_;
   int failFetches_ = 0;
   int failPendingIds_ = 0;
+  std::int64_t pendingIdCalls_ = 0;
+  bool idsInCommitOrder_ = false;  // read by the relay thread; set before it starts
   std::size_t maxLimit_ = 0;
   std::int64_t fetches_ = 0;
   std::mutex listenerMutex_;
@@ -1177,6 +1188,34 @@ TEST_F(RelayTest, ARowVisibleLateBelowTheCursorIsPublishedWithinOneSweepUnderSte
   EXPECT_EQ(times.size(), 4u + 1u + 4u + 25u);
   for (const auto& [id, n] : times) EXPECT_EQ(n, 1) << id << " was published more than once";
   EXPECT_EQ(relay->status().republishedCount, 0u);
+}
+
+TEST_F(RelayTest, AStoreWithIdsInCommitOrderIsNeverSearchedForLateRows) {
+  auto options = fastOptions();
+  options.lateRowSweepInterval = 1s;
+  options.linger = 0ms;
+  store.setIdsVisibleInCommitOrder();
+  auto relay = makeRelay(options);
+  relay->start();
+  // Commits under way across several sweep intervals, with rows in flight and being marked.
+  for (int i = 0; i < 5; ++i) {
+    store.add(makeRows(3, 1, 300 + 3 * i));
+    clock.advance(600ms);
+    ASSERT_TRUE(eventually([&] { return store.pending() == 0; })) << i;
+  }
+  EXPECT_EQ(store.pendingIdCalls(), 0) << "neither the search after a fetch nor the sweep ran";
+  EXPECT_EQ(broker.deliveredCount(), 15u);
+
+  // The same relay on a store whose ids may be late does both (the control of this case).
+  FakeStore lateIdStore;
+  auto control = std::make_unique<Relay>(lateIdStore, broker.factory(), clock, options);
+  control->start();
+  for (int i = 0; i < 5; ++i) {
+    lateIdStore.add(makeRows(3, 1, 400 + 3 * i));
+    clock.advance(600ms);
+    ASSERT_TRUE(eventually([&] { return lateIdStore.pending() == 0; })) << i;
+  }
+  EXPECT_GT(lateIdStore.pendingIdCalls(), 0);
 }
 
 /// The late-create cases' rows: two committed rows; order-100's create (seq 1) with its id taken

@@ -32,8 +32,7 @@
 //        but read again at the next wake-up or poll.
 //      * every lateRowSweepInterval, whatever the load, for a late row that no later row of its
 //        order follows: it goes out within one sweep interval.
-//    SQLite assigns ids in commit order: neither search runs after a fetch, the periodic one finds
-//    nothing.
+//    SQLite assigns ids in commit order: neither search runs there.
 //  - Bounded memory: at most windowMessages / windowBytes messages are in flight and at most one
 //    fetch batch is buffered, whatever the backlog.
 //  - Latency: a commit wakes the relay through OutboxStore::setOutboxListener, so an idle relay
