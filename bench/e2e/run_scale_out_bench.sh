@@ -25,7 +25,7 @@
 #
 #   bench/e2e/run_scale_out_bench.sh [--clients 64] [--duration 15] [--warmup 3]
 #       [--pgbench-seconds 5] [--kill-at 6] [--writers3 N] [--no-peer] [--no-failover] [--quiet-wait]
-#       [--no-build] [--keep-work] [--no-doc]
+#       [--no-build] [--keep-work] [--no-doc] [--pg-statements]
 #
 #   --clients      connections per level (split over the instances: 21/21/22 for 3)
 #   --duration     seconds per level (wrk -d); --warmup seconds at 16 clients first (0: none)
@@ -34,6 +34,10 @@
 #                  service's, 4; the 1-instance level always has the default)
 #   --quiet-wait   before each level wait (<= 2 min) until the machine is < 10 % busy
 #   --keep-work    keep the temporary directory (logs, wrk output)
+#   --pg-statements load pg_stat_statements (track = all, so the statements inside the service's
+#                  write function count too) and print, after each level, the statements that
+#                  took the most server time (also in $WORK/statements.<level>); it costs
+#                  PostgreSQL some CPU, so its figures are for finding the cost, not for the doc
 #
 # Needs root (PostgreSQL runs as the postgres user). Everything it starts (PostgreSQL, the
 # broker, the peer, the service instances, wrk) it stops in its EXIT trap, by recorded PID.
@@ -57,6 +61,7 @@ QUIET_WAIT=0
 BUILD=1
 KEEP_WORK=0
 DOC=1
+PG_STATEMENTS=0
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit "${1:-2}"; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -72,6 +77,7 @@ while [[ $# -gt 0 ]]; do
     --no-build) BUILD=0; shift ;;
     --keep-work) KEEP_WORK=1; shift ;;
     --no-doc) DOC=0; shift ;;
+    --pg-statements) PG_STATEMENTS=1; DOC=0; shift ;;
     -h|--help) usage 0 ;;
     *) echo "run_scale_out_bench: unknown option '$1'" >&2; usage ;;
   esac
@@ -188,6 +194,10 @@ synchronous_commit = on
 max_connections = 300
 shared_buffers = 128MB
 log_min_messages = warning
+CONF
+(( PG_STATEMENTS )) && cat >>"$PG_DIR/data/postgresql.conf" <<CONF
+shared_preload_libraries = 'pg_stat_statements'
+pg_stat_statements.track = all
 CONF
 PG_STARTED=1
 runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 start \
@@ -379,6 +389,22 @@ new_orders() { # SYS DB -> the ids of orders stored since mark_orders, one a lin
 RESULTS=$WORK/results.tsv
 : >"$RESULTS"
 FAILOVER_LINE=""
+# pg_stat_statements of one database (--pg-statements): reset before a level, top 15 by total
+# server time after it.
+pg_statements_reset() { # DB
+  pg_admin -d "$1" -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" \
+    -c "SELECT pg_stat_statements_reset()" >/dev/null
+}
+pg_statements_report() { # DB FILE
+  pg_admin -d "$1" -F $'\t' -c "SELECT round(s.total_exec_time::numeric, 0) AS ms, s.calls, s.rows,
+      round((s.total_exec_time * 1000 / greatest(s.calls, 1))::numeric, 1) AS us_per_call,
+      left(regexp_replace(s.query, '\s+', ' ', 'g'), 110)
+    FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+    WHERE d.datname = '$1' ORDER BY s.total_exec_time DESC LIMIT 15" >"$2"
+  log "$1: statements by server time (ms, calls, rows, µs/call, statement):"
+  sed 's/^/    /' "$2" >&2
+}
+
 measure() {
   local sys=$1 name=$2 db=$3 amqp=$4 failover=$5
   shift 5
@@ -399,6 +425,7 @@ measure() {
   fi
   "$AUDIT_BIN" purge --amqp-url "$amqp" --queue "$QUEUE" >/dev/null
   mark_orders "$sys" "$db"
+  (( PG_STATEMENTS )) && pg_statements_reset "$db"
   local c2c0=$WORK/c2c.$tag.0 c2c1=$WORK/c2c.$tag.1
   [[ $sys == S ]] && c2c_scrape "$c2c0" "${urls[@]}"
   wait_quiet
@@ -433,6 +460,7 @@ measure() {
   WATCH_PID=""
   # shellcheck disable=SC2086
   s2=$(snapshot $spec)
+  (( PG_STATEMENTS )) && pg_statements_report "$db" "$WORK/statements.$tag"
   local c2c="c2c_count=- c2c_p50_ms=- c2c_p99_ms=- c2c_p50_bucket=- c2c_p99_bucket=-"
   if [[ $sys == S && $failover == 0 ]]; then
     c2c_scrape "$c2c1" "${urls[@]}"
