@@ -29,6 +29,14 @@ constexpr const char* kOutboxChannel = "order_service_outbox";
 constexpr std::int64_t kMigrationLockKey = 0x6f72647273766331;
 /// A job that keeps meeting deadlocks fails after this many attempts.
 constexpr int kMaxAttempts = 5;
+/// A writer other than the first takes queued writes once the oldest has waited this many times
+/// as long as the last batch took (the first writer is overdue: stuck or overloaded), within
+/// these bounds; and at once when a full batch is waiting.
+constexpr int kSpillAfterBatches = 2;
+constexpr std::chrono::microseconds kMinSpillDelay{1000};
+constexpr std::chrono::microseconds kMaxSpillDelay{50000};
+/// The spill delay before the first batch has been timed.
+constexpr std::chrono::microseconds kFirstBatchGuess{5000};
 
 // Each entry migrates the schema from version i to i+1. Never edit an applied entry; append.
 // Times are epoch milliseconds (bigint), as in the SQLite store: the clock the store is given
@@ -398,13 +406,16 @@ Error unavailable(const std::string& what, const PgError& e) {
 }
 
 /// Whether a connection that sat idle is still there: reads what the server sent meanwhile (a
-/// terminated session's FATAL and EOF) without blocking.
+/// terminated session's FATAL and EOF) without blocking. Twice: one read takes the FATAL, and
+/// only the next one sees the end of the stream behind it.
 bool stillConnected(Connection& db) {
-  if (!db.usable()) return false;
-  try {
-    db.takeNotifications();
-  } catch (const PgError&) {
-    return false;
+  for (int read = 0; read < 2; ++read) {
+    if (!db.usable()) return false;
+    try {
+      db.takeNotifications();
+    } catch (const PgError&) {
+      return false;
+    }
   }
   return db.usable();
 }
@@ -429,6 +440,8 @@ struct PostgresStore::Job {
   };
   std::variant<Write, Task> work;
   int attempts = 0;
+  /// When it was first queued (kept when a deadlock puts it back): how long it has waited.
+  std::chrono::steady_clock::time_point queuedAt{};
 
   void fail(const Error& error) {
     if (auto* write = std::get_if<Write>(&work)) {
@@ -473,8 +486,11 @@ PostgresStore::PostgresStore(postgres::ConnectionSettings settings, PostgresOpti
                              const Clock& clock)
     : settings_(std::move(settings)), options_(options), clock_(clock) {
   wakeListenerFd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  lastBatchMicros_ = kFirstBatchGuess.count();
   const std::size_t writers = std::max<std::size_t>(1, options_.writers);
-  for (std::size_t i = 0; i < writers; ++i) writerThreads_.emplace_back([this] { writerLoop(); });
+  for (std::size_t i = 0; i < writers; ++i) {
+    writerThreads_.emplace_back([this, i] { writerLoop(i == 0); });
+  }
   listenerThread_ = std::thread([this] { listenLoop(); });
 }
 
@@ -490,6 +506,7 @@ void PostgresStore::close() {
     closing_ = true;
   }
   queueChanged_.notify_all();
+  spillWake_.notify_all();
   closingChanged_.notify_all();
   if (wakeListenerFd_ >= 0) {
     const std::uint64_t one = 1;
@@ -516,9 +533,13 @@ void PostgresStore::enqueue(Job job) {
   {
     std::unique_lock lock(queueMutex_);
     if (!closing_) {
+      job.queuedAt = std::chrono::steady_clock::now();
       queue_.push_back(std::move(job));
+      // A new oldest write: a spill writer times it (see takeBatch); a full batch: one takes it.
+      const bool wakeSpill = queue_.size() == 1 || queue_.size() >= options_.maxBatch;
       lock.unlock();
       queueChanged_.notify_one();
+      if (wakeSpill) spillWake_.notify_one();
       return;
     }
   }
@@ -533,23 +554,51 @@ void PostgresStore::requeue(std::vector<Job>& jobs) {
   }
   jobs.clear();
   queueChanged_.notify_one();
+  spillWake_.notify_one();  // they have waited already: any writer may take them
 }
 
-void PostgresStore::writerLoop() {
+std::chrono::microseconds PostgresStore::spillDelay() const {
+  return std::clamp(std::chrono::microseconds(lastBatchMicros_.load() * kSpillAfterBatches),
+                    kMinSpillDelay, kMaxSpillDelay);
+}
+
+bool PostgresStore::takeBatch(bool first, std::vector<Job>& batch) {
+  std::unique_lock lock(queueMutex_);
+  if (first) {
+    queueChanged_.wait(lock, [this] { return closing_ || !queue_.empty(); });
+  } else {
+    // Real time on purpose, as in pause(): this paces connections to a server.
+    for (;;) {
+      if (queue_.empty()) {
+        if (closing_) break;
+        spillWake_.wait(lock);
+        continue;
+      }
+      const auto due = queue_.front().queuedAt + spillDelay();
+      if (closing_ || queue_.size() >= options_.maxBatch ||
+          std::chrono::steady_clock::now() >= due) {
+        break;
+      }
+      spillWake_.wait_until(lock, due);
+    }
+  }
+  if (queue_.empty()) return false;  // closing and drained
+  while (!queue_.empty() && batch.size() < options_.maxBatch) {
+    batch.push_back(std::move(queue_.front()));
+    queue_.pop_front();
+  }
+  // More than a batch was waiting: another spill writer times what is left.
+  if (!first && !queue_.empty()) spillWake_.notify_one();
+  return true;
+}
+
+void PostgresStore::writerLoop(bool first) {
   std::unique_ptr<Connection> db;
   int pid = 0;  // db's server process
   Backoff backoff(options_.reconnectInitial, options_.reconnectMax);
   std::vector<Job> batch;
-  for (;;) {
-    {
-      std::unique_lock lock(queueMutex_);
-      queueChanged_.wait(lock, [this] { return closing_ || !queue_.empty(); });
-      if (queue_.empty()) break;  // closing and drained
-      while (!queue_.empty() && batch.size() < options_.maxBatch) {
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
-    }
+  while (takeBatch(first, batch)) {
+    const auto batchStarted = std::chrono::steady_clock::now();
     if (db && !stillConnected(*db)) db.reset();
     if (!db) {
       try {
@@ -577,6 +626,9 @@ void PostgresStore::writerLoop() {
     }
     batch.clear();
     if (!writes.empty()) commitWrites(*db, writes);
+    lastBatchMicros_ = std::chrono::duration_cast<std::chrono::microseconds>(
+                           std::chrono::steady_clock::now() - batchStarted)
+                           .count();
     if (!db->usable()) {
       db.reset();
       available_ = false;
@@ -730,6 +782,11 @@ void PostgresStore::setWriterPid(int previous, int current) {
   std::lock_guard lock(writerPidsMutex_);
   std::erase(writerPids_, previous);
   writerPids_.push_back(current);
+}
+
+std::size_t PostgresStore::writerConnectionsOpened() {
+  std::lock_guard lock(writerPidsMutex_);
+  return writerPids_.size();
 }
 
 bool PostgresStore::isOwnWriter(int pid) {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <future>
 #include <thread>
 
@@ -196,6 +197,81 @@ std::size_t sessions(const std::string& condition) {
       server()
           .adminQuery(kDatabase, "SELECT count(*) FROM pg_stat_activity WHERE " + condition)
           .front());
+}
+
+/// The id of the n-th order of a test.
+std::string nthOrderId(int n) {
+  char id[40];
+  std::snprintf(id, sizeof id, "%08x-58cc-4372-a567-0e02b2c3d479", n);
+  return id;
+}
+
+TEST(PostgresStore, OneWriterCommitsEverythingWhileItKeepsUp) {
+  PostgresOptions options;
+  options.writers = 4;
+  auto store = openStore(freshSchemaUrl(), nullptr, options);
+  for (int i = 0; i < 100; ++i) {
+    const std::string id = nthOrderId(i);
+    ASSERT_EQ(
+        writeAndWait(*store, newOrderWrite(sampleOrder(id), {sampleEvent(id, 1, id)})).value(),
+        WriteOutcome::kCommitted);
+  }
+  EXPECT_EQ(store->writerConnectionsOpened(), 1u)
+      << "one write at a time never waits for a busy writer: no other connection is opened";
+}
+
+TEST(PostgresStore, MoreWritersJoinWhileMoreThanABatchIsWaiting) {
+  PostgresOptions options;
+  options.writers = 4;
+  options.maxBatch = 4;
+  auto store = openStore(freshSchemaUrl(), nullptr, options);
+  constexpr int kWrites = 200;  // queued at once: 50 batches
+  std::atomic<int> committed{0};
+  for (int i = 0; i < kWrites; ++i) {
+    const std::string id = nthOrderId(i);
+    store->write(newOrderWrite(sampleOrder(id), {sampleEvent(id, 1, id)}),
+                 [&](Result<WriteOutcome> outcome) {
+                   if (outcome.ok() && *outcome == WriteOutcome::kCommitted) ++committed;
+                 });
+  }
+  ASSERT_TRUE(testing::waitFor([&] { return committed.load() == kWrites; }, 60s));
+  EXPECT_GT(store->writerConnectionsOpened(), 1u);
+  EXPECT_EQ(store->fetchUnpublished(0, 1000)->size(), static_cast<std::size_t>(kWrites));
+}
+
+TEST(PostgresStore, AnotherWriterCommitsWhileTheFirstIsStuckOnALock) {
+  const Schema schema = freshSchema();
+  PostgresOptions options;
+  options.writers = 2;
+  auto store = openStore(schema.url, nullptr, options);
+  Order order = sampleOrder(kOrderA);
+  ASSERT_EQ(writeAndWait(*store, newOrderWrite(order, {})).value(), WriteOutcome::kCommitted);
+
+  // Another session holds order A's row: the next update of A waits for its lock.
+  postgres::Connection blocker(postgres::ConnectionSettings::fromUrl(schema.url).value());
+  blocker.execScript("BEGIN");
+  blocker.exec("SELECT 1 FROM orders WHERE order_id = $1 FOR UPDATE",
+               postgres::Params().add(std::string(kOrderA)));
+  Order changed = order;
+  changed.version = 2;
+  changed.status = OrderStatus::kPaymentProcessing;
+  WriteSet update;
+  update.order = OrderWrite{changed, 1, 1, {sampleEvent(kOrderA, 1, "m-update")}};
+  auto stuck = std::async(std::launch::async, [&] { return writeAndWait(*store, update); });
+  const std::string waiting =
+      "datname = '" + std::string(kDatabase) +
+      "' AND wait_event_type = 'Lock' AND query LIKE '%order_service_write%'";
+  ASSERT_TRUE(testing::waitFor([&] { return sessions(waiting) == 1; }, 20s));
+
+  const std::string other = nthOrderId(7);
+  EXPECT_EQ(writeAndWait(*store, newOrderWrite(sampleOrder(other), {})).value(),
+            WriteOutcome::kCommitted)
+      << "a write queued behind the stuck batch goes out on the second writer";
+  EXPECT_EQ(stuck.wait_for(0s), std::future_status::timeout) << "the first is still waiting";
+  EXPECT_EQ(store->writerConnectionsOpened(), 2u);
+
+  blocker.execScript("ROLLBACK");
+  EXPECT_EQ(stuck.get().value(), WriteOutcome::kCommitted);
 }
 
 TEST(PostgresStore, AConnectionLostDuringCommitIsInDoubtAndTheStoreReconnects) {

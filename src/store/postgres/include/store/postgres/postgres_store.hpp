@@ -51,7 +51,12 @@ class Connection;
 }
 
 struct PostgresOptions {
-  /// Writer connections, each committing one batch at a time.
+  /// At most this many writer connections, each committing one batch at a time. The first takes
+  /// whatever is queued. Each further one joins only while the first cannot keep up: a full
+  /// batch (maxBatch) is waiting, or the oldest write has waited twice as long as the last batch
+  /// took (1-50 ms; the first writer is stuck on a lock or overloaded). Below that, one
+  /// connection commits everything: bigger batches, fewer commits, and ids that become visible
+  /// in commit order (no late rows for the relay). A writer connects on its first batch.
   std::size_t writers = 4;
   /// Most writes committed in one transaction; more wait for the next commit. Each write is a
   /// subtransaction: up to 64 fit PostgreSQL's per-backend subtransaction cache
@@ -83,6 +88,10 @@ class PostgresStore final : public OrderStore, public OutboxStore, public RelayL
   /// False while the database cannot be reached (a writer or the listener lost its connection
   /// and has not reconnected yet). Thread-safe.
   bool available() const { return available_.load(); }
+
+  /// How many writer connections this store has opened so far (at most PostgresOptions::writers;
+  /// a reconnection does not count again). Thread-safe.
+  std::size_t writerConnectionsOpened();
 
   // OrderStore
   Result<std::optional<StoredOrder>> findOrder(const OrderId& id) override;
@@ -122,7 +131,12 @@ class PostgresStore final : public OrderStore, public OutboxStore, public RelayL
 
   PostgresStore(postgres::ConnectionSettings settings, PostgresOptions options, const Clock& clock);
   void enqueue(Job job);
-  void writerLoop();
+  /// Writer `first` takes what is queued; the others only a spill (PostgresOptions::writers).
+  void writerLoop(bool first);
+  /// Waits until this writer may take a batch, and moves it into `batch`; false when closing
+  /// with nothing left.
+  bool takeBatch(bool first, std::vector<Job>& batch);
+  std::chrono::microseconds spillDelay() const;
   void commitWrites(postgres::Connection& db, std::vector<Job>& writes);
   void runTask(postgres::Connection& db, Job& job);
   /// Puts jobs that met a deadlock or serialization failure back at the queue's front.
@@ -143,7 +157,9 @@ class PostgresStore final : public OrderStore, public OutboxStore, public RelayL
   std::atomic<bool> available_{true};
 
   std::mutex queueMutex_;
-  std::condition_variable queueChanged_;
+  std::condition_variable queueChanged_;          // wakes the first writer
+  std::condition_variable spillWake_;             // wakes the others
+  std::atomic<std::int64_t> lastBatchMicros_{0};  // how long the last batch took
   std::deque<Job> queue_;
   bool closing_ = false;
   std::condition_variable closingChanged_;  // wakes pause()
