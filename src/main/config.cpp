@@ -74,8 +74,9 @@ Result<ServiceConfig> parseServiceConfig(int argc, char** argv, const std::strin
                  "File whose first line is the PostgreSQL password")
       ->envname("ORDER_SERVICE_DATABASE_PASSWORD_FILE");
   app.add_option("--database-writers", config.databaseWriters,
-                 "PostgreSQL: writer connections of this instance (each commits batches of "
-                 "writes); instances on one database add theirs up")
+                 "PostgreSQL: the most writer connections of this instance (each commits "
+                 "batches of writes; one commits what is queued, the others join only while it "
+                 "falls behind); instances on one database add theirs up")
       ->envname("ORDER_SERVICE_DATABASE_WRITERS")
       ->check(CLI::Range(std::size_t{1}, std::size_t{64}))
       ->capture_default_str();
