@@ -11,7 +11,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-bash scripts/build.sh release
+# The service and the operator CLI of the README ("Trying it"), not the test suites.
+bash scripts/build.sh release order-service order-events
 
 AMQP_URL=${ORDER_SERVICE_AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/}
 AMQP_PORT=$(echo "$AMQP_URL" | sed -E 's#^amqps?://([^@/]*@)?[^:/]*:?([0-9]*).*#\2#')
