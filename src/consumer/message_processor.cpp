@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <exception>
+#include <utility>
 
 namespace orders {
 namespace {
@@ -137,9 +138,9 @@ Status MessageProcessor::on(std::string messageType, int majorVersion, MessageHa
                                       messageType + "/" + std::to_string(majorVersion) +
                                       ".<minor>.json)");
   }
-  auto key = std::make_pair(messageType, majorVersion);
+  auto key = std::make_pair(std::move(messageType), majorVersion);
   if (handlers_.count(key) != 0) {
-    return invalid("messageType", "a handler for " + messageType + " major version " +
+    return invalid("messageType", "a handler for " + key.first + " major version " +
                                       std::to_string(majorVersion) + " is already registered");
   }
   handlers_.emplace(std::move(key), Registered{std::move(handler), deduplication});

@@ -3,6 +3,7 @@
 #include <array>
 #include <atomic>
 #include <stdexcept>
+#include <utility>
 #include <variant>
 
 #include "events/order_event_types.hpp"
@@ -287,7 +288,10 @@ struct EventFactory::Sampling {
 
 EventFactory::EventFactory(const SchemaRegistry& schemas, IdGenerator& ids,
                            EventFactoryOptions options)
-    : schemas_(schemas), ids_(ids), options_(options), sampling_(std::make_unique<Sampling>()) {
+    : schemas_(schemas),
+      ids_(ids),
+      options_(std::move(options)),
+      sampling_(std::make_unique<Sampling>()) {
 #ifndef NDEBUG
   options_.validateOneIn = 1;  // debug builds check everything
 #endif

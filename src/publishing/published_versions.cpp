@@ -40,6 +40,7 @@ std::string renderableOf(std::string_view type) {
 const std::vector<RenderableVersion>& renderableVersions() {
   static const std::vector<RenderableVersion> all = [] {
     std::vector<RenderableVersion> list;
+    list.reserve(kOrderEventTypes.size() + kOrderEventNewerMajors.size());
     for (const auto type : kOrderEventTypes) list.push_back({type, kOrderEventDefaultVersion});
     for (const auto& newer : kOrderEventNewerMajors)
       list.push_back({newer.messageType, newer.version});
@@ -101,6 +102,7 @@ Result<PublishedVersions> PublishedVersions::parse(const std::vector<std::string
         parsed.push_back(*version);
       }
       std::sort(parsed.begin(), parsed.end());
+      versions.reserve(parsed.size());
       for (const auto& v : parsed) versions.push_back(v.text());
       known->second = std::move(versions);
     }

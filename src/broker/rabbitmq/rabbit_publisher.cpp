@@ -176,7 +176,7 @@ class RabbitPublisher final : public ConfirmedPublisher {
   int sockFd_;
   const std::size_t frameMax_;
   /// Framed publishes not yet written; flushed at kFlushBytes, so a burst never holds much.
-  static constexpr std::size_t kFlushBytes = 256 * 1024;
+  static constexpr std::size_t kFlushBytes = std::size_t{256} * 1024;
   std::string pending_;
   const std::string where_;  // "connection to amqp://...", for errors
   std::optional<Error> failure_;

@@ -98,6 +98,7 @@ TEST(PostgresRelay, ARowCommittedLateBelowTheCursorIsPublished) {
   constexpr int kWritesEach = 25;
   std::atomic<int> failures{0};
   std::vector<std::thread> writers;
+  writers.reserve(kWriters);
   for (int w = 0; w < kWriters; ++w) {
     writers.emplace_back([&, w] {
       for (int i = 0; i < kWritesEach; ++i) {

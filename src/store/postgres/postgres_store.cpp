@@ -33,7 +33,6 @@ constexpr int kMaxAttempts = 5;
 /// as long as the last batch took (the first writer is overdue: stuck or overloaded), within
 /// these bounds; and at once when a full batch is waiting.
 constexpr int kSpillAfterBatches = 2;
-constexpr std::chrono::microseconds kMinSpillDelay{1000};
 constexpr std::chrono::microseconds kMaxSpillDelay{50000};
 /// The spill delay before the first batch has been timed.
 constexpr std::chrono::microseconds kFirstBatchGuess{5000};
@@ -558,8 +557,9 @@ void PostgresStore::requeue(std::vector<Job>& jobs) {
 }
 
 std::chrono::microseconds PostgresStore::spillDelay() const {
-  return std::clamp(std::chrono::microseconds(lastBatchMicros_.load() * kSpillAfterBatches),
-                    kMinSpillDelay, kMaxSpillDelay);
+  const std::chrono::microseconds least = options_.minSpillDelay;
+  return std::clamp(std::chrono::microseconds(lastBatchMicros_.load() * kSpillAfterBatches), least,
+                    std::max(least, kMaxSpillDelay));
 }
 
 bool PostgresStore::takeBatch(bool first, std::vector<Job>& batch) {
@@ -926,6 +926,7 @@ Result<OrderPage> PostgresStore::listOrders(const OrderQuery& query) {
   auto documents = read<std::vector<std::string>>("cannot list orders", [&](Connection& db) {
     const Rows rows = db.exec(sql, params);
     std::vector<std::string> out;
+    out.reserve(static_cast<std::size_t>(rows.size()));
     for (int i = 0; i < rows.size(); ++i) out.push_back(rows.text(i, 0));
     return out;
   });
@@ -1027,6 +1028,7 @@ Result<std::vector<std::int64_t>> PostgresStore::pendingIds(std::int64_t afterId
     const Rows rows = db.exec(
         kSelectPendingIds, Params().add(afterId).add(upToId).add(static_cast<std::int64_t>(limit)));
     std::vector<std::int64_t> ids;
+    ids.reserve(static_cast<std::size_t>(rows.size()));
     for (int i = 0; i < rows.size(); ++i) ids.push_back(rows.integer(i, 0));
     return ids;
   });

@@ -409,6 +409,7 @@ TEST_P(StoreConformance, KeepsEachEventsTraceContext) {
   check(outbox().fetchUnpublished(0, 10).value());
   std::vector<OutboxMessage> listed;
   const auto events = outbox().listEvents({}).value();
+  listed.reserve(events.size());
   for (const auto& event : events) listed.push_back(event.message);
   check(listed);
   store_ = store_->reopen();

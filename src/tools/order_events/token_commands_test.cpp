@@ -27,7 +27,7 @@ std::string trimmed(std::string text) {
   return text;
 }
 
-Result<auth::VerifiedToken> verify(const std::string& token, auth::KeySet keys) {
+Result<auth::VerifiedToken> verify(const std::string& token, const auth::KeySet& keys) {
   auth::VerifierOptions options;
   options.issuer = "dev";
   options.audience = "order-service";
@@ -73,7 +73,7 @@ TEST(TokenCommands, MintsHs256WithASecretFileAndRolesAsScope) {
   ASSERT_EQ(minted.code, 0) << minted.err;
   auth::KeySet keys;
   ASSERT_TRUE(keys.add(auth::VerificationKey::hmac("", secret).value()));
-  auto verified = verify(trimmed(minted.out), std::move(keys));
+  auto verified = verify(trimmed(minted.out), keys);
   ASSERT_TRUE(verified) << verified.error().message;
   EXPECT_EQ(verified->claims.at("scope"), "payment-service operator");
 }

@@ -33,7 +33,7 @@ struct VerifierOptions {
   std::optional<std::string> issuer;    // required `iss`; nullopt: not checked
   std::optional<std::string> audience;  // required member of `aud`; nullopt: not checked
   std::chrono::seconds leeway{30};      // clock skew allowed on exp and nbf
-  std::size_t maxTokenBytes = 8 * 1024;
+  std::size_t maxTokenBytes = std::size_t{8} * 1024;
 };
 
 struct VerifiedToken {

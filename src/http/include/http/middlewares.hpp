@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/result.hpp"
@@ -43,7 +44,7 @@ struct RequestLimits {
 /// header bytes are bounded by the server itself, http/server.hpp.)
 class LimitsStep final : public Middleware {
  public:
-  explicit LimitsStep(RequestLimits limits) : limits_(limits) {}
+  explicit LimitsStep(RequestLimits limits) : limits_(std::move(limits)) {}
   std::optional<Response> onRequest(const Request& request, RequestScope& scope) override;
 
  private:

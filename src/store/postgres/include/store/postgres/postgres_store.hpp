@@ -54,7 +54,7 @@ struct PostgresOptions {
   /// At most this many writer connections, each committing one batch at a time. The first takes
   /// whatever is queued. Each further one joins only while the first cannot keep up: a full
   /// batch (maxBatch) is waiting, or the oldest write has waited twice as long as the last batch
-  /// took (1-50 ms; the first writer is stuck on a lock or overloaded). Below that, one
+  /// took (minSpillDelay-50 ms; the first writer is stuck on a lock or overloaded). Below that, one
   /// connection commits everything: bigger batches, fewer commits, and ids that become visible
   /// in commit order (no late rows for the relay). A writer connects on its first batch.
   std::size_t writers = 4;
@@ -62,6 +62,9 @@ struct PostgresOptions {
   /// subtransaction: up to 64 fit PostgreSQL's per-backend subtransaction cache
   /// (PGPROC_MAX_CACHED_SUBXIDS), beyond which every other session's snapshot checks get slower.
   std::size_t maxBatch = 64;
+  /// The shortest wait of the oldest write before a writer other than the first takes it (the
+  /// wait is twice the last batch's time, within this and 50 ms, or this if it is longer).
+  std::chrono::microseconds minSpillDelay{1000};
   /// Reconnection backoff of the writers and the notification listener.
   std::chrono::milliseconds reconnectInitial{100};
   std::chrono::milliseconds reconnectMax{5000};
