@@ -30,8 +30,9 @@ constexpr std::int64_t kMigrationLockKey = 0x6f72647273766331;
 /// A job that keeps meeting deadlocks fails after this many attempts.
 constexpr int kMaxAttempts = 5;
 /// A writer other than the first takes queued writes once the oldest has waited this many times
-/// as long as the last batch took (the first writer is overdue: stuck or overloaded), within
-/// these bounds; and at once when a full batch is waiting.
+/// as long as the last batch took (the first writer is overdue: stuck or overloaded), but at
+/// least PostgresOptions::minSpillDelay and at most kMaxSpillDelay (unless that floor is
+/// higher); and at once when a full batch is waiting.
 constexpr int kSpillAfterBatches = 2;
 constexpr std::chrono::microseconds kMaxSpillDelay{50000};
 /// The spill delay before the first batch has been timed.
