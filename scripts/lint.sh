@@ -7,7 +7,8 @@
 # Usage: scripts/lint.sh [-j N] [-p release|debug] [regex...]
 #   -j N     parallel clang-tidy processes (default: nproc)
 #   -p NAME  configure preset whose build directory holds compile_commands.json (default: release)
-#   regex    restrict to the src/ files whose path matches (e.g. 'src/orders/')
+#   regex    restrict to the src/ files whose path below src/ matches (e.g. 'orders/'; a regex
+#            that matches no file lints nothing and exits 0)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd -P)
@@ -18,7 +19,7 @@ while getopts "j:p:h" opt; do
   case "$opt" in
     j) JOBS=$OPTARG ;;
     p) PRESET=$OPTARG ;;
-    *) sed -n '2,11p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,12p' "$0" >&2; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
