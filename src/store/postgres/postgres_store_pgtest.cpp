@@ -228,9 +228,9 @@ TEST(PostgresStore, MoreWritersJoinWhileMoreThanABatchIsWaiting) {
   PostgresOptions options;
   options.writers = 4;
   options.maxBatch = 4;
+  std::atomic<int> committed{0};  // outlives the store, whose close() runs what is left
   auto store = openStore(freshSchemaUrl(), nullptr, options);
   constexpr int kWrites = 200;  // queued at once: 50 batches
-  std::atomic<int> committed{0};
   for (int i = 0; i < kWrites; ++i) {
     const std::string id = nthOrderId(i);
     store->write(newOrderWrite(sampleOrder(id), {sampleEvent(id, 1, id)}),
