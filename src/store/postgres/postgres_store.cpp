@@ -283,6 +283,17 @@ std::string arrayLiteral(const std::vector<std::optional<std::string>>& values) 
   return out;
 }
 
+/// A PostgreSQL array literal of ids ({1,2,3}), for `= ANY($1::bigint[])`.
+std::string idArrayLiteral(const std::vector<std::int64_t>& ids) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (i > 0) out += ',';
+    out += std::to_string(ids[i]);
+  }
+  out += '}';
+  return out;
+}
+
 template <class F>
 std::string column(const std::vector<EncodedMessage>& events, F field) {
   std::vector<std::optional<std::string>> values;
@@ -1007,12 +1018,7 @@ Result<std::vector<OutboxMessage>> PostgresStore::fetchUnpublished(std::int64_t 
 Result<std::vector<OutboxMessage>> PostgresStore::fetchUnpublishedIds(
     const std::vector<std::int64_t>& ids) {
   if (ids.empty()) return std::vector<OutboxMessage>{};
-  std::string array = "{";
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    if (i > 0) array += ',';
-    array += std::to_string(ids[i]);
-  }
-  array += '}';
+  const std::string array = idArrayLiteral(ids);
   return read<std::vector<OutboxMessage>>("cannot read the outbox", [&](Connection& db) {
     const Rows rows = db.exec(kSelectPendingByIds, Params().add(array));
     std::vector<OutboxMessage> messages;
@@ -1056,12 +1062,9 @@ Result<std::vector<OutboxEvent>> PostgresStore::listEvents(const OutboxEventQuer
 
 void PostgresStore::markPublished(std::vector<std::int64_t> ids, Timestamp at, std::int64_t epoch,
                                   std::function<void(Status)> done) {
-  std::vector<std::optional<std::string>> texts;
-  texts.reserve(ids.size());
-  for (auto id : ids) texts.emplace_back(std::to_string(id));
   // The lease epoch that refused the marks, if one did.
   auto fenced = std::make_shared<std::optional<std::int64_t>>();
-  auto apply = [array = arrayLiteral(texts), at, epoch, fenced](Connection& db) {
+  auto apply = [array = idArrayLiteral(ids), at, epoch, fenced](Connection& db) {
     fenced->reset();
     const Rows lease = db.exec(kLockLease);
     const bool current = lease.size() == 0
