@@ -35,8 +35,6 @@ constexpr int kMaxAttempts = 5;
 /// higher); and at once when a full batch is waiting.
 constexpr int kSpillAfterBatches = 2;
 constexpr std::chrono::microseconds kMaxSpillDelay{50000};
-/// The spill delay before the first batch has been timed.
-constexpr std::chrono::microseconds kFirstBatchGuess{5000};
 
 // Each entry migrates the schema from version i to i+1. Never edit an applied entry; append.
 // Times are epoch milliseconds (bigint), as in the SQLite store: the clock the store is given
@@ -497,7 +495,6 @@ PostgresStore::PostgresStore(postgres::ConnectionSettings settings, PostgresOpti
                              const Clock& clock)
     : settings_(std::move(settings)), options_(options), clock_(clock) {
   wakeListenerFd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  lastBatchMicros_ = kFirstBatchGuess.count();
   const std::size_t writers = std::max<std::size_t>(1, options_.writers);
   for (std::size_t i = 0; i < writers; ++i) {
     writerThreads_.emplace_back([this, i] { writerLoop(i == 0); });

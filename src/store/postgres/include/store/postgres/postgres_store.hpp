@@ -160,9 +160,10 @@ class PostgresStore final : public OrderStore, public OutboxStore, public RelayL
   std::atomic<bool> available_{true};
 
   std::mutex queueMutex_;
-  std::condition_variable queueChanged_;          // wakes the first writer
-  std::condition_variable spillWake_;             // wakes the others
-  std::atomic<std::int64_t> lastBatchMicros_{0};  // how long the last batch took
+  std::condition_variable queueChanged_;  // wakes the first writer
+  std::condition_variable spillWake_;     // wakes the others
+  // How long the last batch took; a guess until the first one is timed.
+  std::atomic<std::int64_t> lastBatchMicros_{5000};
   std::deque<Job> queue_;
   bool closing_ = false;
   std::condition_variable closingChanged_;  // wakes pause()
