@@ -612,6 +612,10 @@ void PostgresStore::writerLoop(bool first) {
     if (!db) {
       try {
         db = std::make_unique<Connection>(settings_);
+        // A task's transaction takes several round trips (the marks lock the lease row FOR
+        // SHARE first): if this process hangs inside one, the server ends it instead of letting
+        // it block every other instance's lease acquisition until the process resumes.
+        db->execScript("SET idle_in_transaction_session_timeout = '5s'");
         setWriterPid(pid, db->backendPid());
         pid = db->backendPid();
         available_ = true;
