@@ -15,6 +15,8 @@
 
 #include <atomic>
 #include <cstdio>
+#include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -68,6 +70,15 @@ std::string orderBody(std::uint64_t n) {
   return body.dump();
 }
 
+/// "exited", "stopped" (SIGSTOP) or "running, state S" (from /proc/<pid>/stat).
+std::string processState(const ServiceProcess& process) {
+  if (!process.running()) return "exited";
+  std::ifstream stat("/proc/" + std::to_string(process.pid()) + "/stat");
+  std::string pid, name, state;
+  stat >> pid >> name >> state;  // the name is "(order-service)": no spaces in it
+  return state == "T" ? "stopped" : state.empty() ? "gone" : "running, state " + state;
+}
+
 /// The three instances and what the test did to each: the load skips an instance that is dead
 /// or hung, as a load balancer's health check would.
 class Instances {
@@ -115,15 +126,39 @@ class Instances {
   }
 
   /// Waits until an instance not in `excluded` leads with a connected relay; returns it and the
-  /// seconds since `since`.
-  std::pair<std::size_t, double> awaitLeader(const std::set<std::size_t>& excluded,
-                                             SteadyClock::time_point since) const {
+  /// seconds since `since`. On a timeout the failure names `phase` and shows every instance.
+  std::optional<std::pair<std::size_t, double>> awaitLeader(const std::set<std::size_t>& excluded,
+                                                            SteadyClock::time_point since,
+                                                            const char* phase) const {
     std::optional<std::size_t> leader;
-    EXPECT_TRUE(
-        testing::waitFor([&] { return (leader = connectedLeader(excluded)).has_value(); }, 60s))
-        << "no relay leader among the other instances";
-    if (!leader) throw std::runtime_error("no relay leader");
-    return {*leader, secondsSince(since)};
+    if (!testing::waitFor([&] { return (leader = connectedLeader(excluded)).has_value(); }, 60s)) {
+      ADD_FAILURE() << phase
+                    << ": no connected relay leader among the other instances within 60 s\n"
+                    << describe();
+      return std::nullopt;
+    }
+    return std::pair{*leader, secondsSince(since)};
+  }
+
+  /// For a failure message: each instance's process state, the relay and store parts of its
+  /// /readyz, and the end of its log (it runs at --log-level warn, so that is what went wrong).
+  std::string describe() const {
+    std::string text;
+    for (std::size_t i = 0; i < kInstances; ++i) {
+      const ServiceProcess& process = *processes_[i];
+      text += "instance " + std::to_string(i) + " (pid " + std::to_string(process.pid()) + ", " +
+              processState(process) + "): ";
+      if (const auto ready = readiness(i)) {
+        text += "relay " + ready->value("relay", json::object()).dump() + ", store " +
+                ready->value("store", json::object()).dump();
+      } else {
+        text += "/readyz did not answer within 500 ms";
+      }
+      const std::string log = process.output();
+      const std::size_t tailStart = log.size() > 2000 ? log.size() - 2000 : 0;
+      text += "\n  log tail:\n" + log.substr(tailStart) + "\n";
+    }
+    return text;
   }
 
   /// The AMQP port of the node instance i's relay publishes to, 0 when it has none.
@@ -233,7 +268,9 @@ TEST(ScaleOut, ThreeInstancesLoseNothingWhenTheLeaderDiesOrHangsAndABrokerNodeDi
 
   Instances instances(pg.appUrlWithPassword(kDatabase), cluster.amqpUrls());
   const auto started = SteadyClock::now();
-  const auto [firstLeader, electedAfter] = instances.awaitLeader({}, started);
+  const auto elected = instances.awaitLeader({}, started, "start");
+  ASSERT_TRUE(elected.has_value());
+  const auto [firstLeader, electedAfter] = *elected;
 
   // A quorum queue on all three nodes, bound to every type, declared once the exchange exists.
   auto admin = AmqpClient::connect(cluster.amqpUrls()[0]).value();
@@ -247,6 +284,18 @@ TEST(ScaleOut, ThreeInstancesLoseNothingWhenTheLeaderDiesOrHangsAndABrokerNodeDi
   std::atomic<bool> stop{false};
   Acknowledged acked;
   std::vector<std::thread> load;
+  // Joined on every way out of the test, an ASSERT's early return included: a joinable thread
+  // destroyed would abort the binary before it reports what failed.
+  auto stopLoad = [&] {
+    stop = true;
+    for (auto& t : load) {
+      if (t.joinable()) t.join();
+    }
+  };
+  struct JoinOnExit {
+    std::function<void()> join;
+    ~JoinOnExit() { join(); }
+  } joinLoadOnExit{stopLoad};
   for (int t = 0; t < kLoadThreads; ++t) {
     load.emplace_back([&, t] { runLoad(instances, t, stop, acked); });
   }
@@ -257,7 +306,8 @@ TEST(ScaleOut, ThreeInstancesLoseNothingWhenTheLeaderDiesOrHangsAndABrokerNodeDi
   auto loadFor = [&](std::size_t moreOrders) {
     const std::size_t target = ordersSoFar() + moreOrders;
     EXPECT_TRUE(testing::waitFor([&] { return ordersSoFar() >= target; }, 60s))
-        << "the load stalled at " << ordersSoFar() << " orders";
+        << "the load stalled at " << ordersSoFar() << " orders\n"
+        << instances.describe();
   };
 
   // 1. The leader's process dies.
@@ -266,7 +316,10 @@ TEST(ScaleOut, ThreeInstancesLoseNothingWhenTheLeaderDiesOrHangsAndABrokerNodeDi
   instances.setUsable(killed, false);
   const auto killedAt = SteadyClock::now();
   instances.process(killed).kill();
-  const auto [secondLeader, afterKill] = instances.awaitLeader({killed}, killedAt);
+  const auto afterLeaderKill =
+      instances.awaitLeader({killed}, killedAt, "after SIGKILL to the leader");
+  ASSERT_TRUE(afterLeaderKill.has_value());
+  const auto [secondLeader, afterKill] = *afterLeaderKill;
 
   // 2. The next leader hangs; once a third leads, it continues (and must not publish).
   loadFor(60);
@@ -282,7 +335,10 @@ TEST(ScaleOut, ThreeInstancesLoseNothingWhenTheLeaderDiesOrHangsAndABrokerNodeDi
       },
       30s));
   instances.setUsable(hung, false);
-  const auto [thirdLeader, afterStop] = instances.awaitLeader({killed, hung}, stoppedAt);
+  const auto afterLeaderStop =
+      instances.awaitLeader({killed, hung}, stoppedAt, "after SIGSTOP to the leader");
+  ASSERT_TRUE(afterLeaderStop.has_value());
+  const auto [thirdLeader, afterStop] = *afterLeaderStop;
   loadFor(30);
   ASSERT_EQ(::kill(instances.process(hung).pid(), SIGCONT), 0);
   instances.setUsable(hung, true);
@@ -304,10 +360,10 @@ TEST(ScaleOut, ThreeInstancesLoseNothingWhenTheLeaderDiesOrHangsAndABrokerNodeDi
         return true;
       },
       60s))
-      << "the relay did not publish to another node";
+      << "the relay did not publish to another node\n"
+      << instances.describe();
   loadFor(60);
-  stop = true;
-  for (auto& t : load) t.join();
+  stopLoad();
   const auto loadStoppedAt = SteadyClock::now();
 
   // Everything committed gets published: the backlog (shared by the instances) drains.

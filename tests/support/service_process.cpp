@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -38,9 +39,13 @@ void ServiceProcess::start() {
   if (std::find(args_.begin(), args_.end(), "--auth") == args_.end()) {
     argv.insert(argv.end(), {"--auth", "none"});
   }
+  const pid_t parent = getpid();
   pid_ = fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
+    // A test that aborts (or is killed by ctest's timeout) runs no destructor: the service must
+    // not outlive it, holding its ports and database, or stopped by SIGSTOP forever.
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(126);
     const int log = ::open(logPath_.c_str(), O_WRONLY | O_TRUNC);
     dup2(log, STDOUT_FILENO);
     dup2(log, STDERR_FILENO);

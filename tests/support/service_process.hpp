@@ -2,6 +2,8 @@
 // Runs the built order-service binary as a child process for black-box tests: on a free port
 // (--listen 127.0.0.1:0, the port is read from its "LISTENING host:port" line), with the
 // arguments the test chooses. Throws std::runtime_error when it cannot start (with its output).
+// The child is killed (SIGKILL) when the thread that created it exits, even if the test aborts:
+// create it on the test's own thread, not on a worker thread that ends first.
 
 #include <sys/types.h>
 
