@@ -631,22 +631,16 @@ void Relay::run() {
     for (const auto& f : window) owned.push_back(f.id);
     owned.insert(owned.end(), toMark.begin(), toMark.end());
     std::sort(owned.begin(), owned.end());
-    auto ids = store_.pendingIds(0, upTo, owned.size() + options_.fetchBatch);
-    if (!ids) {
-      spdlog::warn("outbox relay: looking for late rows failed: {}", ids.error().message);
+    auto lateIds = store_.pendingIdsNotHeld(upTo, owned, options_.fetchBatch);
+    if (!lateIds) {
+      spdlog::warn("outbox relay: looking for late rows failed: {}", lateIds.error().message);
       return false;
     }
-    std::vector<std::int64_t> lateIds;
-    for (const std::int64_t id : *ids) {
-      if (std::binary_search(owned.begin(), owned.end(), id)) continue;
-      lateIds.push_back(id);
-      if (lateIds.size() >= options_.fetchBatch) break;
-    }
-    if (lateIds.empty()) return true;
+    if (lateIds->empty()) return true;
     // One read for all of them; a row marked meanwhile is simply not returned.
-    auto late = store_.fetchUnpublishedIds(lateIds);
+    auto late = store_.fetchUnpublishedIds(*lateIds);
     if (!late) {
-      spdlog::warn("outbox relay: reading {} late rows failed: {}", lateIds.size(),
+      spdlog::warn("outbox relay: reading {} late rows failed: {}", lateIds->size(),
                    late.error().message);
       return false;
     }

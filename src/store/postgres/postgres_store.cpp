@@ -226,6 +226,16 @@ const std::string kSelectPendingByIds = "SELECT " + kOutboxColumns +
 const std::string kSelectPendingIds =
     "SELECT id FROM outbox_publication WHERE published_at IS NULL AND id > $1 AND id <= $2 "
     "ORDER BY id LIMIT $3";
+// Late-row candidates: every pending id below the lowest held one, and the ids between held ones
+// ($2, all at or below the caller's upToId). Two parts, so that each is an index range or a few
+// index probes on the pending index instead of a walk over the held ids.
+const std::string kSelectPendingIdsNotHeld =
+    "(SELECT id FROM outbox_publication WHERE published_at IS NULL AND id < $1 ORDER BY id "
+    "LIMIT $3) UNION ALL (SELECT id FROM outbox_publication WHERE published_at IS NULL AND "
+    "id = ANY($2::bigint[]) ORDER BY id LIMIT $3) ORDER BY id LIMIT $3";
+// Beyond this many ids between held ones (e.g. a late row published long after the rows around
+// it), the array would cost more than listing the range: the default search is used instead.
+constexpr std::size_t kMaxIdsBetweenHeld = 4096;
 const std::string kListEventsFrom = "SELECT " + kOutboxColumns +
                                     ", p.published_at FROM outbox o JOIN outbox_publication p "
                                     "ON p.id = o.id WHERE o.id > $1 ";
@@ -1035,6 +1045,34 @@ Result<std::vector<std::int64_t>> PostgresStore::pendingIds(std::int64_t afterId
   return read<std::vector<std::int64_t>>("cannot read the outbox", [&](Connection& db) {
     const Rows rows = db.exec(
         kSelectPendingIds, Params().add(afterId).add(upToId).add(static_cast<std::int64_t>(limit)));
+    std::vector<std::int64_t> ids;
+    ids.reserve(static_cast<std::size_t>(rows.size()));
+    for (int i = 0; i < rows.size(); ++i) ids.push_back(rows.integer(i, 0));
+    return ids;
+  });
+}
+
+Result<std::vector<std::int64_t>> PostgresStore::pendingIdsNotHeld(
+    std::int64_t upToId, const std::vector<std::int64_t>& held, std::size_t limit) {
+  // The held ids are the relay's window and marks in flight: nearly one run of consecutive ids,
+  // with few ids between them (rows of transactions still open when they were fetched, ids
+  // rolled back, rows marked out of order).
+  if (held.empty() || held.front() > upToId) return pendingIds(0, upToId, limit);
+  std::vector<std::int64_t> between;
+  auto next = held.begin();
+  for (std::int64_t id = held.front(); id <= upToId; ++id) {
+    while (next != held.end() && *next < id) ++next;
+    if (next != held.end() && *next == id) continue;
+    if (between.size() == kMaxIdsBetweenHeld) {
+      return OutboxStore::pendingIdsNotHeld(upToId, held, limit);
+    }
+    between.push_back(id);
+  }
+  const std::string array = idArrayLiteral(between);
+  return read<std::vector<std::int64_t>>("cannot read the outbox", [&](Connection& db) {
+    const Rows rows =
+        db.exec(kSelectPendingIdsNotHeld,
+                Params().add(held.front()).add(array).add(static_cast<std::int64_t>(limit)));
     std::vector<std::int64_t> ids;
     ids.reserve(static_cast<std::size_t>(rows.size()));
     for (int i = 0; i < rows.size(); ++i) ids.push_back(rows.integer(i, 0));

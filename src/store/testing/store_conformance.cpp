@@ -366,6 +366,36 @@ TEST_P(StoreConformance, PendingIdsAreTheUnpublishedIdsInTheRange) {
   EXPECT_TRUE(outbox().pendingIds(rows[5].id, rows[5].id + 100, 10)->empty());
 }
 
+TEST_P(StoreConformance, PendingIdsNotHeldLeaveOutTheHeldIds) {
+  std::vector<EncodedMessage> events;
+  for (int i = 1; i <= 8; ++i) events.push_back(sampleEvent(kOrderA, i, "m" + std::to_string(i)));
+  ASSERT_TRUE(writeAndWait(orders(), newOrderWrite(sampleOrder(kOrderA), events)).ok());
+  const auto rows = outbox().fetchUnpublished(0, 10).value();
+  ASSERT_EQ(rows.size(), 8u);
+  auto id = [&](std::size_t i) { return rows[i].id; };
+  ASSERT_TRUE(markAndWait(outbox(), {id(1), id(5)}, at(5000)).ok());
+  // Pending: 0, 2, 3, 4, 6, 7. Held: 2, 4, 6 (and 5, marked since, as a relay may still list it).
+  const std::vector<std::int64_t> held{id(2), id(4), id(5), id(6)};
+
+  EXPECT_EQ(outbox().pendingIdsNotHeld(id(6), held, 10).value(),
+            (std::vector<std::int64_t>{id(0), id(3)}))
+      << "below the lowest held id, and between held ids";
+  EXPECT_EQ(outbox().pendingIdsNotHeld(id(7), held, 10).value(),
+            (std::vector<std::int64_t>{id(0), id(3), id(7)}))
+      << "upToId included";
+  EXPECT_EQ(outbox().pendingIdsNotHeld(id(7), held, 1).value(), (std::vector<std::int64_t>{id(0)}))
+      << "the lowest ids first, at most limit";
+  EXPECT_EQ(outbox().pendingIdsNotHeld(id(7), {}, 10).value(),
+            (std::vector<std::int64_t>{id(0), id(2), id(3), id(4), id(6), id(7)}))
+      << "nothing held";
+  EXPECT_EQ(outbox().pendingIdsNotHeld(id(3), {id(6)}, 10).value(),
+            (std::vector<std::int64_t>{id(0), id(2), id(3)}))
+      << "held ids above upToId";
+  // Far more ids between the held ones than exist (a store may search differently then).
+  EXPECT_EQ(outbox().pendingIdsNotHeld(id(7) + 100'000, {id(0), id(3)}, 10).value(),
+            (std::vector<std::int64_t>{id(2), id(4), id(6), id(7)}));
+}
+
 TEST_P(StoreConformance, FetchUnpublishedIdsReadsThePendingRowsAmongTheIdsInIdOrder) {
   ASSERT_TRUE(
       writeAndWait(orders(), newOrderWrite(sampleOrder(kOrderA), {sampleEvent(kOrderA, 1, "a1"),

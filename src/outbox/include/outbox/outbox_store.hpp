@@ -2,6 +2,7 @@
 // The relay's view of storage: read pending outbox rows in order, mark them published, clean up.
 // Implemented by every store adapter (store/sqlite, later store/postgres).
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -45,6 +46,24 @@ class OutboxStore {
   /// Cheap (no row is read): the relay's sweep for rows that became visible below its cursor.
   virtual Result<std::vector<std::int64_t>> pendingIds(std::int64_t afterId, std::int64_t upToId,
                                                        std::size_t limit) = 0;
+
+  /// The pending ids at or below `upToId` that are not in `held`, up to `limit`, in increasing
+  /// order: the relay's search for late rows, `held` being the ids it has read and not yet seen
+  /// marked (increasing). The default lists every pending id up to `upToId` with pendingIds and
+  /// drops the held ones, so it reads held.size() more ids than it returns; a store where late
+  /// rows are common (PostgreSQL) leaves the held ones out in its query.
+  virtual Result<std::vector<std::int64_t>> pendingIdsNotHeld(std::int64_t upToId,
+                                                              const std::vector<std::int64_t>& held,
+                                                              std::size_t limit) {
+    auto ids = pendingIds(0, upToId, held.size() + limit);
+    if (!ids) return ids;
+    std::vector<std::int64_t> notHeld;
+    for (const std::int64_t id : *ids) {
+      if (notHeld.size() >= limit) break;
+      if (!std::binary_search(held.begin(), held.end(), id)) notHeld.push_back(id);
+    }
+    return notHeld;
+  }
 
   /// The rows among `ids` (increasing) that are still unpublished, in increasing id order: the
   /// relay reads the late rows pendingIds found with it. The default reads them one at a time

@@ -20,9 +20,9 @@
 //    one; the `sequence` header lets consumers detect that.)
 //  - Late rows: a store whose ids can become visible out of order (PostgreSQL sequences are
 //    taken at insert and seen at commit; OutboxStore::idsVisibleInCommitOrder() false) may show
-//    a row below the relay's cursor after the relay read past it. The relay looks for them (lists
-//    the pending ids below the cursor with OutboxStore::pendingIds, no row read, drops those it
-//    holds itself: in flight, confirmed but not yet marked, or being marked) in two cases:
+//    a row below the relay's cursor after the relay read past it. The relay looks for them (the
+//    pending ids below the cursor that it does not hold itself, i.e. not in flight, confirmed but
+//    not yet marked, or being marked: OutboxStore::pendingIdsNotHeld, no row read) in two cases:
 //      * after every fetch that found rows, below that fetch's start, and publishes what it finds
 //        before the fetched rows. This keeps per-order order: an order's next write commits only
 //        after its previous one did (the version check), so when a fetch sees the next write's

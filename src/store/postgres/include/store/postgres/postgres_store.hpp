@@ -116,6 +116,11 @@ class PostgresStore final : public OrderStore, public OutboxStore, public RelayL
       const std::vector<std::int64_t>& ids) override;
   Result<std::vector<std::int64_t>> pendingIds(std::int64_t afterId, std::int64_t upToId,
                                                std::size_t limit) override;
+  /// Leaves the held ids out in its query (the relay holds up to a window of them at every
+  /// search); falls back to the default when more than a few thousand ids lie between held ones.
+  Result<std::vector<std::int64_t>> pendingIdsNotHeld(std::int64_t upToId,
+                                                      const std::vector<std::int64_t>& held,
+                                                      std::size_t limit) override;
   Result<std::vector<OutboxEvent>> listEvents(const OutboxEventQuery& query) override;
   void markPublished(std::vector<std::int64_t> ids, Timestamp at, std::int64_t epoch,
                      std::function<void(Status)> done) override;
