@@ -406,8 +406,8 @@ void Relay::run() {
   std::optional<SteadyTime> drainDeadline;
   std::vector<std::int64_t> toMark;
   std::uint64_t markCalls = 0;
-  std::vector<std::int64_t> owned;  // reused by the sweep
-  BrokerMessage message;            // reused for every publish
+  std::vector<std::int64_t> held;  // ids in flight, to mark or being marked: reused by the sweep
+  BrokerMessage message;           // reused for every publish
   SteadyTime firstUnmarkedAt = clock_.steadyNow();
   bool lingerStarted = false;  // a commit is being held back (see RelayOptions::linger)
   SteadyTime lingerSince{};    // since then
@@ -622,16 +622,16 @@ void Relay::run() {
   // to the front of the buffer, ahead of any fetched rows (whose ids are all above `upTo`).
   // False when the store could not answer (nothing is known about late rows then).
   auto sweepLateRows = [&](std::int64_t upTo) -> bool {
-    owned.clear();
+    held.clear();
     {
       std::lock_guard lock(s.mutex);
       if (s.rewindBelow != 0) return true;  // a failed mark is republished from there anyway
-      for (const auto& [call, ids] : s.marking) owned.insert(owned.end(), ids.begin(), ids.end());
+      for (const auto& [call, ids] : s.marking) held.insert(held.end(), ids.begin(), ids.end());
     }
-    for (const auto& f : window) owned.push_back(f.id);
-    owned.insert(owned.end(), toMark.begin(), toMark.end());
-    std::sort(owned.begin(), owned.end());
-    auto lateIds = store_.pendingIdsNotHeld(upTo, owned, options_.fetchBatch);
+    for (const auto& f : window) held.push_back(f.id);
+    held.insert(held.end(), toMark.begin(), toMark.end());
+    std::sort(held.begin(), held.end());
+    auto lateIds = store_.pendingIdsNotHeld(upTo, held, options_.fetchBatch);
     if (!lateIds) {
       spdlog::warn("outbox relay: looking for late rows failed: {}", lateIds.error().message);
       return false;
