@@ -291,6 +291,14 @@ std::string arrayLiteral(const std::vector<std::optional<std::string>>& values) 
   return out;
 }
 
+/// The first column of `rows`, as ids.
+std::vector<std::int64_t> firstColumnIds(const Rows& rows) {
+  std::vector<std::int64_t> ids;
+  ids.reserve(static_cast<std::size_t>(rows.size()));
+  for (int i = 0; i < rows.size(); ++i) ids.push_back(rows.integer(i, 0));
+  return ids;
+}
+
 /// A PostgreSQL array literal of ids ({1,2,3}), for `= ANY($1::bigint[])`.
 std::string idArrayLiteral(const std::vector<std::int64_t>& ids) {
   std::string out = "{";
@@ -1043,12 +1051,8 @@ Result<std::vector<std::int64_t>> PostgresStore::pendingIds(std::int64_t afterId
                                                             std::int64_t upToId,
                                                             std::size_t limit) {
   return read<std::vector<std::int64_t>>("cannot read the outbox", [&](Connection& db) {
-    const Rows rows = db.exec(
-        kSelectPendingIds, Params().add(afterId).add(upToId).add(static_cast<std::int64_t>(limit)));
-    std::vector<std::int64_t> ids;
-    ids.reserve(static_cast<std::size_t>(rows.size()));
-    for (int i = 0; i < rows.size(); ++i) ids.push_back(rows.integer(i, 0));
-    return ids;
+    return firstColumnIds(db.exec(kSelectPendingIds, Params().add(afterId).add(upToId).add(
+                                                         static_cast<std::int64_t>(limit))));
   });
 }
 
@@ -1070,13 +1074,9 @@ Result<std::vector<std::int64_t>> PostgresStore::pendingIdsNotHeld(
   }
   const std::string array = idArrayLiteral(between);
   return read<std::vector<std::int64_t>>("cannot read the outbox", [&](Connection& db) {
-    const Rows rows =
+    return firstColumnIds(
         db.exec(kSelectPendingIdsNotHeld,
-                Params().add(held.front()).add(array).add(static_cast<std::int64_t>(limit)));
-    std::vector<std::int64_t> ids;
-    ids.reserve(static_cast<std::size_t>(rows.size()));
-    for (int i = 0; i < rows.size(); ++i) ids.push_back(rows.integer(i, 0));
-    return ids;
+                Params().add(held.front()).add(array).add(static_cast<std::int64_t>(limit))));
   });
 }
 
