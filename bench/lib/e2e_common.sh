@@ -186,3 +186,49 @@ run_wrk() { # URL CLIENTS SECONDS OUT [LUA]
   WRK_CPU=$(awk 'END { printf "%.2f", $1 + $2 }' "$out.time")
 }
 
+# ------------------------------------------------------------------------------------------------
+# Commit to confirm: the histogram order_outbox_commit_to_confirm_seconds of every instance,
+# summed; quantiles of the delta between two scrapes as Prometheus' histogram_quantile computes
+# them (linear within the bucket), with the bucket that holds them.
+
+c2c_scrape() { # OUT URL...: cumulative counts by bucket bound, summed over the instances
+  local out=$1 url
+  shift
+  for url in "$@"; do curl -s "$url/metrics" || true; done | awk '
+    /^order_outbox_commit_to_confirm_seconds_bucket\{/ {
+      le = $0; sub(/.*le="/, "", le); sub(/".*/, "", le); c[le] += $NF }
+    END { for (le in c) print le, c[le] }' | sort -g >"$out"
+}
+c2c_quantiles() { # BEFORE AFTER -> "c2c_count= c2c_p50_ms= c2c_p99_ms= c2c_p50_bucket= c2c_p99_bucket= c2c_within_20ms="
+  python3 - "$1" "$2" <<'PY'
+import sys
+def read(p):
+    d = {}
+    for line in open(p):
+        le, n = line.split()
+        d[le] = float(n)
+    return d
+a, b = read(sys.argv[1]), read(sys.argv[2])
+rows = sorted(((float("inf") if le == "+Inf" else float(le)), b[le] - a.get(le, 0.0)) for le in b)
+total = rows[-1][1] if rows else 0
+def q(x):
+    prev_bound, prev_cum = 0.0, 0.0
+    for bound, cum in rows:
+        if cum >= x * total:
+            if bound == float("inf"):
+                return prev_bound * 1e3, f">{prev_bound * 1e3:g}"
+            frac = (x * total - prev_cum) / (cum - prev_cum) if cum > prev_cum else 1.0
+            return (prev_bound + (bound - prev_bound) * frac) * 1e3, f"{prev_bound * 1e3:g}-{bound * 1e3:g}"
+        prev_bound, prev_cum = bound, cum
+    return 0.0, "-"
+# The share of events within 20 ms, exact: 0.02 is a bucket bound (issue 10's objective).
+within20 = next((cum for bound, cum in rows if abs(bound - 0.02) < 1e-9), None)
+if total <= 0:
+    print("c2c_count=0 c2c_p50_ms=- c2c_p99_ms=- c2c_p50_bucket=- c2c_p99_bucket=- c2c_within_20ms=-")
+else:
+    p50, b50 = q(0.5)
+    p99, b99 = q(0.99)
+    w20 = "-" if within20 is None else f"{within20 / total:.4f}"
+    print(f"c2c_count={total:.0f} c2c_p50_ms={p50:.1f} c2c_p99_ms={p99:.1f} c2c_p50_bucket={b50} c2c_p99_bucket={b99} c2c_within_20ms={w20}")
+PY
+}

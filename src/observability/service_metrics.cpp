@@ -31,9 +31,11 @@ double seconds(std::chrono::nanoseconds d) {
 // Request and handler latencies: 0.5 ms .. 10 s.
 const Buckets kLatencyBuckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                               0.1,    0.25,  0.5,    1,     2.5,  5,     10};
-// Commit to confirm includes any backlog (a broker outage): up to 5 minutes.
-const Buckets kDeliveryBuckets{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-                               0.5,   1,      2.5,   5,    10,    30,   60,  300};
+// Commit to confirm includes any backlog (a broker outage): up to 5 minutes. 0.02 is the
+// objective at half load (docs/benchmarks.md): the share of events within it is exact, not
+// interpolated.
+const Buckets kDeliveryBuckets{0.001, 0.0025, 0.005, 0.01, 0.02, 0.025, 0.05, 0.1, 0.25,
+                               0.5,   1,      2.5,   5,    10,   30,    60,   300};
 // A group commit: 0.1 ms .. 1 s.
 const Buckets kCommitBuckets{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
                              0.01,   0.025,   0.05,   0.1,   0.25,   1};
