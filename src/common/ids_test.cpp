@@ -1,8 +1,11 @@
 #include "common/ids.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <set>
+#include <vector>
 
 namespace orders {
 namespace {
@@ -19,6 +22,52 @@ TEST(Ids, RandomUuidsAreVersion4LowerCaseAndDistinct) {
     seen.insert(id);
   }
   EXPECT_EQ(seen.size(), 10000u);
+}
+
+TEST(Ids, RandomHexIdsAreLowerCaseHexOfTheLengthAskedAndDistinct) {
+  RandomIdGenerator ids;
+  std::set<std::string> seen;
+  for (const std::size_t digits : {1u, 15u, 16u, 32u, 200u}) {
+    for (int i = 0; i < 2000; ++i) {
+      const std::string hex = ids.randomHex(digits);
+      ASSERT_EQ(hex.size(), digits);
+      EXPECT_EQ(hex.find_first_not_of("0123456789abcdef"), std::string::npos) << hex;
+      if (digits >= 16) {
+        EXPECT_TRUE(seen.insert(hex).second) << hex;
+      }
+    }
+  }
+  // Every digit value turns up in every position of a 32-digit id (no fixed nibbles, as the
+  // digits of a version 4 UUID would have).
+  std::vector<std::set<char>> digitsAt(32);
+  for (int i = 0; i < 2000; ++i) {
+    const std::string hex = ids.randomHex(32);
+    for (std::size_t k = 0; k < hex.size(); ++k) digitsAt[k].insert(hex[k]);
+  }
+  for (std::size_t k = 0; k < digitsAt.size(); ++k) EXPECT_EQ(digitsAt[k].size(), 16u) << k;
+}
+
+TEST(Ids, AForkedChildDoesNotRepeatItsParentsIds) {
+  RandomIdGenerator ids;
+  ids.uuid();  // this thread's buffer is filled before the fork
+  int pipeFds[2];
+  ASSERT_EQ(::pipe(pipeFds), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const std::string id = ids.uuid();
+    const bool written = ::write(pipeFds[1], id.data(), id.size()) == 36;
+    ::_exit(written ? 0 : 1);
+  }
+  ::close(pipeFds[1]);
+  const std::string parentId = ids.uuid();  // the same buffer position the child took
+  char childId[36];
+  ASSERT_EQ(::read(pipeFds[0], childId, sizeof childId), 36);
+  ::close(pipeFds[0]);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_NE(std::string(childId, sizeof childId), parentId);
 }
 
 TEST(Ids, RecognizesUuidText) {

@@ -20,17 +20,6 @@ int hexValue(char c) {
   return c <= '9' ? c - '0' : c - 'a' + 10;
 }
 
-/// 2n random lower-case hex digits from UUIDs (version 4: random but for 6 fixed bits).
-std::string randomHex(IdGenerator& ids, std::size_t digits) {
-  std::string hex;
-  while (hex.size() < digits) {
-    for (char c : ids.uuid()) {
-      if (c != '-' && hex.size() < digits) hex.push_back(c);
-    }
-  }
-  return hex;
-}
-
 }  // namespace
 
 std::string TraceContext::traceparent() const {
@@ -64,7 +53,7 @@ std::optional<TraceParent> parseTraceparent(std::string_view value) {
 TraceContext continueTrace(std::optional<std::string_view> traceparent,
                            std::optional<std::string_view> tracestate, IdGenerator& ids) {
   TraceContext context;
-  context.spanId = randomHex(ids, 16);
+  context.spanId = ids.randomHex(16);
   if (auto parent = traceparent ? parseTraceparent(*traceparent) : std::nullopt) {
     context.traceId = std::move(parent->traceId);
     context.parentSpanId = std::move(parent->parentId);
@@ -72,14 +61,14 @@ TraceContext continueTrace(std::optional<std::string_view> traceparent,
     if (tracestate && tracestate->size() <= kMaxTraceState) context.traceState = *tracestate;
     return context;
   }
-  context.traceId = randomHex(ids, 32);
+  context.traceId = ids.randomHex(32);
   return context;
 }
 
 TraceContext childSpan(const TraceContext& parent, IdGenerator& ids) {
   TraceContext child;
   child.traceId = parent.traceId;
-  child.spanId = randomHex(ids, 16);
+  child.spanId = ids.randomHex(16);
   child.parentSpanId = parent.spanId;
   child.flags = parent.flags;
   child.traceState = parent.traceState;
