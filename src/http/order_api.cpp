@@ -4,6 +4,7 @@
 
 #include <charconv>
 
+#include "events/json_text.hpp"
 #include "http/api_security.hpp"
 #include "http/header_rules.hpp"
 #include "http/json_body.hpp"
@@ -41,11 +42,10 @@ std::string sha256Hex(const std::string& data) {
 std::string encodeStoredResponse(const Response& response) {
   json headers = json::array();
   for (const auto& [name, value] : response.headers) headers.push_back({name, value});
-  return json{{"status", response.status},
-              {"headers", std::move(headers)},
-              {"contentType", response.contentType},
-              {"body", response.body}}
-      .dump();
+  return compactJson(json{{"status", response.status},
+                          {"headers", std::move(headers)},
+                          {"contentType", response.contentType},
+                          {"body", response.body}});
 }
 
 /// The stored first answer of an idempotent request. It was written by encodeStoredResponse,
@@ -71,7 +71,7 @@ Result<Response> decodeStoredResponse(const std::string& stored) {
 Response jsonResponse(int status, const json& body) {
   Response response;
   response.status = status;
-  response.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+  response.body = compactJson(body, InvalidUtf8::kReplace);
   return response;
 }
 

@@ -6,6 +6,7 @@
 #include <utility>
 #include <variant>
 
+#include "events/json_text.hpp"
 #include "events/order_event_types.hpp"
 #include "events/schema_catalog.hpp"
 #include "publishing/domain_json.hpp"
@@ -375,7 +376,7 @@ Result<std::vector<EncodedMessage>> EventFactory::render(const Change& change,
                        valid.error().field};
         }
       }
-      message.body = envelope.dump();
+      message.body = compactJson(envelope);
       messages.push_back(std::move(message));
     }
   }

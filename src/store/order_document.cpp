@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "events/json_text.hpp"
+
 namespace orders {
 namespace {
 
@@ -81,7 +83,7 @@ std::string encodeOrderDocument(const Order& order) {
       {"refunds", std::move(refunds)},
       {"cancellationReason", order.cancellationReason},
   };
-  return document.dump();
+  return compactJson(document);
 }
 
 Result<Order> decodeOrderDocument(std::string_view text) {
