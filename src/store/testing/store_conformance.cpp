@@ -347,11 +347,19 @@ TEST_P(StoreConformance, MarksPublishedNotifiesAndDeletesByRetention) {
   EXPECT_EQ(outbox().deletePublishedBefore(at(1'000'000)).value(), 0) << "never a pending row";
 }
 
-TEST_P(StoreConformance, PendingIdsAreTheUnpublishedIdsInTheRange) {
+/// Creates order A with `count` events (messageIds m1, m2, ...) and returns its outbox rows.
+std::vector<OutboxMessage> createOrderWithEvents(OrderStore& orders, OutboxStore& outbox,
+                                                 int count) {
   std::vector<EncodedMessage> events;
-  for (int i = 1; i <= 6; ++i) events.push_back(sampleEvent(kOrderA, i, "m" + std::to_string(i)));
-  ASSERT_TRUE(writeAndWait(orders(), newOrderWrite(sampleOrder(kOrderA), events)).ok());
-  const auto rows = outbox().fetchUnpublished(0, 10).value();
+  for (int i = 1; i <= count; ++i) {
+    events.push_back(sampleEvent(kOrderA, i, "m" + std::to_string(i)));
+  }
+  EXPECT_TRUE(writeAndWait(orders, newOrderWrite(sampleOrder(kOrderA), events)).ok());
+  return outbox.fetchUnpublished(0, 100).value();
+}
+
+TEST_P(StoreConformance, PendingIdsAreTheUnpublishedIdsInTheRange) {
+  const auto rows = createOrderWithEvents(orders(), outbox(), 6);
   ASSERT_EQ(rows.size(), 6u);
   ASSERT_TRUE(markAndWait(outbox(), {rows[1].id, rows[4].id}, at(5000)).ok());
 
@@ -367,10 +375,7 @@ TEST_P(StoreConformance, PendingIdsAreTheUnpublishedIdsInTheRange) {
 }
 
 TEST_P(StoreConformance, PendingIdsNotHeldLeaveOutTheHeldIds) {
-  std::vector<EncodedMessage> events;
-  for (int i = 1; i <= 8; ++i) events.push_back(sampleEvent(kOrderA, i, "m" + std::to_string(i)));
-  ASSERT_TRUE(writeAndWait(orders(), newOrderWrite(sampleOrder(kOrderA), events)).ok());
-  const auto rows = outbox().fetchUnpublished(0, 10).value();
+  const auto rows = createOrderWithEvents(orders(), outbox(), 8);
   ASSERT_EQ(rows.size(), 8u);
   auto id = [&](std::size_t i) { return rows[i].id; };
   ASSERT_TRUE(markAndWait(outbox(), {id(1), id(5)}, at(5000)).ok());
