@@ -66,7 +66,8 @@ TEST(JsonText, InvalidUtf8ThrowsOrIsReplacedAsDumpDoes) {
 
 TEST(JsonText, RandomDocumentsAreWrittenAsDumpWritesThem) {
   std::mt19937_64 random(20261202);
-  const std::string alphabet = std::string("abc \"\\\n\t\x01\x1f\x7f/é", 15);
+  // NUL, other control bytes, the escaped ones, DEL, and both bytes of "é" (alone: invalid UTF-8).
+  const std::string alphabet = std::string("abc \"\\\n\t\x01\x1f\x7f/é") + '\0';
   auto randomString = [&] {
     std::string text;
     const auto length = random() % 12;
