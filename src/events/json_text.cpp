@@ -1,6 +1,7 @@
 #include "events/json_text.hpp"
 
 #include <array>
+#include <cassert>
 #include <charconv>
 #include <cstdint>
 #include <string_view>
@@ -26,7 +27,7 @@ constexpr std::array<ByteClass, 256> kByteClass = [] {
   return classes;
 }();
 
-void appendString(std::string& out, const std::string& text, InvalidUtf8 invalid) {
+void appendString(std::string& out, std::string_view text, InvalidUtf8 invalid) {
   static constexpr char kHex[] = "0123456789abcdef";
   const std::size_t start = out.size();
   out.push_back('"');
@@ -38,10 +39,10 @@ void appendString(std::string& out, const std::string& text, InvalidUtf8 invalid
     if (kind == kNonAscii) {
       // nlohmann's escaping for this string, which validates its UTF-8 as dump() does.
       out.resize(start);
-      out += Json(text).dump(-1, ' ', false, handlerOf(invalid));
+      out += Json(std::string(text)).dump(-1, ' ', false, handlerOf(invalid));
       return;
     }
-    out.append(text, runStart, i - runStart);
+    out.append(text.substr(runStart, i - runStart));
     runStart = i + 1;
     switch (byte) {
       case '"':
@@ -71,7 +72,7 @@ void appendString(std::string& out, const std::string& text, InvalidUtf8 invalid
         out.push_back(kHex[byte & 0x0f]);
     }
   }
-  out.append(text, runStart, text.size() - runStart);
+  out.append(text.substr(runStart));
   out.push_back('"');
 }
 
@@ -131,6 +132,110 @@ void appendCompactJson(std::string& out, const Json& value, InvalidUtf8 invalid)
       out += value.dump(-1, ' ', false, handlerOf(invalid));
       return;
   }
+}
+
+JsonWriter& JsonWriter::beginObject() {
+  beforeValue();
+  out_.push_back('{');
+  needsComma_ = false;
+  return *this;
+}
+
+JsonWriter& JsonWriter::endObject() {
+  out_.push_back('}');
+  needsComma_ = true;
+  return *this;
+}
+
+JsonWriter& JsonWriter::beginArray() {
+  beforeValue();
+  out_.push_back('[');
+  needsComma_ = false;
+  return *this;
+}
+
+JsonWriter& JsonWriter::endArray() {
+  out_.push_back(']');
+  needsComma_ = true;
+  return *this;
+}
+
+JsonWriter& JsonWriter::key(std::string_view name) {
+  beforeValue();
+  appendString(out_, name, invalid_);
+  out_.push_back(':');
+  needsComma_ = false;  // the value that follows is the member's, not a new element
+  return *this;
+}
+
+JsonWriter& JsonWriter::string(std::string_view text) {
+  beforeValue();
+  appendString(out_, text, invalid_);
+  return *this;
+}
+
+JsonWriter& JsonWriter::integer(std::int64_t value) {
+  beforeValue();
+  appendInteger(out_, value);
+  return *this;
+}
+
+JsonWriter& JsonWriter::boolean(bool value) {
+  beforeValue();
+  out_ += value ? "true" : "false";
+  return *this;
+}
+
+JsonWriter& JsonWriter::null() {
+  beforeValue();
+  out_ += "null";
+  return *this;
+}
+
+JsonWriter& JsonWriter::decimal(std::int64_t minor, int decimals) {
+  beforeValue();
+  static constexpr std::int64_t kPowers[] = {
+      1, 10, 100, 1'000, 10'000, 100'000, 1'000'000, 10'000'000, 100'000'000, 1'000'000'000};
+  assert(decimals >= 0 && decimals <= 9);
+  const std::int64_t scale = kPowers[decimals];
+  // From 10^-4 to 10^15 the decimal has at most 15 significant digits, so the nearest double prints
+  // back as exactly those digits: dump()'s shortest round trip is the decimal text itself, with
+  // its trailing zeros dropped and ".0" when nothing is left after the point.
+  constexpr std::int64_t kExactBelow = 1'000'000'000'000'000;
+  // Below 10^-4 dump() switches to an exponent (1e-05).
+  const std::uint64_t magnitude =
+      minor < 0 ? 0 - static_cast<std::uint64_t>(minor) : static_cast<std::uint64_t>(minor);
+  const bool tiny = minor != 0 && magnitude * 10'000 < static_cast<std::uint64_t>(scale);
+  if (minor <= -kExactBelow || minor >= kExactBelow || tiny) {
+    out_ += Json(static_cast<double>(minor) / static_cast<double>(scale)).dump();
+    return *this;
+  }
+  if (minor < 0) out_.push_back('-');
+  appendInteger(out_, magnitude / static_cast<std::uint64_t>(scale));
+  out_.push_back('.');
+  std::uint64_t fraction = magnitude % static_cast<std::uint64_t>(scale);
+  int digits = decimals;
+  while (digits > 0 && fraction % 10 == 0) {
+    fraction /= 10;
+    --digits;
+  }
+  if (digits == 0) {
+    out_.push_back('0');
+    return *this;
+  }
+  char text[16];
+  for (int i = digits - 1; i >= 0; --i) {
+    text[i] = static_cast<char>('0' + fraction % 10);
+    fraction /= 10;
+  }
+  out_.append(text, static_cast<std::size_t>(digits));
+  return *this;
+}
+
+JsonWriter& JsonWriter::json(const Json& value) {
+  beforeValue();
+  appendCompactJson(out_, value, invalid_);
+  return *this;
 }
 
 std::string compactJson(const Json& value, InvalidUtf8 invalid) {

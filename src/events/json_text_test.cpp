@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -99,6 +100,80 @@ TEST(JsonText, RandomDocumentsAreWrittenAsDumpWritesThem) {
     }
   };
   for (int i = 0; i < 2000; ++i) expectSameAsDump(randomValue(0));
+}
+
+TEST(JsonWriter, WritesMembersInTheOrderTheyAreWritten) {
+  const std::string text = writeJson([](JsonWriter& w) {
+    w.beginObject();
+    w.key("b").string("x\"y\n");
+    w.key("a").integer(-7);
+    w.key("list").beginArray();
+    w.integer(1).boolean(true).null().beginObject().endObject().beginArray().endArray();
+    w.string("");
+    w.endArray();
+    w.key("nested").beginObject().key("k").boolean(false).endObject();
+    w.key("dom").json(json{{"z", 1}, {"y", "two"}});
+    w.key("price").decimal(14999, 2);
+    w.endObject();
+  });
+  EXPECT_EQ(text, R"({"b":"x\"y\n","a":-7,"list":[1,true,null,{},[],""],"nested":{"k":false},)"
+                  R"("dom":{"y":"two","z":1},"price":149.99})");
+  EXPECT_EQ(writeJson([](JsonWriter& w) { w.beginArray().endArray(); }), "[]");
+}
+
+TEST(JsonWriter, EscapesStringsAndKeysAsDumpDoes) {
+  std::string every;
+  for (int b = 1; b < 0x80; ++b) every.push_back(static_cast<char>(b));
+  for (const std::string& text :
+       {every, std::string("caf\xc3\xa9 \xe2\x82\xac"), std::string("a\0b", 3)}) {
+    const auto written =
+        writeJson([&](JsonWriter& w) { w.beginObject().key(text).string(text).endObject(); });
+    EXPECT_EQ(written, "{" + json(text).dump() + ":" + json(text).dump() + "}");
+  }
+  const std::string invalid = "bad \xff byte";
+  EXPECT_THROW(writeJson([&](JsonWriter& w) { w.string(invalid); }), json::type_error);
+  EXPECT_EQ(writeJson([&](JsonWriter& w) { w.string(invalid); }, InvalidUtf8::kReplace),
+            nlohmannDump(json(invalid), InvalidUtf8::kReplace));
+}
+
+TEST(JsonWriter, WritesADecimalAsDumpWritesTheNearestDouble) {
+  const auto viaDouble = [](std::int64_t minor, int decimals) {
+    return json(static_cast<double>(minor) / std::pow(10.0, decimals)).dump();
+  };
+  const auto written = [](std::int64_t minor, int decimals) {
+    return writeJson([&](JsonWriter& w) { w.decimal(minor, decimals); });
+  };
+  EXPECT_EQ(written(14999, 2), "149.99");
+  EXPECT_EQ(written(1500, 0), "1500.0");
+  EXPECT_EQ(written(0, 2), "0.0");
+  EXPECT_EQ(written(1, 3), "0.001");
+  EXPECT_EQ(written(-250, 2), "-2.5");
+  const std::int64_t edges[] = {0,
+                                1,
+                                -1,
+                                9,
+                                10,
+                                100,
+                                999'999'999'999'999,
+                                -999'999'999'999'999,
+                                1'000'000'000'000'000,
+                                123'456'789'012'345'678,
+                                std::numeric_limits<std::int64_t>::max(),
+                                std::numeric_limits<std::int64_t>::min() + 1};
+  for (int decimals = 0; decimals <= 9; ++decimals) {
+    for (const auto minor : edges) {
+      EXPECT_EQ(written(minor, decimals), viaDouble(minor, decimals)) << minor << " " << decimals;
+    }
+  }
+  std::mt19937_64 random(7);
+  for (int i = 0; i < 50'000; ++i) {
+    const int decimals = static_cast<int>(random() % 4);
+    // Every magnitude, from 1 digit to 16.
+    const auto digits = static_cast<int>(random() % 16) + 1;
+    const auto minor =
+        static_cast<std::int64_t>(random() % static_cast<std::uint64_t>(std::pow(10.0, digits)));
+    ASSERT_EQ(written(minor, decimals), viaDouble(minor, decimals)) << minor << " " << decimals;
+  }
 }
 
 }  // namespace
