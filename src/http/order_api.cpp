@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <charconv>
+#include <utility>
 
 #include "events/json_text.hpp"
 #include "http/api_security.hpp"
@@ -68,22 +69,30 @@ Result<Response> decodeStoredResponse(const std::string& stored) {
   }
 }
 
-Response jsonResponse(int status, const json& body) {
+/// A JSON answer whose body `write` writes (JsonWriter, no DOM). Invalid UTF-8 in what is
+/// echoed back is replaced, never a reason to fail the answer.
+template <typename Write>
+Response writtenResponse(int status, Write&& write) {
   Response response;
   response.status = status;
-  response.body = compactJson(body, InvalidUtf8::kReplace);
+  response.body = writeJson(std::forward<Write>(write), InvalidUtf8::kReplace);
   return response;
 }
 
+Response jsonResponse(int status, const json& body) {
+  return writtenResponse(status, [&](JsonWriter& out) { out.json(body); });
+}
+
 Response orderResponse(int status, const Order& order) {
-  Response response = jsonResponse(status, orderJson(order));
+  Response response = writtenResponse(status, [&](JsonWriter& out) { writeOrder(out, order); });
   response.headers.emplace_back("ETag", etagOf(order));
   return response;
 }
 
 /// A created sub-resource: 201, its Location and the ETag of the order containing it.
-Response createdResponse(const json& body, const Order& order, const std::string& location) {
-  Response response = jsonResponse(201, body);
+template <typename Write>
+Response createdResponse(Write&& write, const Order& order, const std::string& location) {
+  Response response = writtenResponse(201, std::forward<Write>(write));
   response.headers.emplace_back("Location", location);
   response.headers.emplace_back("ETag", etagOf(order));
   return response;
@@ -285,11 +294,18 @@ void OrderApi::listOrders(const Request& request, RequestScope& scope, const Rep
     if (page.error().field == "cursor") return invalidParameter("cursor", page.error().message);
     return reply(problemFromError(page.error()));
   }
-  json orders = json::array();
-  for (const auto& order : page->orders) orders.push_back(orderJson(order));
-  reply(jsonResponse(
-      200, {{"orders", std::move(orders)},
-            {"nextCursor", page->nextCursor.empty() ? json(nullptr) : json(page->nextCursor)}}));
+  reply(writtenResponse(200, [&](JsonWriter& out) {
+    out.beginObject();
+    out.key("orders").beginArray();
+    for (const auto& order : page->orders) writeOrder(out, order);
+    out.endArray();
+    if (page->nextCursor.empty()) {
+      out.key("nextCursor").null();
+    } else {
+      out.key("nextCursor").string(page->nextCursor);
+    }
+    out.endObject();
+  }));
 }
 
 void OrderApi::getOrder(const Request& request, RequestScope& scope, const Reply& reply) const {
@@ -312,7 +328,8 @@ void OrderApi::getShipment(const Request&, RequestScope& scope, const Reply& rep
   if (!visibleTo(scope, stored->order)) return reply(noSuchOrder(scope));
   const std::string& shipmentId = scope.param("shipmentId");
   if (const Shipment* shipment = stored->order.findShipment(ShipmentId(shipmentId))) {
-    return reply(jsonResponse(200, shipmentJson(*shipment, stored->order)));
+    return reply(writtenResponse(
+        200, [&](JsonWriter& out) { writeShipment(out, *shipment, stored->order); }));
   }
   reply(problemResponse(404, "not-found", "Not found", "no shipment " + shipmentId, "shipmentId"));
 }
@@ -323,7 +340,8 @@ void OrderApi::getRefund(const Request&, RequestScope& scope, const Reply& reply
   if (!visibleTo(scope, stored->order)) return reply(noSuchOrder(scope));
   const std::string& refundId = scope.param("refundId");
   if (const Refund* refund = stored->order.findRefund(RefundId(refundId))) {
-    return reply(jsonResponse(200, refundJson(*refund, stored->order)));
+    return reply(
+        writtenResponse(200, [&](JsonWriter& out) { writeRefund(out, *refund, stored->order); }));
   }
   reply(problemResponse(404, "not-found", "Not found", "no refund " + refundId, "refundId"));
 }
@@ -459,7 +477,7 @@ void OrderApi::ship(const Request& request, RequestScope& scope, const Reply& re
             [](const Change& change) {
               const Shipment& created = change.order.shipments.back();
               return createdResponse(
-                  shipmentJson(created, change.order), change.order,
+                  [&](JsonWriter& out) { writeShipment(out, created, change.order); }, change.order,
                   "/v1/orders/" + change.order.id.str() + "/shipments/" + created.id.str());
             }};
       });
@@ -484,18 +502,19 @@ void OrderApi::requestRefund(const Request& request, RequestScope& scope,
         auto refund = readRefundRequest(body);
         if (!refund) return refund.error();
         // The amount's decimals depend on the order's currency, known once it is loaded.
-        return Command{[refund = std::move(refund).value()](
-                           const Order* order, const ActionContext& ctx) -> Result<Change> {
-                         auto minor = toMinorUnits(refund.amount, order->currency, "amount");
-                         if (!minor) return minor.error();
-                         return orders::requestRefund(*order, minor.value(), refund.reason, ctx);
-                       },
-                       [](const Change& change) {
-                         const Refund& created = change.order.refunds.back();
-                         return createdResponse(refundJson(created, change.order), change.order,
-                                                "/v1/orders/" + change.order.id.str() +
-                                                    "/refunds/" + created.id.str());
-                       }};
+        return Command{
+            [refund = std::move(refund).value()](const Order* order,
+                                                 const ActionContext& ctx) -> Result<Change> {
+              auto minor = toMinorUnits(refund.amount, order->currency, "amount");
+              if (!minor) return minor.error();
+              return orders::requestRefund(*order, minor.value(), refund.reason, ctx);
+            },
+            [](const Change& change) {
+              const Refund& created = change.order.refunds.back();
+              return createdResponse(
+                  [&](JsonWriter& out) { writeRefund(out, created, change.order); }, change.order,
+                  "/v1/orders/" + change.order.id.str() + "/refunds/" + created.id.str());
+            }};
       });
 }
 
@@ -511,9 +530,10 @@ void OrderApi::refundProcessed(const Request& request, RequestScope& scope,
                                 return markRefundProcessed(*order, refundId, transaction, ctx);
                               },
                               [refundId](const Change& change) {
-                                Response response = jsonResponse(
-                                    200,
-                                    refundJson(*change.order.findRefund(refundId), change.order));
+                                Response response = writtenResponse(200, [&](JsonWriter& out) {
+                                  writeRefund(out, *change.order.findRefund(refundId),
+                                              change.order);
+                                });
                                 response.headers.emplace_back("ETag", etagOf(change.order));
                                 return response;
                               }};

@@ -3,77 +3,99 @@
 #include "publishing/domain_json.hpp"
 
 namespace orders::http {
+namespace {
 
-using nlohmann::json;
+void writeOptionalTime(JsonWriter& out, const std::optional<Timestamp>& at) {
+  if (at) {
+    out.string(formatIso8601(*at));
+  } else {
+    out.null();
+  }
+}
 
-nlohmann::json shipmentJson(const Shipment& shipment, const Order& order) {
-  json items = json::array();
+}  // namespace
+
+void writeShipment(JsonWriter& out, const Shipment& shipment, const Order& order) {
+  out.beginObject();
+  out.key("shipmentId").string(shipment.id.str());
+  out.key("orderId").string(order.id.str());
+  out.key("carrier").string(shipment.carrier);
+  out.key("trackingNumber").string(shipment.trackingNumber);
+  out.key("items").beginArray();
   for (const auto& line : shipment.items) {
-    items.push_back({{"productId", line.productId}, {"quantity", line.quantity}});
+    out.beginObject();
+    out.key("productId").string(line.productId);
+    out.key("quantity").integer(line.quantity);
+    out.endObject();
   }
-  json result = {
-      {"shipmentId", shipment.id.str()}, {"orderId", order.id.str()},
-      {"carrier", shipment.carrier},     {"trackingNumber", shipment.trackingNumber},
-      {"items", std::move(items)},       {"shippedAt", formatIso8601(shipment.shippedAt)},
-      {"deliveredAt", nullptr}};
-  if (shipment.deliveredAt) result["deliveredAt"] = formatIso8601(*shipment.deliveredAt);
-  return result;
+  out.endArray();
+  out.key("shippedAt").string(formatIso8601(shipment.shippedAt));
+  writeOptionalTime(out.key("deliveredAt"), shipment.deliveredAt);
+  out.endObject();
 }
 
-nlohmann::json refundJson(const Refund& refund, const Order& order) {
-  json result = {{"refundId", refund.id.str()},
-                 {"orderId", order.id.str()},
-                 {"amount", amountJson(refund.amount, order.currency)},
-                 {"currency", order.currency.code()},
-                 {"reason", refund.reason},
-                 {"status", refund.status == RefundStatus::kProcessed ? "PROCESSED" : "REQUESTED"},
-                 {"requestedAt", formatIso8601(refund.requestedAt)},
-                 {"refundTransactionId", nullptr},
-                 {"processedAt", nullptr}};
-  if (refund.status == RefundStatus::kProcessed) {
-    result["refundTransactionId"] = refund.refundTransactionId;
+void writeRefund(JsonWriter& out, const Refund& refund, const Order& order) {
+  const bool processed = refund.status == RefundStatus::kProcessed;
+  out.beginObject();
+  out.key("refundId").string(refund.id.str());
+  out.key("orderId").string(order.id.str());
+  writeAmount(out.key("amount"), refund.amount, order.currency);
+  out.key("currency").string(order.currency.code());
+  out.key("reason").string(refund.reason);
+  out.key("status").string(processed ? "PROCESSED" : "REQUESTED");
+  out.key("requestedAt").string(formatIso8601(refund.requestedAt));
+  if (processed) {
+    out.key("refundTransactionId").string(refund.refundTransactionId);
+  } else {
+    out.key("refundTransactionId").null();
   }
-  if (refund.processedAt) result["processedAt"] = formatIso8601(*refund.processedAt);
-  return result;
+  writeOptionalTime(out.key("processedAt"), refund.processedAt);
+  out.endObject();
 }
 
-nlohmann::json orderJson(const Order& order) {
-  json shipments = json::array();
-  for (const auto& shipment : order.shipments) shipments.push_back(shipmentJson(shipment, order));
-  json refunds = json::array();
-  for (const auto& refund : order.refunds) refunds.push_back(refundJson(refund, order));
-  json payment = {{"attempts", order.payment.attempts},
-                  {"paidAmount", amountJson(order.payment.paidAmount, order.currency)},
-                  {"paymentTransactionId", nullptr},
-                  {"paidAt", nullptr}};
-  if (!order.payment.paymentTransactionId.empty()) {
-    payment["paymentTransactionId"] = order.payment.paymentTransactionId;
+void writeOrder(JsonWriter& out, const Order& order) {
+  out.beginObject();
+  out.key("orderId").string(order.id.str());
+  out.key("userId").string(order.userId.str());
+  out.key("status").string(toString(order.status));
+  out.key("currency").string(order.currency.code());
+  writeAmount(out.key("totalAmount"), order.totalAmount, order.currency);
+  out.key("itemCount").integer(order.itemCount());
+  writeItems(out.key("items"), order);
+  writeCustomer(out.key("customerDetails"), order.customer);
+  writeAddress(out.key("shippingAddress"), order.shippingAddress);
+
+  out.key("payment").beginObject();
+  out.key("attempts").integer(order.payment.attempts);
+  writeAmount(out.key("paidAmount"), order.payment.paidAmount, order.currency);
+  if (order.payment.paymentTransactionId.empty()) {
+    out.key("paymentTransactionId").null();
+  } else {
+    out.key("paymentTransactionId").string(order.payment.paymentTransactionId);
   }
-  if (order.payment.paidAt) payment["paidAt"] = formatIso8601(*order.payment.paidAt);
+  writeOptionalTime(out.key("paidAt"), order.payment.paidAt);
   if (!order.payment.lastFailureCode.empty()) {
-    payment["lastFailure"] = {{"failureCode", order.payment.lastFailureCode},
-                              {"message", order.payment.lastFailureMessage}};
+    out.key("lastFailure").beginObject();
+    out.key("failureCode").string(order.payment.lastFailureCode);
+    out.key("message").string(order.payment.lastFailureMessage);
+    out.endObject();
   }
-  json result = {
-      {"orderId", order.id.str()},
-      {"userId", order.userId.str()},
-      {"status", std::string(toString(order.status))},
-      {"currency", order.currency.code()},
-      {"totalAmount", amountJson(order.totalAmount, order.currency)},
-      {"itemCount", order.itemCount()},
-      {"items", itemsJson(order)},
-      {"customerDetails", toJson(order.customer)},
-      {"shippingAddress", toJson(order.shippingAddress)},
-      {"payment", std::move(payment)},
-      {"shipments", std::move(shipments)},
-      {"refunds", std::move(refunds)},
-      {"refundableAmount", amountJson(order.refundableAmount(), order.currency)},
-      {"createdAt", formatIso8601(order.createdAt)},
-      {"updatedAt", formatIso8601(order.updatedAt)},
-      {"version", order.version},
-  };
-  if (!order.cancellationReason.empty()) result["cancellationReason"] = order.cancellationReason;
-  return result;
+  out.endObject();
+
+  out.key("shipments").beginArray();
+  for (const auto& shipment : order.shipments) writeShipment(out, shipment, order);
+  out.endArray();
+  out.key("refunds").beginArray();
+  for (const auto& refund : order.refunds) writeRefund(out, refund, order);
+  out.endArray();
+  writeAmount(out.key("refundableAmount"), order.refundableAmount(), order.currency);
+  out.key("createdAt").string(formatIso8601(order.createdAt));
+  out.key("updatedAt").string(formatIso8601(order.updatedAt));
+  out.key("version").integer(order.version);
+  if (!order.cancellationReason.empty()) {
+    out.key("cancellationReason").string(order.cancellationReason);
+  }
+  out.endObject();
 }
 
 std::string etagOf(const Order& order) {

@@ -4,29 +4,36 @@
 
 namespace orders {
 
-nlohmann::json amountJson(std::int64_t minor, const Currency& currency) {
-  return toDecimal(minor, currency);
+void writeAmount(JsonWriter& out, std::int64_t minor, const Currency& currency) {
+  out.decimal(minor, currency.decimals());
 }
 
-nlohmann::json toJson(const Address& address) {
-  return {{"street", address.street},
-          {"city", address.city},
-          {"postalCode", address.postalCode},
-          {"country", address.country}};
+void writeAddress(JsonWriter& out, const Address& address) {
+  out.beginObject();
+  out.key("street").string(address.street);
+  out.key("city").string(address.city);
+  out.key("postalCode").string(address.postalCode);
+  out.key("country").string(address.country);
+  out.endObject();
 }
 
-nlohmann::json toJson(const CustomerDetails& customer) {
-  return {{"name", customer.name}, {"email", customer.email}};
+void writeCustomer(JsonWriter& out, const CustomerDetails& customer) {
+  out.beginObject();
+  out.key("name").string(customer.name);
+  out.key("email").string(customer.email);
+  out.endObject();
 }
 
-nlohmann::json itemsJson(const Order& order) {
-  nlohmann::json items = nlohmann::json::array();
+void writeItems(JsonWriter& out, const Order& order) {
+  out.beginArray();
   for (const auto& item : order.items) {
-    items.push_back({{"productId", item.productId},
-                     {"quantity", item.quantity},
-                     {"unitPrice", amountJson(item.unitPrice, order.currency)}});
+    out.beginObject();
+    out.key("productId").string(item.productId);
+    out.key("quantity").integer(item.quantity);
+    writeAmount(out.key("unitPrice"), item.unitPrice, order.currency);
+    out.endObject();
   }
-  return items;
+  out.endArray();
 }
 
 nlohmann::json changeContextJson(const ChangeContext& context) {

@@ -14,242 +14,277 @@
 namespace orders {
 namespace {
 
-using Json = nlohmann::json;
-
-/// Renders the payload of one event from the order as it is after the change. The event's own
+/// Writes the payload of one event from the order as it is after the change. The event's own
 /// timestamp field (cancelledAt, shippedAt...) is the moment the event occurred, which is also
-/// what the order recorded (the actions stamp both with the same ActionContext::now).
+/// what the order recorded (the actions stamp both with the same ActionContext::now). Each
+/// payload is one JSON object written with a JsonWriter; a failure (a bug: the event names what
+/// the order does not hold) leaves a partial text, which the caller throws away.
 class PayloadRenderer {
  public:
   PayloadRenderer(const Order& order, const DomainEvent& event)
       : order_(order), event_(event), at_(formatIso8601(event.occurredAt)) {}
 
-  Result<Json> operator()(const OrderCreated&) const {
+  /// The payload at `version`: 1.0 of every type, and the newer majors of
+  /// kOrderEventNewerMajors (PublishedVersions::parse only lets renderable versions through).
+  Status render(std::string_view version, JsonWriter& out) const {
+    if (version == kEventVersion) {
+      return std::visit([&](const auto& data) { return (*this)(data, out); }, event_.data);
+    }
+    if (version == "2.0" && std::holds_alternative<OrderCreated>(event_.data)) {
+      return createdV2(out);
+    }
+    return bug("no renderer for version " + std::string(version));
+  }
+
+ private:
+  Status operator()(const OrderCreated&, JsonWriter& out) const {
     // Exactly the seed's OrderCreatedEvent example.
-    return Json{{"orderId", order_.id.str()},
-                {"userId", order_.userId.str()},
-                {"orderDate", formatIso8601(order_.createdAt)},
-                {"status", toString(order_.status)},
-                {"totalAmount", amount(order_.totalAmount)},
-                {"currency", order_.currency.code()},
-                {"itemCount", order_.itemCount()},
-                {"customerDetails", toJson(order_.customer)},
-                {"shippingAddress", toJson(order_.shippingAddress)},
-                {"items", itemsJson(order_)}};
+    base(out);
+    out.key("orderDate").string(formatIso8601(order_.createdAt));
+    out.key("status").string(toString(order_.status));
+    amount(out.key("totalAmount"), order_.totalAmount);
+    out.key("currency").string(order_.currency.code());
+    out.key("itemCount").integer(order_.itemCount());
+    writeCustomer(out.key("customerDetails"), order_.customer);
+    writeAddress(out.key("shippingAddress"), order_.shippingAddress);
+    writeItems(out.key("items"), order_);
+    out.endObject();
+    return okStatus();
   }
 
   /// 2.0 (schemas/events/OrderCreatedEvent/2.0.json): the 1.0 payload with every amount as a
   /// money object in integer minor units; the separate top-level currency is gone.
-  Result<Json> createdV2() const {
-    Json items = Json::array();
+  Status createdV2(JsonWriter& out) const {
+    base(out);
+    out.key("orderDate").string(formatIso8601(order_.createdAt));
+    out.key("status").string(toString(order_.status));
+    money(out.key("totalAmount"), order_.totalAmount);
+    out.key("itemCount").integer(order_.itemCount());
+    writeCustomer(out.key("customerDetails"), order_.customer);
+    writeAddress(out.key("shippingAddress"), order_.shippingAddress);
+    out.key("items").beginArray();
     for (const auto& item : order_.items) {
-      items.push_back({{"productId", item.productId},
-                       {"quantity", item.quantity},
-                       {"unitPrice", money(item.unitPrice)}});
+      out.beginObject();
+      out.key("productId").string(item.productId);
+      out.key("quantity").integer(item.quantity);
+      money(out.key("unitPrice"), item.unitPrice);
+      out.endObject();
     }
-    return Json{{"orderId", order_.id.str()},
-                {"userId", order_.userId.str()},
-                {"orderDate", formatIso8601(order_.createdAt)},
-                {"status", toString(order_.status)},
-                {"totalAmount", money(order_.totalAmount)},
-                {"itemCount", order_.itemCount()},
-                {"customerDetails", toJson(order_.customer)},
-                {"shippingAddress", toJson(order_.shippingAddress)},
-                {"items", std::move(items)}};
+    out.endArray();
+    out.endObject();
+    return okStatus();
   }
 
-  /// The payload at `version`: 1.0 of every type, and the newer majors of
-  /// kOrderEventNewerMajors (PublishedVersions::parse only lets renderable versions through).
-  Result<Json> render(std::string_view version) const {
-    if (version == kEventVersion) return std::visit(*this, event_.data);
-    if (version == "2.0" && std::holds_alternative<OrderCreated>(event_.data)) return createdV2();
-    return bug("no renderer for version " + std::string(version));
-  }
-
-  Result<Json> operator()(const OrderUpdated& e) const {
-    Json payload = base();
-    payload["changedFields"] = e.changedFields;
+  Status operator()(const OrderUpdated& e, JsonWriter& out) const {
     // The new value of every changed field, and only of those: the event is the change.
+    bool customer = false;
+    bool address = false;
     for (const auto& field : e.changedFields) {
       if (field == "customerDetails") {
-        payload["customerDetails"] = toJson(order_.customer);
+        customer = true;
       } else if (field == "shippingAddress") {
-        payload["shippingAddress"] = toJson(order_.shippingAddress);
+        address = true;
       } else {
         return bug("unknown changed field " + field);
       }
     }
-    payload["version"] = order_.version;
-    payload["updatedAt"] = at_;
-    return withInitiator(std::move(payload));
+    base(out);
+    out.key("changedFields").beginArray();
+    for (const auto& field : e.changedFields) out.string(field);
+    out.endArray();
+    if (customer) writeCustomer(out.key("customerDetails"), order_.customer);
+    if (address) writeAddress(out.key("shippingAddress"), order_.shippingAddress);
+    out.key("version").integer(order_.version);
+    out.key("updatedAt").string(at_);
+    return endWithInitiator(out);
   }
 
-  Result<Json> operator()(const OrderStatusChanged& e) const {
+  Status operator()(const OrderStatusChanged& e, JsonWriter& out) const {
     // Exactly seed 003: optional fields are left out rather than sent empty.
-    Json payload = base();
-    payload["previousStatus"] = toString(e.previousStatus);
-    payload["newStatus"] = toString(e.newStatus);
-    payload["statusChangeTimestamp"] = at_;
-    if (!e.reason.empty()) payload["reason"] = e.reason;
-    if (!event_.initiatedBy.empty()) payload["initiatedBy"] = event_.initiatedBy;
+    nlohmann::json context;
     if (e.changeContext) {
       try {
-        payload["changeContext"] = changeContextJson(*e.changeContext);
+        context = changeContextJson(*e.changeContext);
       } catch (const std::invalid_argument& error) {
         return bug(error.what());
       }
     }
-    payload["currentOrderSummary"] = {{"totalAmount", amount(order_.totalAmount)},
-                                      {"currency", order_.currency.code()},
-                                      {"itemCount", order_.itemCount()}};
-    return payload;
+    base(out);
+    out.key("previousStatus").string(toString(e.previousStatus));
+    out.key("newStatus").string(toString(e.newStatus));
+    out.key("statusChangeTimestamp").string(at_);
+    if (!e.reason.empty()) out.key("reason").string(e.reason);
+    if (!event_.initiatedBy.empty()) out.key("initiatedBy").string(event_.initiatedBy);
+    if (e.changeContext) out.key("changeContext").json(context);
+    out.key("currentOrderSummary").beginObject();
+    amount(out.key("totalAmount"), order_.totalAmount);
+    out.key("currency").string(order_.currency.code());
+    out.key("itemCount").integer(order_.itemCount());
+    out.endObject();
+    out.endObject();
+    return okStatus();
   }
 
-  Result<Json> operator()(const OrderCancelled& e) const {
-    Json payload = base();
-    payload["previousStatus"] = toString(e.previousStatus);
-    payload["reason"] = e.reason;
-    payload["cancelledAt"] = at_;
+  Status operator()(const OrderCancelled& e, JsonWriter& out) const {
+    base(out);
+    out.key("previousStatus").string(toString(e.previousStatus));
+    out.key("reason").string(e.reason);
+    out.key("cancelledAt").string(at_);
     // Cancelling never refunds by itself: a paid order needs a refund request of its own.
-    payload["refundRequired"] = order_.payment.paidAmount > 0;
-    payload["refundableAmount"] = amount(order_.refundableAmount());
-    payload["currency"] = order_.currency.code();
-    return withInitiator(std::move(payload));
+    out.key("refundRequired").boolean(order_.payment.paidAmount > 0);
+    amount(out.key("refundableAmount"), order_.refundableAmount());
+    out.key("currency").string(order_.currency.code());
+    return endWithInitiator(out);
   }
 
-  Result<Json> operator()(const OrderPaymentCompleted& e) const {
-    Json payload = base();
-    payload["paymentTransactionId"] = e.paymentTransactionId;
-    payload["amount"] = amount(order_.payment.paidAmount);
-    payload["currency"] = order_.currency.code();
-    payload["attempt"] = order_.payment.attempts;
-    payload["paymentCompletedAt"] = at_;
-    return withInitiator(std::move(payload));
+  Status operator()(const OrderPaymentCompleted& e, JsonWriter& out) const {
+    base(out);
+    out.key("paymentTransactionId").string(e.paymentTransactionId);
+    amount(out.key("amount"), order_.payment.paidAmount);
+    out.key("currency").string(order_.currency.code());
+    out.key("attempt").integer(order_.payment.attempts);
+    out.key("paymentCompletedAt").string(at_);
+    return endWithInitiator(out);
   }
 
-  Result<Json> operator()(const OrderPaymentFailed& e) const {
-    Json payload = base();
-    payload["paymentTransactionId"] = e.paymentTransactionId;
-    payload["failureCode"] = e.failureCode;
-    if (!e.message.empty()) payload["message"] = e.message;
-    payload["attempt"] = e.attempt;
-    payload["amount"] = amount(order_.totalAmount);
-    payload["currency"] = order_.currency.code();
-    payload["paymentFailedAt"] = at_;
-    return withInitiator(std::move(payload));
+  Status operator()(const OrderPaymentFailed& e, JsonWriter& out) const {
+    base(out);
+    out.key("paymentTransactionId").string(e.paymentTransactionId);
+    out.key("failureCode").string(e.failureCode);
+    if (!e.message.empty()) out.key("message").string(e.message);
+    out.key("attempt").integer(e.attempt);
+    amount(out.key("amount"), order_.totalAmount);
+    out.key("currency").string(order_.currency.code());
+    out.key("paymentFailedAt").string(at_);
+    return endWithInitiator(out);
   }
 
-  Result<Json> operator()(const OrderPaymentProcessingInitiated& e) const {
-    Json payload = base();
-    payload["attempt"] = e.attempt;
-    payload["amount"] = amount(order_.totalAmount);
-    payload["currency"] = order_.currency.code();
-    payload["paymentInitiatedAt"] = at_;
-    return withInitiator(std::move(payload));
+  Status operator()(const OrderPaymentProcessingInitiated& e, JsonWriter& out) const {
+    base(out);
+    out.key("attempt").integer(e.attempt);
+    amount(out.key("amount"), order_.totalAmount);
+    out.key("currency").string(order_.currency.code());
+    out.key("paymentInitiatedAt").string(at_);
+    return endWithInitiator(out);
   }
 
-  Result<Json> operator()(const OrderShipped& e) const {
+  Status operator()(const OrderShipped& e, JsonWriter& out) const {
     const Shipment* shipment = order_.findShipment(e.shipmentId);
     if (shipment == nullptr) return bug("no shipment " + e.shipmentId.str() + " in the order");
-    Json items = Json::array();
+    base(out);
+    out.key("shipmentId").string(shipment->id.str());
+    out.key("carrier").string(shipment->carrier);
+    out.key("trackingNumber").string(shipment->trackingNumber);
+    out.key("items").beginArray();
     for (const auto& line : shipment->items) {
-      items.push_back({{"productId", line.productId}, {"quantity", line.quantity}});
+      out.beginObject();
+      out.key("productId").string(line.productId);
+      out.key("quantity").integer(line.quantity);
+      out.endObject();
     }
-    Json payload = base();
-    payload["shipmentId"] = shipment->id.str();
-    payload["carrier"] = shipment->carrier;
-    payload["trackingNumber"] = shipment->trackingNumber;
-    payload["items"] = std::move(items);
+    out.endArray();
     bool partial = false;
     for (const auto& item : order_.items) {
       if (order_.unshippedQuantity(item.productId) > 0) partial = true;
     }
-    payload["partial"] = partial;
-    payload["shippedAt"] = formatIso8601(shipment->shippedAt);
-    return withInitiator(std::move(payload));
+    out.key("partial").boolean(partial);
+    out.key("shippedAt").string(formatIso8601(shipment->shippedAt));
+    return endWithInitiator(out);
   }
 
-  Result<Json> operator()(const OrderDelivered& e) const {
-    Json payload = base();
+  Status operator()(const OrderDelivered& e, JsonWriter& out) const {
     const bool pickup = e.shipmentId.empty();
-    if (!pickup) {
-      if (order_.findShipment(e.shipmentId) == nullptr) {
-        return bug("no shipment " + e.shipmentId.str() + " in the order");
-      }
-      payload["shipmentId"] = e.shipmentId.str();
+    if (!pickup && order_.findShipment(e.shipmentId) == nullptr) {
+      return bug("no shipment " + e.shipmentId.str() + " in the order");
     }
-    payload["pickup"] = pickup;
-    payload["deliveredAt"] = at_;
-    payload["allDelivered"] = order_.status == OrderStatus::kDelivered;
-    return withInitiator(std::move(payload));
+    base(out);
+    if (!pickup) out.key("shipmentId").string(e.shipmentId.str());
+    out.key("pickup").boolean(pickup);
+    out.key("deliveredAt").string(at_);
+    out.key("allDelivered").boolean(order_.status == OrderStatus::kDelivered);
+    return endWithInitiator(out);
   }
 
-  Result<Json> operator()(const OrderRefundRequested& e) const {
+  Status operator()(const OrderRefundRequested& e, JsonWriter& out) const {
     const Refund* refund = order_.findRefund(e.refundId);
     if (refund == nullptr) return bug("no refund " + e.refundId.str() + " in the order");
     std::int64_t total = 0;
     for (const auto& r : order_.refunds) total += r.amount;
-    Json payload = base();
-    payload["refundId"] = refund->id.str();
-    payload["amount"] = amount(refund->amount);
-    payload["currency"] = order_.currency.code();
-    payload["reason"] = refund->reason;
-    payload["totalRefundedOrRequested"] = amount(total);
-    payload["refundRequestedAt"] = formatIso8601(refund->requestedAt);
-    return withInitiator(std::move(payload));
+    base(out);
+    out.key("refundId").string(refund->id.str());
+    amount(out.key("amount"), refund->amount);
+    out.key("currency").string(order_.currency.code());
+    out.key("reason").string(refund->reason);
+    amount(out.key("totalRefundedOrRequested"), total);
+    out.key("refundRequestedAt").string(formatIso8601(refund->requestedAt));
+    return endWithInitiator(out);
   }
 
-  Result<Json> operator()(const OrderRefundProcessed& e) const {
+  Status operator()(const OrderRefundProcessed& e, JsonWriter& out) const {
     const Refund* refund = order_.findRefund(e.refundId);
     if (refund == nullptr) return bug("no refund " + e.refundId.str() + " in the order");
-    Json payload = base();
-    payload["refundId"] = refund->id.str();
-    payload["refundTransactionId"] = refund->refundTransactionId;
-    payload["amount"] = amount(refund->amount);
-    payload["currency"] = order_.currency.code();
-    payload["processedAt"] = refund->processedAt ? formatIso8601(*refund->processedAt) : at_;
-    return withInitiator(std::move(payload));
+    base(out);
+    out.key("refundId").string(refund->id.str());
+    out.key("refundTransactionId").string(refund->refundTransactionId);
+    amount(out.key("amount"), refund->amount);
+    out.key("currency").string(order_.currency.code());
+    out.key("processedAt").string(refund->processedAt ? formatIso8601(*refund->processedAt) : at_);
+    return endWithInitiator(out);
   }
 
-  Result<Json> operator()(const OrderConfirmationNotificationRequested&) const {
-    Json payload = base();
-    payload["recipient"] = toJson(order_.customer);
-    payload["channel"] = "EMAIL";
-    payload["template"] = "order-confirmation";
-    payload["orderDate"] = formatIso8601(order_.createdAt);
-    payload["orderSummary"] = {{"totalAmount", amount(order_.totalAmount)},
-                               {"currency", order_.currency.code()},
-                               {"itemCount", order_.itemCount()},
-                               {"items", itemsJson(order_)}};
-    payload["requestedAt"] = at_;
-    return withInitiator(std::move(payload));
+  Status operator()(const OrderConfirmationNotificationRequested&, JsonWriter& out) const {
+    base(out);
+    writeCustomer(out.key("recipient"), order_.customer);
+    out.key("channel").string("EMAIL");
+    out.key("template").string("order-confirmation");
+    out.key("orderDate").string(formatIso8601(order_.createdAt));
+    out.key("orderSummary").beginObject();
+    amount(out.key("totalAmount"), order_.totalAmount);
+    out.key("currency").string(order_.currency.code());
+    out.key("itemCount").integer(order_.itemCount());
+    writeItems(out.key("items"), order_);
+    out.endObject();
+    out.key("requestedAt").string(at_);
+    return endWithInitiator(out);
   }
 
-  Result<Json> operator()(const OrderPlacedForAnalytics&) const {
+  Status operator()(const OrderPlacedForAnalytics&, JsonWriter& out) const {
     // No personal data, by design and enforced by the schema: no name, e-mail or street
     // address, only the shipping country. Not even initiatedBy, which may name a user.
-    return Json{{"orderId", order_.id.str()},
-                {"userId", order_.userId.str()},
-                {"orderDate", formatIso8601(order_.createdAt)},
-                {"status", toString(order_.status)},
-                {"totalAmount", amount(order_.totalAmount)},
-                {"currency", order_.currency.code()},
-                {"itemCount", order_.itemCount()},
-                {"shippingCountry", order_.shippingAddress.country},
-                {"items", itemsJson(order_)}};
+    base(out);
+    out.key("orderDate").string(formatIso8601(order_.createdAt));
+    out.key("status").string(toString(order_.status));
+    amount(out.key("totalAmount"), order_.totalAmount);
+    out.key("currency").string(order_.currency.code());
+    out.key("itemCount").integer(order_.itemCount());
+    out.key("shippingCountry").string(order_.shippingAddress.country);
+    writeItems(out.key("items"), order_);
+    out.endObject();
+    return okStatus();
   }
 
- private:
-  Json base() const { return Json{{"orderId", order_.id.str()}, {"userId", order_.userId.str()}}; }
-
-  Json amount(std::int64_t minor) const { return amountJson(minor, order_.currency); }
-  Json money(std::int64_t minor) const {
-    return Json{{"amount", minor}, {"currency", order_.currency.code()}};
+  /// Opens the payload object with the members every payload starts with.
+  void base(JsonWriter& out) const {
+    out.beginObject();
+    out.key("orderId").string(order_.id.str());
+    out.key("userId").string(order_.userId.str());
   }
 
-  Json withInitiator(Json payload) const {
-    if (!event_.initiatedBy.empty()) payload["initiatedBy"] = event_.initiatedBy;
-    return payload;
+  void amount(JsonWriter& out, std::int64_t minor) const {
+    writeAmount(out, minor, order_.currency);
+  }
+  void money(JsonWriter& out, std::int64_t minor) const {
+    out.beginObject();
+    out.key("amount").integer(minor);
+    out.key("currency").string(order_.currency.code());
+    out.endObject();
+  }
+
+  /// Closes the payload object, with initiatedBy last when the event names one.
+  Status endWithInitiator(JsonWriter& out) const {
+    if (!event_.initiatedBy.empty()) out.key("initiatedBy").string(event_.initiatedBy);
+    out.endObject();
+    return okStatus();
   }
 
   Error bug(const std::string& what) const {
@@ -337,9 +372,6 @@ Result<std::vector<EncodedMessage>> EventFactory::render(const Change& change,
     const std::string_view type = messageTypeOf(event.data);
     const PayloadRenderer renderer(change.order, event);
     for (const auto& version : options_.versions.of(type)) {
-      auto payload = renderer.render(version);
-      if (!payload) return std::move(payload).takeError();
-
       EncodedMessage message;
       message.messageId = "msg-" + ids_.uuid();
       message.messageType = type;
@@ -355,28 +387,34 @@ Result<std::vector<EncodedMessage>> EventFactory::render(const Change& change,
         message.tracestate = cause.traceState;
       }
 
-      Json envelope{{"messageId", message.messageId},
-                    {"messageType", message.messageType},
-                    {"messageVersion", message.messageVersion},
-                    {"timestamp", formatIso8601(event.occurredAt)},
-                    {"source", message.source},
-                    {"partitionKey", message.partitionKey},
-                    {"payload", std::move(payload).value()}};
-      if (!correlationId.empty()) envelope["correlationId"] = correlationId;
+      // The envelope in StandardMessage<T>'s field order, the payload written in place.
+      message.body.reserve(1024);
+      JsonWriter out(message.body);
+      out.beginObject();
+      out.key("messageId").string(message.messageId);
+      out.key("messageType").string(message.messageType);
+      out.key("messageVersion").string(message.messageVersion);
+      out.key("timestamp").string(formatIso8601(event.occurredAt));
+      out.key("source").string(message.source);
+      if (!correlationId.empty()) out.key("correlationId").string(correlationId);
+      out.key("partitionKey").string(message.partitionKey);
+      if (auto written = renderer.render(version, out.key("payload")); !written) {
+        return std::move(written).takeError();
+      }
+      out.endObject();
 
       // Our own output failing our own schema is a bug (or a schema change not matched by
       // code): refuse to write it, so no consumer ever sees a message that breaks the contract.
       // With sampling (EventFactoryOptions) only the first of each type and version and one in N
-      // are checked.
+      // are checked. What is checked is the text that will be sent.
       if (shouldValidate(samplingSlot(event.data.index(), type, version))) {
-        if (auto valid = schemas_.validateMessage(envelope); !valid) {
+        if (auto valid = schemas_.validateMessage(message.body); !valid) {
           return Error{ErrorCode::kInternal,
                        std::string(type) + " " + version +
                            " does not match its schema: " + valid.error().message,
                        valid.error().field};
         }
       }
-      message.body = compactJson(envelope);
       messages.push_back(std::move(message));
     }
   }

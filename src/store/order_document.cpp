@@ -16,8 +16,12 @@ Timestamp fromMillis(std::int64_t ms) {
   return Timestamp(std::chrono::milliseconds(ms));
 }
 
-json optionalMillis(const std::optional<Timestamp>& t) {
-  return t ? json(millis(*t)) : json(nullptr);
+void writeOptionalMillis(JsonWriter& out, const std::optional<Timestamp>& t) {
+  if (t) {
+    out.integer(millis(*t));
+  } else {
+    out.null();
+  }
 }
 std::optional<Timestamp> readOptionalMillis(const json& value) {
   if (value.is_null()) return std::nullopt;
@@ -26,64 +30,81 @@ std::optional<Timestamp> readOptionalMillis(const json& value) {
 
 }  // namespace
 
+// Written on every change of an order, so without a DOM (JsonWriter, issue 10). The reader below
+// looks members up by name, so their order here is free.
 std::string encodeOrderDocument(const Order& order) {
-  json items = json::array();
-  for (const auto& item : order.items) {
-    items.push_back({{"productId", item.productId},
-                     {"quantity", item.quantity},
-                     {"unitPrice", item.unitPrice}});
-  }
-  json shipments = json::array();
-  for (const auto& shipment : order.shipments) {
-    json lines = json::array();
-    for (const auto& line : shipment.items) {
-      lines.push_back({{"productId", line.productId}, {"quantity", line.quantity}});
+  return writeJson([&](JsonWriter& out) {
+    out.beginObject();
+    out.key("id").string(order.id.str());
+    out.key("userId").string(order.userId.str());
+    out.key("status").string(toString(order.status));
+    out.key("currency").string(order.currency.code());
+    out.key("items").beginArray();
+    for (const auto& item : order.items) {
+      out.beginObject();
+      out.key("productId").string(item.productId);
+      out.key("quantity").integer(item.quantity);
+      out.key("unitPrice").integer(item.unitPrice);
+      out.endObject();
     }
-    shipments.push_back({{"id", shipment.id.str()},
-                         {"carrier", shipment.carrier},
-                         {"trackingNumber", shipment.trackingNumber},
-                         {"items", std::move(lines)},
-                         {"shippedAt", millis(shipment.shippedAt)},
-                         {"deliveredAt", optionalMillis(shipment.deliveredAt)}});
-  }
-  json refunds = json::array();
-  for (const auto& refund : order.refunds) {
-    refunds.push_back({{"id", refund.id.str()},
-                       {"amount", refund.amount},
-                       {"reason", refund.reason},
-                       {"processed", refund.status == RefundStatus::kProcessed},
-                       {"refundTransactionId", refund.refundTransactionId},
-                       {"requestedAt", millis(refund.requestedAt)},
-                       {"processedAt", optionalMillis(refund.processedAt)}});
-  }
-  const json document = {
-      {"id", order.id.str()},
-      {"userId", order.userId.str()},
-      {"status", toString(order.status)},
-      {"currency", order.currency.code()},
-      {"items", std::move(items)},
-      {"customer", {{"name", order.customer.name}, {"email", order.customer.email}}},
-      {"shippingAddress",
-       {{"street", order.shippingAddress.street},
-        {"city", order.shippingAddress.city},
-        {"postalCode", order.shippingAddress.postalCode},
-        {"country", order.shippingAddress.country}}},
-      {"totalAmount", order.totalAmount},
-      {"createdAt", millis(order.createdAt)},
-      {"updatedAt", millis(order.updatedAt)},
-      {"version", order.version},
-      {"payment",
-       {{"attempts", order.payment.attempts},
-        {"paymentTransactionId", order.payment.paymentTransactionId},
-        {"paidAmount", order.payment.paidAmount},
-        {"paidAt", optionalMillis(order.payment.paidAt)},
-        {"lastFailureCode", order.payment.lastFailureCode},
-        {"lastFailureMessage", order.payment.lastFailureMessage}}},
-      {"shipments", std::move(shipments)},
-      {"refunds", std::move(refunds)},
-      {"cancellationReason", order.cancellationReason},
-  };
-  return compactJson(document);
+    out.endArray();
+    out.key("customer").beginObject();
+    out.key("name").string(order.customer.name);
+    out.key("email").string(order.customer.email);
+    out.endObject();
+    out.key("shippingAddress").beginObject();
+    out.key("street").string(order.shippingAddress.street);
+    out.key("city").string(order.shippingAddress.city);
+    out.key("postalCode").string(order.shippingAddress.postalCode);
+    out.key("country").string(order.shippingAddress.country);
+    out.endObject();
+    out.key("totalAmount").integer(order.totalAmount);
+    out.key("createdAt").integer(millis(order.createdAt));
+    out.key("updatedAt").integer(millis(order.updatedAt));
+    out.key("version").integer(order.version);
+    out.key("payment").beginObject();
+    out.key("attempts").integer(order.payment.attempts);
+    out.key("paymentTransactionId").string(order.payment.paymentTransactionId);
+    out.key("paidAmount").integer(order.payment.paidAmount);
+    writeOptionalMillis(out.key("paidAt"), order.payment.paidAt);
+    out.key("lastFailureCode").string(order.payment.lastFailureCode);
+    out.key("lastFailureMessage").string(order.payment.lastFailureMessage);
+    out.endObject();
+    out.key("shipments").beginArray();
+    for (const auto& shipment : order.shipments) {
+      out.beginObject();
+      out.key("id").string(shipment.id.str());
+      out.key("carrier").string(shipment.carrier);
+      out.key("trackingNumber").string(shipment.trackingNumber);
+      out.key("items").beginArray();
+      for (const auto& line : shipment.items) {
+        out.beginObject();
+        out.key("productId").string(line.productId);
+        out.key("quantity").integer(line.quantity);
+        out.endObject();
+      }
+      out.endArray();
+      out.key("shippedAt").integer(millis(shipment.shippedAt));
+      writeOptionalMillis(out.key("deliveredAt"), shipment.deliveredAt);
+      out.endObject();
+    }
+    out.endArray();
+    out.key("refunds").beginArray();
+    for (const auto& refund : order.refunds) {
+      out.beginObject();
+      out.key("id").string(refund.id.str());
+      out.key("amount").integer(refund.amount);
+      out.key("reason").string(refund.reason);
+      out.key("processed").boolean(refund.status == RefundStatus::kProcessed);
+      out.key("refundTransactionId").string(refund.refundTransactionId);
+      out.key("requestedAt").integer(millis(refund.requestedAt));
+      writeOptionalMillis(out.key("processedAt"), refund.processedAt);
+      out.endObject();
+    }
+    out.endArray();
+    out.key("cancellationReason").string(order.cancellationReason);
+    out.endObject();
+  });
 }
 
 Result<Order> decodeOrderDocument(std::string_view text) {

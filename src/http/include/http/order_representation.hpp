@@ -1,15 +1,17 @@
 #pragma once
-// The API's JSON form of an order and of its shipments and refunds (docs/openapi.yaml).
+// The API's JSON form of an order and of its shipments and refunds (docs/openapi.yaml), written
+// with a JsonWriter (no DOM): each call writes one JSON object where the writer stands.
 
-#include <nlohmann/json.hpp>
+#include <string>
 
+#include "events/json_text.hpp"
 #include "orders/order.hpp"
 
 namespace orders::http {
 
-nlohmann::json orderJson(const Order& order);
-nlohmann::json shipmentJson(const Shipment& shipment, const Order& order);
-nlohmann::json refundJson(const Refund& refund, const Order& order);
+void writeOrder(JsonWriter& out, const Order& order);
+void writeShipment(JsonWriter& out, const Shipment& shipment, const Order& order);
+void writeRefund(JsonWriter& out, const Refund& refund, const Order& order);
 /// The ETag of an order version: "<version>" (a strong validator).
 std::string etagOf(const Order& order);
 

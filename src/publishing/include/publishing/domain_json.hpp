@@ -1,10 +1,12 @@
 #pragma once
 // JSON forms of the domain's value types, shared by the event payloads and the HTTP adapter so a
-// client sees an address or an amount exactly as a consumer of our events does.
+// client sees an address or an amount exactly as a consumer of our events does. Written with a
+// JsonWriter (no DOM): each call writes one JSON value where the writer stands.
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
 
+#include "events/json_text.hpp"
 #include "orders/domain_event.hpp"
 #include "orders/money.hpp"
 #include "orders/order.hpp"
@@ -12,17 +14,17 @@
 namespace orders {
 
 /// An amount as a JSON number in the currency's major unit: 14999 USD -> 149.99, 1500 JPY ->
-/// 1500. The double is the one nearest the decimal value, so it prints as the decimal text.
-nlohmann::json amountJson(std::int64_t minor, const Currency& currency);
+/// 1500.0. It is the text of the double nearest the decimal value, which is the decimal text.
+void writeAmount(JsonWriter& out, std::int64_t minor, const Currency& currency);
 
 /// {street, city, postalCode, country}
-nlohmann::json toJson(const Address& address);
+void writeAddress(JsonWriter& out, const Address& address);
 
 /// {name, email}
-nlohmann::json toJson(const CustomerDetails& customer);
+void writeCustomer(JsonWriter& out, const CustomerDetails& customer);
 
-/// [{productId, quantity, unitPrice}], in the order's line order; unitPrice via amountJson.
-nlohmann::json itemsJson(const Order& order);
+/// [{productId, quantity, unitPrice}], in the order's line order; unitPrice via writeAmount.
+void writeItems(JsonWriter& out, const Order& order);
 
 /// The `changeContext` object of an OrderStatusChangedEvent: the caller's JSON object (parsed),
 /// then the domain's string entries on top (the domain's entries win on a key clash: they are
