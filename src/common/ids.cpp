@@ -84,6 +84,18 @@ RandomBytes& threadRandomBytes() {
 
 }  // namespace
 
+std::string timeOrderedUuid(Timestamp at, IdGenerator& ids) {
+  std::string text = ids.uuid();
+  const auto millis = std::max<std::int64_t>(at.time_since_epoch().count(), 0);
+  // Hex digits 0-7 and 9-12 of "xxxxxxxx-xxxx-Vxxx-...": the 48-bit time, most significant first.
+  static constexpr int kTimeDigits[12] = {0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12};
+  for (int i = 0; i < 12; ++i) {
+    text[kTimeDigits[i]] = kHex[(static_cast<std::uint64_t>(millis) >> (44 - 4 * i)) & 0x0f];
+  }
+  text[14] = '7';
+  return text;
+}
+
 std::string RandomIdGenerator::uuid() {
   // 122 random bits from OpenSSL's CSPRNG with the RFC 9562 version (4) and variant (10) bits.
   // Not libuuid: its uuid_generate_random re-seeds a fallback PRNG with getpid/getuid/time on

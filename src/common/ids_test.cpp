@@ -70,6 +70,30 @@ TEST(Ids, AForkedChildDoesNotRepeatItsParentsIds) {
   EXPECT_NE(std::string(childId, sizeof childId), parentId);
 }
 
+TEST(Ids, TimeOrderedUuidsAreVersion7WithTheirMillisecondsFirstAndSortByTime) {
+  RandomIdGenerator ids;
+  // 2023-11-22T12:35:12.487Z = 0x018bf706fde7 ms since 1970.
+  const Timestamp at(std::chrono::milliseconds(1'700'656'512'487));
+  const std::string id = timeOrderedUuid(at, ids);
+  ASSERT_TRUE(isUuid(id)) << id;
+  EXPECT_EQ(id.substr(0, 13), "018bf706-fde7") << id;
+  EXPECT_EQ(id[14], '7') << id;
+  EXPECT_TRUE(id[19] == '8' || id[19] == '9' || id[19] == 'a' || id[19] == 'b') << id;
+  EXPECT_EQ(timeOrderedUuid(Timestamp(std::chrono::milliseconds(-5)), ids).substr(0, 13),
+            "00000000-0000");
+  // Later milliseconds sort later as text; ids of the same millisecond differ.
+  std::set<std::string> sameMillisecond;
+  std::string previous;
+  for (int i = 0; i < 1000; ++i) {
+    const Timestamp t(std::chrono::milliseconds(1'700'000'000'000 + i * 977));
+    const std::string next = timeOrderedUuid(t, ids);
+    EXPECT_LT(previous, next);
+    previous = next;
+    sameMillisecond.insert(timeOrderedUuid(at, ids));
+  }
+  EXPECT_EQ(sameMillisecond.size(), 1000u);
+}
+
 TEST(Ids, RecognizesUuidText) {
   EXPECT_TRUE(isUuid("3fa85f64-5717-4562-b3fc-2c963f66afa6"));
   EXPECT_TRUE(isUuid("3FA85F64-5717-4562-B3FC-2C963F66AFA6"));

@@ -77,7 +77,8 @@ Result<Change> createOrder(const NewOrder& request, const ActionContext& context
   if (auto s = checkAddress(request.shippingAddress, "shippingAddress"); !s) return s.error();
 
   Order order;
-  order.id = OrderId(context.ids.uuid());
+  // Time-ordered, so the stores' order indexes grow at one end (common/ids.hpp).
+  order.id = OrderId(timeOrderedUuid(context.now, context.ids));
   order.userId = UserId(request.userId);
   order.status = OrderStatus::kPendingPayment;
   order.currency = currency.value();

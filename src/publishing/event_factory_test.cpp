@@ -369,7 +369,7 @@ TEST(OrderStatusChangedEvent, LeavesOutEmptyReasonUnknownInitiatorAndAbsentConte
   });
   const json payload = payloadOf(render(ids, started), "OrderStatusChangedEvent");
   EXPECT_EQ(payload, json::parse(R"({
-      "orderId": "f47ac10b-58cc-4372-a567-0e02b2c3d479",
+      "orderId": "018bf1e0-6495-7372-a567-0e02b2c3d479",
       "userId": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
       "previousStatus": "PENDING_PAYMENT",
       "newStatus": "PAYMENT_PROCESSING",
@@ -407,7 +407,7 @@ TEST(OrderUpdatedEvent, CarriesTheChangedFieldsAndTheirNewValues) {
   const auto messages = render(ids, story.updated);
   EXPECT_EQ(typesOf(messages), (std::vector<std::string>{"OrderUpdatedEvent"}));
   EXPECT_EQ(messages.at(0).envelope.at("payload"), json::parse(R"({
-      "orderId": "f47ac10b-58cc-4372-a567-0e02b2c3d479",
+      "orderId": "018bf1e0-6495-7372-a567-0e02b2c3d479",
       "userId": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
       "changedFields": ["shippingAddress"],
       "shippingAddress": {"street": "456 Oak Ave", "city": "Anytown", "postalCode": "12345",
@@ -438,7 +438,7 @@ TEST(OrderPaymentProcessingInitiatedEvent, CountsAttempts) {
   EXPECT_EQ(typesOf(messages), (std::vector<std::string>{"OrderStatusChangedEvent",
                                                          "OrderPaymentProcessingInitiatedEvent"}));
   EXPECT_EQ(messages.at(1).envelope.at("payload"), json::parse(R"({
-      "orderId": "f47ac10b-58cc-4372-a567-0e02b2c3d479",
+      "orderId": "018bf1e0-6495-7372-a567-0e02b2c3d479",
       "userId": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
       "attempt": 1, "amount": 149.99, "currency": "USD",
       "paymentInitiatedAt": "2023-11-22T14:30:00.000Z",
@@ -457,7 +457,7 @@ TEST(OrderPaymentFailedEvent, CarriesTheGatewayOutcome) {
   EXPECT_EQ(typesOf(messages),
             (std::vector<std::string>{"OrderStatusChangedEvent", "OrderPaymentFailedEvent"}));
   EXPECT_EQ(messages.at(1).envelope.at("payload"), json::parse(R"({
-      "orderId": "f47ac10b-58cc-4372-a567-0e02b2c3d479",
+      "orderId": "018bf1e0-6495-7372-a567-0e02b2c3d479",
       "userId": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
       "paymentTransactionId": "txn_098zyx765wvu",
       "failureCode": "card_declined",
@@ -471,7 +471,7 @@ TEST(OrderPaymentCompletedEvent, CarriesTheTransactionAndThePaidAmount) {
   FixedIds ids({kOrderId});
   testing::OrderStory story(ids);
   EXPECT_EQ(payloadOf(render(ids, story.paid), "OrderPaymentCompletedEvent"), json::parse(R"({
-      "orderId": "f47ac10b-58cc-4372-a567-0e02b2c3d479",
+      "orderId": "018bf1e0-6495-7372-a567-0e02b2c3d479",
       "userId": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
       "paymentTransactionId": "txn_123abc456efg",
       "amount": 149.99, "currency": "USD", "attempt": 2,
@@ -487,7 +487,7 @@ TEST(OrderShippedEvent, DescribesTheShipmentAndWhetherItIsPartial) {
             (std::vector<std::string>{"OrderStatusChangedEvent", "OrderShippedEvent"}));
   const std::string shipmentId = story.shippedPart.order.shipments.at(0).id.str();
   json expected = json::parse(R"({
-      "orderId": "f47ac10b-58cc-4372-a567-0e02b2c3d479",
+      "orderId": "018bf1e0-6495-7372-a567-0e02b2c3d479",
       "userId": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
       "carrier": "UPS", "trackingNumber": "1Z999AA10123456784",
       "items": [{"productId": "prod-456", "quantity": 1}],
@@ -512,7 +512,7 @@ TEST(OrderDeliveredEvent, DistinguishesOneShipmentFromTheWholeOrderAndPickup) {
   const auto first = render(ids, story.deliveredFirst);
   EXPECT_EQ(typesOf(first), (std::vector<std::string>{"OrderDeliveredEvent"}));
   json expected = json::parse(R"({
-      "orderId": "f47ac10b-58cc-4372-a567-0e02b2c3d479",
+      "orderId": "018bf1e0-6495-7372-a567-0e02b2c3d479",
       "userId": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
       "pickup": false, "allDelivered": false,
       "deliveredAt": "2023-11-24T11:02:33.000Z",
@@ -539,7 +539,7 @@ TEST(OrderRefundRequestedEvent, CarriesTheRefundAndTheRunningTotal) {
   FixedIds ids({kOrderId});
   testing::OrderStory story(ids);
   json expected = json::parse(R"({
-      "orderId": "f47ac10b-58cc-4372-a567-0e02b2c3d479",
+      "orderId": "018bf1e0-6495-7372-a567-0e02b2c3d479",
       "userId": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
       "amount": 50.00, "currency": "USD",
       "reason": "Item arrived damaged",
@@ -563,7 +563,7 @@ TEST(OrderRefundProcessedEvent, CarriesTheProvidersTransaction) {
   FixedIds ids({kOrderId});
   testing::OrderStory story(ids);
   json expected = json::parse(R"({
-      "orderId": "f47ac10b-58cc-4372-a567-0e02b2c3d479",
+      "orderId": "018bf1e0-6495-7372-a567-0e02b2c3d479",
       "userId": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
       "refundTransactionId": "rf_txn_789xyz",
       "amount": 50.00, "currency": "USD",
@@ -611,7 +611,7 @@ TEST(OrderConfirmationNotificationRequestedEvent, AddressesTheCustomerByEmail) {
   testing::OrderStory story(ids);
   EXPECT_EQ(payloadOf(render(ids, story.created), "OrderConfirmationNotificationRequestedEvent"),
             json::parse(R"({
-      "orderId": "f47ac10b-58cc-4372-a567-0e02b2c3d479",
+      "orderId": "018bf1e0-6495-7372-a567-0e02b2c3d479",
       "userId": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
       "recipient": {"name": "John Doe", "email": "john.doe@example.com"},
       "channel": "EMAIL",
@@ -643,7 +643,7 @@ TEST(OrderPlacedForAnalyticsEvent, CarriesNoPersonalData) {
   const auto messages = render(ids, story.created);
   const json payload = payloadOf(messages, "OrderPlacedForAnalyticsEvent");
   EXPECT_EQ(payload, json::parse(R"({
-      "orderId": "f47ac10b-58cc-4372-a567-0e02b2c3d479",
+      "orderId": "018bf1e0-6495-7372-a567-0e02b2c3d479",
       "userId": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
       "orderDate": "2023-11-21T12:34:56.789Z",
       "status": "PENDING_PAYMENT",

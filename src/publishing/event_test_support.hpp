@@ -19,7 +19,11 @@
 namespace orders::testing {
 
 inline constexpr const char* kUserId = "3fa85f64-5717-4562-b3fc-2c963f66afa6";   // seed 003
-inline constexpr const char* kOrderId = "f47ac10b-58cc-4372-a567-0e02b2c3d479";  // seed 003
+/// Seed 003's order id (f47ac10b-58cc-4372-a567-0e02b2c3d479) as the service makes it: a
+/// time-ordered UUID (common/ids.hpp) whose first 48 bits are the stories' creation time,
+/// 2023-11-21T12:34:56.789Z, and whose random bits are the seed's. Handed to FixedIds, it comes
+/// back unchanged from createOrder at that time.
+inline constexpr const char* kOrderId = "018bf1e0-6495-7372-a567-0e02b2c3d479";
 inline constexpr const char* kUser = "user:3fa85f64-5717-4562-b3fc-2c963f66afa6";
 inline constexpr const char* kCorrelationId = "corr-12345678-1234-1234-1234-123456789012";
 
