@@ -18,7 +18,7 @@
 
 namespace orders::testing {
 
-inline constexpr const char* kUserId = "3fa85f64-5717-4562-b3fc-2c963f66afa6";   // seed 003
+inline constexpr const char* kUserId = "3fa85f64-5717-4562-b3fc-2c963f66afa6";  // seed 003
 /// Seed 003's order id (f47ac10b-58cc-4372-a567-0e02b2c3d479) as the service makes it: a
 /// time-ordered UUID (common/ids.hpp) whose first 48 bits are the stories' creation time,
 /// 2023-11-21T12:34:56.789Z, and whose random bits are the seed's. Handed to FixedIds, it comes
