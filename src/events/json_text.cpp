@@ -134,28 +134,15 @@ void appendCompactJson(std::string& out, const Json& value, InvalidUtf8 invalid)
   }
 }
 
-JsonWriter& JsonWriter::beginObject() {
+JsonWriter& JsonWriter::open(char bracket) {
   beforeValue();
-  out_.push_back('{');
-  needsComma_ = false;
+  out_.push_back(bracket);
+  needsComma_ = false;  // the first member or element follows without a comma
   return *this;
 }
 
-JsonWriter& JsonWriter::endObject() {
-  out_.push_back('}');
-  needsComma_ = true;
-  return *this;
-}
-
-JsonWriter& JsonWriter::beginArray() {
-  beforeValue();
-  out_.push_back('[');
-  needsComma_ = false;
-  return *this;
-}
-
-JsonWriter& JsonWriter::endArray() {
-  out_.push_back(']');
+JsonWriter& JsonWriter::close(char bracket) {
+  out_.push_back(bracket);
   needsComma_ = true;
   return *this;
 }

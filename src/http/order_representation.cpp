@@ -21,14 +21,7 @@ void writeShipment(JsonWriter& out, const Shipment& shipment, const Order& order
   out.key("orderId").string(order.id.str());
   out.key("carrier").string(shipment.carrier);
   out.key("trackingNumber").string(shipment.trackingNumber);
-  out.key("items").beginArray();
-  for (const auto& line : shipment.items) {
-    out.beginObject();
-    out.key("productId").string(line.productId);
-    out.key("quantity").integer(line.quantity);
-    out.endObject();
-  }
-  out.endArray();
+  writeShipmentLines(out.key("items"), shipment.items);
   out.key("shippedAt").string(formatIso8601(shipment.shippedAt));
   writeOptionalTime(out.key("deliveredAt"), shipment.deliveredAt);
   out.endObject();

@@ -36,6 +36,17 @@ void writeItems(JsonWriter& out, const Order& order) {
   out.endArray();
 }
 
+void writeShipmentLines(JsonWriter& out, const std::vector<ShipmentLine>& lines) {
+  out.beginArray();
+  for (const auto& line : lines) {
+    out.beginObject();
+    out.key("productId").string(line.productId);
+    out.key("quantity").integer(line.quantity);
+    out.endObject();
+  }
+  out.endArray();
+}
+
 nlohmann::json changeContextJson(const ChangeContext& context) {
   nlohmann::json result = nlohmann::json::object();
   if (!context.callerJsonObject.empty()) {

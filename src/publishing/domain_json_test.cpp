@@ -66,6 +66,14 @@ TEST(DomainJson, ItemsKeepOrderAndRenderUnitPricesAsDecimals) {
   EXPECT_EQ(writeJson([](JsonWriter& w) { writeItems(w, Order{}); }), "[]");
 }
 
+TEST(DomainJson, ShipmentLinesKeepTheirOrder) {
+  EXPECT_EQ(writeJson([](JsonWriter& w) {
+              writeShipmentLines(w, {{"prod-789", 2}, {"prod-456", 1}});
+            }),
+            R"([{"productId":"prod-789","quantity":2},{"productId":"prod-456","quantity":1}])");
+  EXPECT_EQ(writeJson([](JsonWriter& w) { writeShipmentLines(w, {}); }), "[]");
+}
+
 TEST(ChangeContextJson, MergesTheCallerObjectWithTheDomainEntries) {
   const ChangeContext context{R"({"pickupLocationId":"store-007","fulfillmentHoldReason":null})",
                               {{"shipmentId", "abc"}}};

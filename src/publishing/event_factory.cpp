@@ -36,6 +36,9 @@ class PayloadRenderer {
     return bug("no renderer for version " + std::string(version));
   }
 
+  /// The event's occurredAt as ISO 8601: the envelope's timestamp and the payload's own.
+  const std::string& occurredAt() const { return at_; }
+
  private:
   Status operator()(const OrderCreated&, JsonWriter& out) const {
     // Exactly the seed's OrderCreatedEvent example.
@@ -175,14 +178,7 @@ class PayloadRenderer {
     out.key("shipmentId").string(shipment->id.str());
     out.key("carrier").string(shipment->carrier);
     out.key("trackingNumber").string(shipment->trackingNumber);
-    out.key("items").beginArray();
-    for (const auto& line : shipment->items) {
-      out.beginObject();
-      out.key("productId").string(line.productId);
-      out.key("quantity").integer(line.quantity);
-      out.endObject();
-    }
-    out.endArray();
+    writeShipmentLines(out.key("items"), shipment->items);
     bool partial = false;
     for (const auto& item : order_.items) {
       if (order_.unshippedQuantity(item.productId) > 0) partial = true;
@@ -394,7 +390,7 @@ Result<std::vector<EncodedMessage>> EventFactory::render(const Change& change,
       out.key("messageId").string(message.messageId);
       out.key("messageType").string(message.messageType);
       out.key("messageVersion").string(message.messageVersion);
-      out.key("timestamp").string(formatIso8601(event.occurredAt));
+      out.key("timestamp").string(renderer.occurredAt());
       out.key("source").string(message.source);
       if (!correlationId.empty()) out.key("correlationId").string(correlationId);
       out.key("partitionKey").string(message.partitionKey);

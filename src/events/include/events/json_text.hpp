@@ -41,10 +41,10 @@ class JsonWriter {
   explicit JsonWriter(std::string& out, InvalidUtf8 invalid = InvalidUtf8::kThrow)
       : out_(out), invalid_(invalid) {}
 
-  JsonWriter& beginObject();
-  JsonWriter& endObject();
-  JsonWriter& beginArray();
-  JsonWriter& endArray();
+  JsonWriter& beginObject() { return open('{'); }
+  JsonWriter& endObject() { return close('}'); }
+  JsonWriter& beginArray() { return open('['); }
+  JsonWriter& endArray() { return close(']'); }
   /// The name of the next member of the current object.
   JsonWriter& key(std::string_view name);
 
@@ -60,6 +60,8 @@ class JsonWriter {
   JsonWriter& json(const nlohmann::json& value);
 
  private:
+  JsonWriter& open(char bracket);
+  JsonWriter& close(char bracket);
   void beforeValue() {
     if (needsComma_) out_.push_back(',');
     needsComma_ = true;

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "events/json_text.hpp"
 #include "orders/domain_event.hpp"
@@ -25,6 +26,9 @@ void writeCustomer(JsonWriter& out, const CustomerDetails& customer);
 
 /// [{productId, quantity, unitPrice}], in the order's line order; unitPrice via writeAmount.
 void writeItems(JsonWriter& out, const Order& order);
+
+/// [{productId, quantity}]: the lines of one shipment, in their order.
+void writeShipmentLines(JsonWriter& out, const std::vector<ShipmentLine>& lines);
 
 /// The `changeContext` object of an OrderStatusChangedEvent: the caller's JSON object (parsed),
 /// then the domain's string entries on top (the domain's entries win on a key clash: they are
