@@ -124,8 +124,14 @@ Connection::Connection(const std::string& path) {
   // to one fsync per batch of requests.
   exec("PRAGMA synchronous=FULL");
   exec("PRAGMA foreign_keys=ON");
-  // 64 MiB of page cache keeps the indexes hot; the default 2 MiB re-reads them from the OS.
-  exec("PRAGMA cache_size=-65536");
+  // 8 MiB of page cache, not more: SQLite 3.40's B-tree rebalance moves a page through the
+  // lock-byte page number (262145) as a temporary key, and the commit that follows then walks
+  // every page of the cache to drop pages past the end of the file (pcache1TruncateUnsafe). With
+  // the random index on user_id that happens at almost every commit; with 64 MiB (16,384 pages) it
+  // was 18 % of the writer thread under load. Readers lose nothing: in WAL mode each read
+  // transaction after a write starts with an empty cache anyway. Pages that do not fit come from
+  // the OS page cache. Measured in docs/benchmarks.md ("SQLite page cache").
+  exec("PRAGMA cache_size=-8192");
   // The writer opens a savepoint per request inside each batch; with temp files SQLite keeps the
   // savepoint's undo pages in a new /var/tmp file per batch and wrote ~4 of them per order (4x
   // the WAL's own writes). In memory they cost a memcpy. Bounded: a savepoint covers one request.
