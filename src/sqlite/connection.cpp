@@ -152,6 +152,26 @@ void Connection::exec(const char* sql) {
   }
 }
 
+void Connection::trackWalFrames() {
+  sqlite3_wal_hook(
+      db_,
+      [](void* self, sqlite3*, const char*, int frames) {
+        static_cast<Connection*>(self)->walFrames_ = frames;
+        return SQLITE_OK;
+      },
+      this);
+}
+
+bool Connection::checkpointPassive() {
+  int walFrames = 0;
+  int checkpointed = 0;
+  const int rc =
+      sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &walFrames, &checkpointed);
+  if (rc == SQLITE_BUSY) return false;  // another connection's checkpoint is running
+  if (rc != SQLITE_OK) fail(db_, rc, "checkpoint (PASSIVE)");
+  return checkpointed == walFrames;
+}
+
 std::unique_ptr<Statement> Connection::prepareOnce(std::string_view sql) {
   sqlite3_stmt* stmt = nullptr;
   if (int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);

@@ -338,6 +338,7 @@ SqliteStore::SqliteStore(std::string path, SqliteOptions options, const Clock& c
   // The writer never checkpoints itself: an automatic checkpoint would run inside a commit and
   // make that batch wait for the copy and its fsync.
   writer_->exec("PRAGMA wal_autocheckpoint=0");
+  writer_->trackWalFrames();
   writerThread_ = std::thread([this] { writerLoop(); });
   checkpointThread_ = std::thread([this] { checkpointLoop(); });
 }
@@ -359,6 +360,17 @@ void SqliteStore::checkpointLoop() {
       connection.reset();
     }
     lock.lock();
+  }
+}
+
+void SqliteStore::checkpointFromWriter() {
+  try {
+    // Incomplete (the background checkpoint was running, or a reader still needs old frames):
+    // the next batch tries again.
+    writer_->checkpointPassive();
+  } catch (const SqliteError& e) {
+    spdlog::warn("sqlite: writer's checkpoint failed (will retry after the next batch): {}",
+                 e.what());
   }
 }
 
@@ -451,6 +463,7 @@ void SqliteStore::writerLoop() {
     }
     commitBatch(batch);
     batch.clear();
+    if (writer_->walFrames() > options_.walResetFrames) checkpointFromWriter();
   }
   if (relaxedNow) {
     try {

@@ -6,7 +6,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdio>
+#include <filesystem>
 #include <memory>
 
 #include "consumer/sqlite/sqlite_inbox.hpp"
@@ -155,6 +158,28 @@ TEST(SqliteStore, RetentionDeletesTheOutboxRowNotOnlyItsMark) {
   EXPECT_EQ(store->deletePublishedBefore(at(6000)).value(), 1);
   EXPECT_EQ(countRows(dir.file("orders.db"), "outbox"), 0);
   EXPECT_EQ(countRows(dir.file("orders.db"), "outbox_publication"), 0);
+}
+
+TEST(SqliteStore, TheWriterKeepsTheWalFromGrowingUnderSteadyWrites) {
+  TempDir dir;
+  SqliteOptions options;
+  options.checkpointInterval = std::chrono::hours(1);  // the background checkpointer never runs
+  options.walResetFrames = 32;
+  auto store = SqliteStore::open(dir.file("orders.db"), options).value();
+  constexpr std::uintmax_t kFrameBytes = 4096 + 24;  // a page and its frame header
+  std::uintmax_t largestWal = 0;
+  for (int i = 0; i < 400; ++i) {
+    char id[37];
+    std::snprintf(id, sizeof id, "f47ac10b-58cc-4372-a567-%012x", i);
+    ASSERT_TRUE(writeAndWait(*store, newOrderWrite(sampleOrder(id),
+                                                   {sampleEvent(id, 1, "m" + std::to_string(i))}))
+                    .ok());
+    largestWal = std::max(largestWal, std::filesystem::file_size(dir.file("orders.db-wal")));
+  }
+  // 400 commits of several pages each would be ~2,000 frames without the writer's checkpoints;
+  // with them the WAL starts over once it passes 32 frames.
+  EXPECT_LT(largestWal, 64 * kFrameBytes);
+  EXPECT_EQ(countRows(dir.file("orders.db"), "orders"), 400);
 }
 
 TEST(SqliteStore, TheInboxTableHasTheShapeOfEverySqliteInbox) {

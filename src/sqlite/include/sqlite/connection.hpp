@@ -91,8 +91,23 @@ class Connection {
   std::int64_t lastInsertRowId() const { return sqlite3_last_insert_rowid(db_); }
   int changes() const { return sqlite3_changes(db_); }
 
+  /// From now on, walFrames() follows the WAL's size as of this connection's last commit. Replaces
+  /// SQLite's automatic checkpoint on this connection (which uses the same hook): whoever calls
+  /// this checkpoints the WAL themselves.
+  void trackWalFrames();
+  /// Frames in the WAL after this connection's last commit (0 before trackWalFrames()). A new
+  /// commit after a complete checkpoint writes the WAL from its start again, and this drops.
+  int walFrames() const { return walFrames_; }
+
+  /// PRAGMA wal_checkpoint(PASSIVE) through the C API: copies what it can into the database
+  /// file without waiting for anyone. True when every frame is in the database file, i.e. the
+  /// next commit restarts the WAL from its beginning; false when another checkpoint was running
+  /// or a reader still needs frames. Throws SqliteError on any other failure.
+  bool checkpointPassive();
+
  private:
   sqlite3* db_ = nullptr;
+  int walFrames_ = 0;
   std::unordered_map<std::string, std::unique_ptr<Statement>> statements_;
 };
 

@@ -37,6 +37,11 @@ struct SqliteOptions {
   std::size_t maxBatch = 1024;
   /// How often the background checkpointer copies the WAL into the database file.
   std::chrono::milliseconds checkpointInterval{200};
+  /// When a commit leaves more frames (pages) than this in the WAL, the writer checkpoints it
+  /// itself before its next batch, so that the WAL file starts over. The background checkpointer
+  /// alone cannot do that under steady writes (frames keep arriving while it copies): the file
+  /// then grows for as long as the load lasts, and every commit extends it.
+  int walResetFrames = 4096;
   /// Told about every commit and every event written (metrics), on the writer thread; null:
   /// nobody. Not owned; must outlive the store.
   StoreObserver* observer = nullptr;
@@ -97,6 +102,8 @@ class SqliteStore final : public OrderStore, public OutboxStore, public RelayLea
               std::unique_ptr<sqlite::Connection> writer);
   void enqueue(Job job);
   void writerLoop();
+  /// On the writer thread, between batches: no frame can arrive while it copies.
+  void checkpointFromWriter();
   void commitBatch(std::vector<Job>& batch);
   ReaderLease leaseReader();
   /// Runs `apply` in the writer's next transaction and waits for its commit.
