@@ -70,8 +70,15 @@ const std::vector<std::string> kCreationTypes = {"OrderCreatedEvent",
                                                  "OrderConfirmationNotificationRequestedEvent",
                                                  "OrderPlacedForAnalyticsEvent"};
 
-std::unique_ptr<AmqpClient> connectOrDie(const std::string& url) {
-  auto client = AmqpClient::connect(url);
+/// `heartbeat` 0: none, for a connection that waits silently for longer than two heartbeat
+/// intervals (the broker closes a connection that misses two).
+std::unique_ptr<AmqpClient> connectOrDie(const std::string& url,
+                                         std::chrono::seconds heartbeat = std::chrono::seconds(10)) {
+  RabbitConnectionOptions options;
+  options.url = url;
+  options.connectionName = "e2e_audit";
+  options.heartbeat = heartbeat;
+  auto client = AmqpClient::connect(options);
   if (!client) {
     std::cerr << "e2e_audit: cannot connect to " << url << ": " << client.error().message << "\n";
     std::exit(2);
@@ -98,7 +105,9 @@ std::int64_t readExpected(const std::string& path) {
 
 int watch(const std::string& url, const std::string& queue, const std::string& expectFile,
           std::int64_t startAtMs, int intervalMs, int timeoutS) {
-  auto client = connectOrDie(url);
+  // Opened before the wait, which lasts as long as the load (40 s levels outlived 10 s
+  // heartbeats: "Connection reset by peer" at the first poll).
+  auto client = connectOrDie(url, std::chrono::seconds(0));
   if (startAtMs > 0) {
     const std::int64_t wait = startAtMs - nowMs();
     if (wait > 0) std::this_thread::sleep_for(std::chrono::milliseconds(wait));

@@ -354,7 +354,8 @@ void SqliteStore::checkpointLoop() {
     try {
       if (!connection) connection = std::make_unique<Connection>(path_);
       // PASSIVE never blocks the writer or readers; it copies what it can and tries again later.
-      connection->exec("PRAGMA wal_checkpoint(PASSIVE)");
+      const auto uncopied = connection->checkpointPassive();
+      walTailIsShort_.store(uncopied && *uncopied <= options_.walTailFrames);
     } catch (const SqliteError& e) {
       spdlog::warn("sqlite: background checkpoint failed (will retry): {}", e.what());
       connection.reset();
@@ -463,7 +464,11 @@ void SqliteStore::writerLoop() {
     }
     commitBatch(batch);
     batch.clear();
-    if (writer_->walFrames() > options_.walResetFrames) checkpointFromWriter();
+    if (const int frames = writer_->walFrames();
+        frames > options_.walResetFrames &&
+        (walTailIsShort_.exchange(false) || frames > 2 * options_.walResetFrames)) {
+      checkpointFromWriter();
+    }
   }
   if (relaxedNow) {
     try {

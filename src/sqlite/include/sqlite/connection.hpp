@@ -100,10 +100,11 @@ class Connection {
   int walFrames() const { return walFrames_; }
 
   /// PRAGMA wal_checkpoint(PASSIVE) through the C API: copies what it can into the database
-  /// file without waiting for anyone. True when every frame is in the database file, i.e. the
-  /// next commit restarts the WAL from its beginning; false when another checkpoint was running
-  /// or a reader still needs frames. Throws SqliteError on any other failure.
-  bool checkpointPassive();
+  /// file without waiting for anyone. Returns the frames still not in the database file (0: the
+  /// next commit restarts the WAL from its beginning; more: a reader still needs them or a commit
+  /// came meanwhile), or nullopt when another connection's checkpoint was running. Throws
+  /// SqliteError on any other failure.
+  std::optional<int> checkpointPassive();
 
  private:
   sqlite3* db_ = nullptr;

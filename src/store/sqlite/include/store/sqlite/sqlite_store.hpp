@@ -10,6 +10,7 @@
 // thread of its own). Expiring idempotency records and inbox keys and deleting published outbox
 // rows are maintenance jobs (src/maintenance) that call the methods below.
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -38,10 +39,13 @@ struct SqliteOptions {
   /// How often the background checkpointer copies the WAL into the database file.
   std::chrono::milliseconds checkpointInterval{200};
   /// When a commit leaves more frames (pages) than this in the WAL, the writer checkpoints it
-  /// itself before its next batch, so that the WAL file starts over. The background checkpointer
+  /// itself between two batches, so that the WAL file starts over. The background checkpointer
   /// alone cannot do that under steady writes (frames keep arriving while it copies): the file
-  /// then grows for as long as the load lasts, and every commit extends it.
+  /// then grows for as long as the load lasts, and every commit extends it. The writer waits for
+  /// a background pass that left at most walTailFrames behind, so that it copies only those
+  /// (its clients wait meanwhile); past twice this limit it copies whatever is left.
   int walResetFrames = 4096;
+  int walTailFrames = 512;
   /// Told about every commit and every event written (metrics), on the writer thread; null:
   /// nobody. Not owned; must outlive the store.
   StoreObserver* observer = nullptr;
@@ -132,6 +136,8 @@ class SqliteStore final : public OrderStore, public OutboxStore, public RelayLea
   // WAL checkpoints run here, not in the writer's commits.
   void checkpointLoop();
   std::condition_variable checkpointWake_;  // only for closing; never shares queueChanged_
+  /// Set by a background pass that left at most walTailFrames uncopied; the writer takes it.
+  std::atomic<bool> walTailIsShort_{false};
   std::thread checkpointThread_;
 };
 
