@@ -335,8 +335,8 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path,
 SqliteStore::SqliteStore(std::string path, SqliteOptions options, const Clock& clock,
                          std::unique_ptr<sqlite::Connection> writer)
     : path_(std::move(path)), options_(options), clock_(clock), writer_(std::move(writer)) {
-  // The writer never checkpoints itself: an automatic checkpoint would run inside a commit and
-  // make that batch wait for the copy and its fsync.
+  // No automatic checkpoint: it would run inside a commit and make that batch wait for the copy
+  // and its fsync. The background thread copies; the writer finishes between batches (writerLoop).
   writer_->exec("PRAGMA wal_autocheckpoint=0");
   writer_->trackWalFrames();
   writerThread_ = std::thread([this] { writerLoop(); });

@@ -183,10 +183,11 @@ TEST_P(SqliteWalBound, TheWriterKeepsTheWalFromGrowingUnderSteadyWrites) {
                     .ok());
     largestWal = std::max(largestWal, std::filesystem::file_size(dir.file("orders.db-wal")));
   }
-  // 400 commits of several pages each are ~4,600 frames without the writer's checkpoints. With
-  // no background pass to wait for, the writer copies the WAL once it passes twice the limit (64
-  // frames); the WAL starts over at the next commit.
-  EXPECT_LT(largestWal, 96 * kFrameBytes);
+  // 400 commits of ~11 pages each are ~4,600 frames without the writer's checkpoints. With no
+  // background pass to wait for, the writer copies the WAL once it passes twice the limit (64
+  // frames) and the WAL starts over at the next commit; the margin is for commits that find the
+  // background pass running (the writer then tries again after the next one).
+  EXPECT_LT(largestWal, 256 * kFrameBytes);
   EXPECT_EQ(countRows(dir.file("orders.db"), "orders"), 400);
 }
 

@@ -6,9 +6,10 @@
 // affects another. Reads use a small pool of separate connections (WAL readers do not block the
 // writer). Schema migrations are applied when the store opens.
 //
-// Besides the commits, the store runs only SQLite's own housekeeping (WAL checkpoints, on a
-// thread of its own). Expiring idempotency records and inbox keys and deleting published outbox
-// rows are maintenance jobs (src/maintenance) that call the methods below.
+// Besides the commits, the store runs only SQLite's own housekeeping: WAL checkpoints, on a
+// thread of its own, finished by the writer between batches when the WAL grows (SqliteOptions).
+// Expiring idempotency records and inbox keys and deleting published outbox rows are maintenance
+// jobs (src/maintenance) that call the methods below.
 
 #include <atomic>
 #include <chrono>
