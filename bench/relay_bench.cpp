@@ -634,7 +634,7 @@ int main(int argc, char** argv) {
     md << rssAtQuarter[i] / 1024 << " MB at " << (i + 1) * 25 << " %, ";
   md << "max " << rssMax / 1024
      << " MB: flat while the backlog shrinks; the relay itself holds at most the window and one "
-        "fetch batch, most of the RSS is SQLite's page cache (64 MB per connection).\n"
+        "fetch batch (SQLite's page cache is 8 MiB per connection).\n"
      << "- Relay counters during the drain: " << relayStatus.connectCount << " connection(s), "
      << relayStatus.republishedCount << " republished, " << relayStatus.nackCount << " nacks.\n"
      << "- Commit-to-confirm latency at half the drain rate (" << num(achievedRate)
