@@ -72,8 +72,8 @@ const std::vector<std::string> kCreationTypes = {"OrderCreatedEvent",
 
 /// `heartbeat` 0: none, for a connection that waits silently for longer than two heartbeat
 /// intervals (the broker closes a connection that misses two).
-std::unique_ptr<AmqpClient> connectOrDie(const std::string& url,
-                                         std::chrono::seconds heartbeat = std::chrono::seconds(10)) {
+std::unique_ptr<AmqpClient> connectOrDie(
+    const std::string& url, std::chrono::seconds heartbeat = RabbitConnectionOptions{}.heartbeat) {
   RabbitConnectionOptions options;
   options.url = url;
   options.connectionName = "e2e_audit";

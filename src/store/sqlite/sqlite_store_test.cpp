@@ -8,10 +8,10 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdio>
 #include <filesystem>
 #include <memory>
 
+#include "common/ids.hpp"
 #include "consumer/sqlite/sqlite_inbox.hpp"
 #include "consumer/testing/inbox_conformance.hpp"
 #include "sqlite/connection.hpp"
@@ -175,12 +175,12 @@ TEST_P(SqliteWalBound, TheWriterKeepsTheWalFromGrowingUnderSteadyWrites) {
   auto store = SqliteStore::open(dir.file("orders.db"), options).value();
   constexpr std::uintmax_t kFrameBytes = 4096 + 24;  // a page and its frame header
   std::uintmax_t largestWal = 0;
+  RandomIdGenerator ids;
   for (int i = 0; i < 400; ++i) {
-    char id[37];
-    std::snprintf(id, sizeof id, "f47ac10b-58cc-4372-a567-%012x", i);
-    ASSERT_TRUE(writeAndWait(*store, newOrderWrite(sampleOrder(id),
-                                                   {sampleEvent(id, 1, "m" + std::to_string(i))}))
-                    .ok());
+    const std::string id = ids.uuid();
+    ASSERT_TRUE(
+        writeAndWait(*store, newOrderWrite(sampleOrder(id), {sampleEvent(id, 1, "msg-" + id)}))
+            .ok());
     largestWal = std::max(largestWal, std::filesystem::file_size(dir.file("orders.db-wal")));
   }
   // 400 commits of ~11 pages each are ~4,600 frames without the writer's checkpoints. With no
