@@ -160,8 +160,8 @@ TEST(SqliteStore, RetentionDeletesTheOutboxRowNotOnlyItsMark) {
   EXPECT_EQ(countRows(dir.file("orders.db"), "outbox_publication"), 0);
 }
 
-// Background checkpoints never (the writer copies everything itself) or every 2 ms (they race
-// the writer's own: one of the two finds the other running).
+// Background checkpoints only when the writer asks for one, or also every 2 ms (then they take
+// turns with the writer's own).
 class SqliteWalBound : public ::testing::TestWithParam<std::chrono::milliseconds> {};
 
 INSTANTIATE_TEST_SUITE_P(BackgroundInterval, SqliteWalBound,
@@ -183,10 +183,10 @@ TEST_P(SqliteWalBound, TheWriterKeepsTheWalFromGrowingUnderSteadyWrites) {
             .ok());
     largestWal = std::max(largestWal, std::filesystem::file_size(dir.file("orders.db-wal")));
   }
-  // 400 commits of ~11 pages each are ~4,600 frames without the writer's checkpoints. With no
-  // background pass to wait for, the writer copies the WAL once it passes twice the limit (64
-  // frames) and the WAL starts over at the next commit; the margin is for commits that find the
-  // background pass running (the writer then tries again after the next one).
+  // 400 commits of ~11 pages each are ~4,600 frames without the writer's checkpoints. Past the
+  // limit (32 frames) the writer asks for a pass and copies the tail after the next commit, or
+  // whatever is left once the WAL passes 64 frames; the margin is for commits that find a pass
+  // still running (the writer then checks again after the next one).
   EXPECT_LT(largestWal, 256 * kFrameBytes);
   EXPECT_EQ(countRows(dir.file("orders.db"), "orders"), 400);
 }

@@ -99,12 +99,17 @@ class Connection {
   /// commit after a complete checkpoint writes the WAL from its start again, and this drops.
   int walFrames() const { return walFrames_; }
 
+  /// What one checkpoint found and did.
+  struct WalCheckpoint {
+    int walFrames = 0;     // frames in the WAL when it ran
+    int copiedFrames = 0;  // of those, the ones now in the database file (earlier passes' too)
+    int uncopied() const { return walFrames - copiedFrames; }
+  };
   /// PRAGMA wal_checkpoint(PASSIVE) through the C API: copies what it can into the database
-  /// file without waiting for anyone. Returns the frames still not in the database file (0: the
-  /// next commit restarts the WAL from its beginning; more: a reader still needs them or a commit
-  /// came meanwhile), or nullopt when another connection's checkpoint was running. Throws
-  /// SqliteError on any other failure.
-  std::optional<int> checkpointPassive();
+  /// file without waiting for anyone. uncopied() 0: the next commit restarts the WAL from its
+  /// beginning; more: a reader still needs those frames or a commit came meanwhile. nullopt when
+  /// another connection's checkpoint was running. Throws SqliteError on any other failure.
+  std::optional<WalCheckpoint> checkpointPassive();
 
  private:
   sqlite3* db_ = nullptr;

@@ -11,13 +11,14 @@
 // Expiring idempotency records and inbox keys and deleting published outbox rows are maintenance
 // jobs (src/maintenance) that call the methods below.
 
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -39,12 +40,13 @@ struct SqliteOptions {
   std::size_t maxBatch = 1024;
   /// How often the background checkpointer copies the WAL into the database file.
   std::chrono::milliseconds checkpointInterval{200};
-  /// When a commit leaves more frames (pages) than this in the WAL, the writer checkpoints it
-  /// itself between two batches, so that the WAL file starts over. The background checkpointer
-  /// alone cannot do that under steady writes (frames keep arriving while it copies): the file
-  /// then grows for as long as the load lasts, and every commit extends it. The writer waits for
-  /// a background pass that left at most walTailFrames behind, so that it copies only those
-  /// (its clients wait meanwhile); past twice this limit it copies whatever is left.
+  /// When a commit leaves more frames (pages) than this in the WAL, the WAL is made to start over.
+  /// The background checkpointer alone cannot do that under steady writes (frames keep arriving
+  /// while it copies): the file then grows for as long as the load lasts, and every commit
+  /// extends it. So the writer asks for a background pass and, once a pass has left at most
+  /// walTailFrames behind, copies those itself between two batches (no frame can arrive then;
+  /// its clients wait meanwhile, so the tail is kept short); past twice this limit it copies
+  /// whatever is left.
   int walResetFrames = 4096;
   int walTailFrames = 512;
   /// Told about every commit and every event written (metrics), on the writer thread; null:
@@ -136,9 +138,23 @@ class SqliteStore final : public OrderStore, public OutboxStore, public RelayLea
 
   // WAL checkpoints run here, not in the writer's commits.
   void checkpointLoop();
-  std::condition_variable checkpointWake_;  // only for closing; never shares queueChanged_
-  /// Set by a background pass that left at most walTailFrames uncopied; the writer takes it.
-  std::atomic<bool> walTailIsShort_{false};
+  std::condition_variable checkpointWake_;  // never shares queueChanged_
+  // Resetting the WAL (SqliteOptions::walResetFrames), under queueMutex_: the writer asks for a
+  // pass; the checkpointer records what it did, and in which WAL.
+  bool walPassRequested_ = false;
+  // Never both at once: one would find the other running (SQLITE_BUSY) and copy nothing.
+  bool backgroundPassRunning_ = false;
+  bool writerCheckpointing_ = false;
+  /// Counts the WAL's restarts as the writer saw them (its frame count dropped): a pass over an
+  /// earlier WAL says nothing about the current one's tail.
+  std::uint64_t walGeneration_ = 0;
+  struct BackgroundPass {
+    std::uint64_t walGeneration = 0;
+    int copiedFrames = 0;  // of that WAL's frames, the ones in the database file after the pass
+  };
+  std::optional<BackgroundPass> lastBackgroundPass_;
+  /// On the writer thread, after a commit left `frames` (> walResetFrames) in the WAL.
+  void resetWal(int frames);
   std::thread checkpointThread_;
 };
 
