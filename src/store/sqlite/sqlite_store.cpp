@@ -354,8 +354,9 @@ void SqliteStore::checkpointLoop() {
   std::unique_lock lock(queueMutex_);
   while (!closing_) {
     // Real time on purpose: this is SQLite's housekeeping of this process's file, not a job.
-    checkpointWake_.wait_for(lock, options_.checkpointInterval,
-                             [this] { return closing_ || walPassRequested_; });
+    checkpointWake_.wait_for(lock, options_.checkpointInterval, [this] {
+      return closing_ || (walPassRequested_ && !writerCheckpointing_);
+    });
     if (closing_) break;
     if (writerCheckpointing_) continue;  // it would only find the writer's checkpoint running
     walPassRequested_ = false;
@@ -394,6 +395,10 @@ void SqliteStore::resetWal(int frames) {
       checkpointWake_.notify_one();
       return;
     }
+    walPassRequested_ = false;  // the writer's checkpoint does what that pass would have done
+    // At most one writer's checkpoint per pass: if a reader keeps this one from finishing, the
+    // next batch asks for a new pass instead of waiting on the same reader again.
+    lastBackgroundPass_.reset();
     writerCheckpointing_ = true;
   }
   checkpointFromWriter();
@@ -403,8 +408,8 @@ void SqliteStore::resetWal(int frames) {
 
 void SqliteStore::checkpointFromWriter() {
   try {
-    // Incomplete (the background checkpoint was running, or a reader still needs old frames):
-    // the next batch tries again.
+    // Incomplete (a reader still needs old frames, or another process's checkpoint was running):
+    // the WAL stays over its limit, and the next batch asks for a pass again.
     writer_->checkpointPassive();
   } catch (const SqliteError& e) {
     spdlog::warn("sqlite: writer's checkpoint failed (will retry after the next batch): {}",

@@ -103,11 +103,10 @@ class Connection {
   struct WalCheckpoint {
     int walFrames = 0;     // frames in the WAL when it ran
     int copiedFrames = 0;  // of those, the ones now in the database file (earlier passes' too)
-    int uncopied() const { return walFrames - copiedFrames; }
   };
   /// PRAGMA wal_checkpoint(PASSIVE) through the C API: copies what it can into the database
-  /// file without waiting for anyone. uncopied() 0: the next commit restarts the WAL from its
-  /// beginning; more: a reader still needs those frames or a commit came meanwhile. nullopt when
+  /// file without waiting for anyone. All frames copied: the next commit restarts the WAL from
+  /// its beginning; fewer: a reader still needs the others or a commit came meanwhile. nullopt when
   /// another connection's checkpoint was running. Throws SqliteError on any other failure.
   std::optional<WalCheckpoint> checkpointPassive();
 
