@@ -162,14 +162,14 @@ void Connection::trackWalFrames() {
       this);
 }
 
-std::optional<Connection::WalCheckpoint> Connection::checkpointPassive() {
+std::optional<int> Connection::checkpointPassive() {
   int walFrames = 0;
   int checkpointed = 0;
   const int rc =
       sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &walFrames, &checkpointed);
   if (rc == SQLITE_BUSY) return std::nullopt;  // another connection's checkpoint is running
   if (rc != SQLITE_OK) fail(db_, rc, "checkpoint (PASSIVE)");
-  return WalCheckpoint{walFrames, checkpointed};
+  return checkpointed;
 }
 
 std::unique_ptr<Statement> Connection::prepareOnce(std::string_view sql) {

@@ -365,18 +365,18 @@ void SqliteStore::checkpointLoop() {
     // the other way round (the writer counts a restart only after the commit that made it).
     const std::uint64_t generation = walGeneration_;
     lock.unlock();
-    std::optional<Connection::WalCheckpoint> pass;
+    std::optional<int> copiedFrames;
     try {
       if (!connection) connection = std::make_unique<Connection>(path_);
       // PASSIVE never blocks the writer or readers; it copies what it can and tries again later.
-      pass = connection->checkpointPassive();
+      copiedFrames = connection->checkpointPassive();
     } catch (const SqliteError& e) {
       spdlog::warn("sqlite: background checkpoint failed (will retry): {}", e.what());
       connection.reset();
     }
     lock.lock();
     backgroundPassRunning_ = false;
-    if (pass) lastBackgroundPass_ = BackgroundPass{generation, pass->copiedFrames};
+    if (copiedFrames) lastBackgroundPass_ = BackgroundPass{generation, *copiedFrames};
   }
 }
 

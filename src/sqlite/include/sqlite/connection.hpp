@@ -99,16 +99,12 @@ class Connection {
   /// commit after a complete checkpoint writes the WAL from its start again, and this drops.
   int walFrames() const { return walFrames_; }
 
-  /// What one checkpoint found and did.
-  struct WalCheckpoint {
-    int walFrames = 0;     // frames in the WAL when it ran
-    int copiedFrames = 0;  // of those, the ones now in the database file (earlier passes' too)
-  };
   /// PRAGMA wal_checkpoint(PASSIVE) through the C API: copies what it can into the database
-  /// file without waiting for anyone. All frames copied: the next commit restarts the WAL from
-  /// its beginning; fewer: a reader still needs the others or a commit came meanwhile. nullopt when
-  /// another connection's checkpoint was running. Throws SqliteError on any other failure.
-  std::optional<WalCheckpoint> checkpointPassive();
+  /// file without waiting for anyone. Returns how many of the WAL's frames are in the database
+  /// file now (earlier passes' too; all of them: the next commit restarts the WAL from its
+  /// beginning; fewer: a reader still needs the others or a commit came meanwhile), or nullopt
+  /// when another connection's checkpoint was running. Throws SqliteError on any other failure.
+  std::optional<int> checkpointPassive();
 
  private:
   sqlite3* db_ = nullptr;
